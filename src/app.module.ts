@@ -1,0 +1,41 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
+import { AppConfig } from './common/config/app-config';
+import { AppConfigModule } from './common/config/config.module';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { createValidationPipe } from './common/http/validation.pipe';
+import {
+  IpThrottlerGuard,
+  throttlerOptions,
+  TokenThrottlerGuard,
+} from './common/throttling/throttling';
+import { ContainersModule } from './containers/containers.module';
+import { DockerModule } from './docker/docker.module';
+import { HealthModule } from './health/health.module';
+
+@Module({})
+export class AppModule {
+  /** Global behaviour lives here, not in main.ts, so tests and the spec script get it too. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        ThrottlerModule.forRoot(throttlerOptions(config)),
+        DockerModule,
+        HealthModule,
+        ContainersModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // Guards run in this order: the IP bucket counts failed logins too.
+        { provide: APP_GUARD, useClass: IpThrottlerGuard },
+        { provide: APP_GUARD, useClass: BearerAuthGuard },
+        { provide: APP_GUARD, useClass: TokenThrottlerGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ApiError } from '../errors/api-error';
+import { ErrorCode } from '../errors/error-codes';
+import { AuthenticatedRequest } from './authenticated-request';
+import { IS_PUBLIC_KEY } from './public.decorator';
+import { TokenVerifier } from './token-verifier';
+
+// RFC 6750 b64token.
+const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** Registered as APP_GUARD: every route needs a valid bearer token unless marked `@Public()`. */
+@Injectable()
+export class BearerAuthGuard implements CanActivate {
+  private readonly verifier: TokenVerifier;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly reflector: Reflector,
+  ) {
+    this.verifier = new TokenVerifier(config.apiTokens);
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (isPublic(this.reflector, context)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    if (!header) throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
+    const match = BEARER_PATTERN.exec(header);
+    if (!match) {
+      throw unauthorized(
+        'The Authorization header must be "Bearer <token>"',
+        'Bearer realm="claudecode-api", error="invalid_request"',
+      );
+    }
+    const tokenId = this.verifier.verify(match[1]);
+    if (!tokenId) {
+      throw unauthorized(
+        'Invalid bearer token',
+        'Bearer realm="claudecode-api", error="invalid_token"',
+      );
+    }
+    request.principal = { tokenId };
+    return true;
+  }
+}
+
+export function isPublic(reflector: Reflector, context: ExecutionContext): boolean {
+  return (
+    reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]) === true
+  );
+}
+
+function unauthorized(message: string, challenge: string): ApiError {
+  return new ApiError(HttpStatus.UNAUTHORIZED, ErrorCode.UNAUTHORIZED, message, {
+    headers: { 'WWW-Authenticate': challenge },
+  });
+}

@@ -1,0 +1,55 @@
+/** The service's settings, parsed and validated once at boot (see `loadConfig`). */
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Every accepted bearer token: API_TOKEN first, then API_TOKENS (for rotation). */
+  readonly apiTokens: readonly string[];
+  readonly allowedOrigins: readonly string[];
+  readonly environments: readonly string[];
+  readonly docker: DockerConnectionConfig;
+  readonly agent: AgentConfig;
+  readonly throttle: ThrottleConfig;
+  /** Fastify's `trustProxy`: false, true, a hop count, or a list of proxy addresses/CIDRs. */
+  readonly trustProxy: boolean | number | string[];
+  readonly bodyLimitBytes: number;
+  readonly docsEnabled: boolean;
+}
+
+export type DockerConnectionConfig =
+  | { readonly kind: 'socket'; readonly socketPath: string; readonly timeoutMs: number }
+  | {
+      readonly kind: 'tcp';
+      readonly protocol: 'http' | 'https';
+      readonly host: string;
+      readonly port: number;
+      readonly timeoutMs: number;
+    };
+
+export interface AgentConfig {
+  readonly image: string;
+  readonly containerPrefix: string;
+  /** Prefix of the named volumes: `<prefix>credentials`, `<prefix>config`, `<prefix>sessions-<env>`. */
+  readonly volumePrefix: string;
+  /** A Docker network name; `host` shares the host's network stack. */
+  readonly network: string;
+  readonly workdir: string;
+  /** Variables given to every CLI process (from `AGENT_ENV_<NAME>`), per exec, never baked into the container. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface ThrottleBucket {
+  readonly limit: number;
+  readonly ttlMs: number;
+}
+
+export interface ThrottleConfig {
+  /** Counted per client IP before authentication, so failed logins count. */
+  readonly ip: ThrottleBucket;
+  /** Counted per token after authentication. */
+  readonly token: ThrottleBucket;
+  /** Counted per token on the routes that run Claude. */
+  readonly claude: ThrottleBucket;
+}
+
+/** Injection token of the validated `AppConfig`. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

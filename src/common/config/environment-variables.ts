@@ -1,0 +1,225 @@
+import { Transform } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  registerDecorator,
+  ValidationOptions,
+} from 'class-validator';
+
+export const ENVIRONMENT_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export const MIN_TOKEN_LENGTH = 32;
+export const AGENT_ENV_PREFIX = 'AGENT_ENV_';
+/** The CLI version the agent image pins (docker/agent/Dockerfile's CLAUDE_CODE_VERSION). */
+export const CLAUDE_CODE_VERSION = '2.1.332';
+export const DEFAULT_AGENT_IMAGE = `claudecode-agent:${CLAUDE_CODE_VERSION}`;
+
+const splitList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  return value;
+};
+
+/** An exact browser origin: scheme, host and optional port, nothing else. */
+function IsExactOrigin(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isExactOrigin',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: '$property must list exact origins such as https://app.example.com',
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return false;
+          try {
+            const url = new URL(value);
+            return ['http:', 'https:'].includes(url.protocol) && url.origin === value;
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+/** A Docker daemon address as in DOCKER_HOST: unix://, tcp://, http:// or https://. */
+function IsDockerHost(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isDockerHost',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: '$property must look like unix:///var/run/docker.sock or tcp://host:2375',
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          /^(unix:\/\/\/.+|(tcp|http|https):\/\/[^/:]+(:\d+)?\/?)$/.test(value),
+      },
+    });
+}
+
+/** TRUST_PROXY: true/false, a hop count, or a comma list of addresses or CIDRs. */
+function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isTrustProxy',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: '$property must be true, false, a hop count, or a comma list of IPs/CIDRs',
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(value.trim()),
+      },
+    });
+}
+
+/**
+ * The environment as the service reads it. Every property is one variable; the defaults are the
+ * embedded ones the README documents.
+ */
+export class EnvironmentVariables {
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsString()
+  @MinLength(1)
+  HOST: string = '0.0.0.0';
+
+  @IsString({ message: 'API_TOKEN is required (at least 32 characters)' })
+  @MinLength(MIN_TOKEN_LENGTH, { message: 'API_TOKEN must be at least 32 characters long' })
+  API_TOKEN!: string;
+
+  @IsOptional()
+  @Transform(splitList)
+  @IsString({ each: true })
+  @MinLength(MIN_TOKEN_LENGTH, {
+    each: true,
+    message: 'every token in API_TOKENS must be at least 32 characters long',
+  })
+  API_TOKENS: string[] = [];
+
+  @Transform(splitList)
+  @IsExactOrigin({ each: true })
+  ALLOWED_ORIGINS: string[] = [];
+
+  @Transform(splitList)
+  @ArrayNotEmpty({ message: 'ENVIRONMENTS must name at least one environment' })
+  @Matches(ENVIRONMENT_NAME_PATTERN, {
+    each: true,
+    message: 'ENVIRONMENTS entries must match ^[a-z0-9][a-z0-9-]{0,31}$',
+  })
+  ENVIRONMENTS: string[] = ['dev', 'staging', 'prod'];
+
+  @IsString()
+  @Matches(/^\//, { message: 'DOCKER_SOCKET must be an absolute path' })
+  DOCKER_SOCKET: string = '/var/run/docker.sock';
+
+  @IsOptional()
+  @IsDockerHost()
+  DOCKER_HOST?: string;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  DOCKER_TIMEOUT_MS: number = 15000;
+
+  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+    message: 'CONTAINER_PREFIX must be a valid start of a Docker container name',
+  })
+  CONTAINER_PREFIX: string = 'claude-agent-';
+
+  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+    message: 'VOLUME_PREFIX must be a valid start of a Docker volume name',
+  })
+  VOLUME_PREFIX: string = 'claude-';
+
+  @Matches(/^[a-z0-9][a-z0-9._\/:@-]*$/, { message: 'AGENT_IMAGE must be an image reference' })
+  AGENT_IMAGE: string = DEFAULT_AGENT_IMAGE;
+
+  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+    message: 'AGENT_NETWORK must be a Docker network name',
+  })
+  AGENT_NETWORK: string = 'claude-network';
+
+  @Matches(/^\/[^\0]*$/, { message: 'AGENT_WORKDIR must be an absolute path' })
+  AGENT_WORKDIR: string = '/workspace';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  THROTTLE_IP_LIMIT: number = 120;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  THROTTLE_IP_TTL_MS: number = 60000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  THROTTLE_TOKEN_LIMIT: number = 600;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  THROTTLE_TOKEN_TTL_MS: number = 60000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  THROTTLE_CLAUDE_LIMIT: number = 30;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  THROTTLE_CLAUDE_TTL_MS: number = 60000;
+
+  @IsTrustProxy()
+  TRUST_PROXY: string = 'false';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  BODY_LIMIT_BYTES: number = 2 * 1024 * 1024;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
+  DOCS_ENABLED: boolean = true;
+
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: string;
+}

@@ -1,0 +1,109 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { AppConfig, DockerConnectionConfig } from './app-config';
+import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
+
+/** Thrown at boot when the environment is unusable; its message names every bad value. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+const AGENT_ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Parses and validates an environment (normally `process.env`) into the service's `AppConfig`. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  // Empty strings count as unset, as in most .env tooling.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const variables = plainToInstance(EnvironmentVariables, present, {
+    exposeDefaultValues: true,
+  });
+  const problems = validateSync(variables, { forbidUnknownValues: false }).flatMap(describe);
+  const agentEnv = collectAgentEnv(env, problems);
+  checkDuplicates(variables.ENVIRONMENTS, 'ENVIRONMENTS', problems);
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  return {
+    port: variables.PORT,
+    host: variables.HOST,
+    apiTokens: [...new Set([variables.API_TOKEN, ...variables.API_TOKENS])],
+    allowedOrigins: variables.ALLOWED_ORIGINS,
+    environments: variables.ENVIRONMENTS,
+    docker: dockerConnection(variables),
+    agent: {
+      image: variables.AGENT_IMAGE,
+      containerPrefix: variables.CONTAINER_PREFIX,
+      volumePrefix: variables.VOLUME_PREFIX,
+      network: variables.AGENT_NETWORK,
+      workdir: variables.AGENT_WORKDIR,
+      env: agentEnv,
+    },
+    throttle: {
+      ip: { limit: variables.THROTTLE_IP_LIMIT, ttlMs: variables.THROTTLE_IP_TTL_MS },
+      token: { limit: variables.THROTTLE_TOKEN_LIMIT, ttlMs: variables.THROTTLE_TOKEN_TTL_MS },
+      claude: { limit: variables.THROTTLE_CLAUDE_LIMIT, ttlMs: variables.THROTTLE_CLAUDE_TTL_MS },
+    },
+    trustProxy: parseTrustProxy(variables.TRUST_PROXY),
+    bodyLimitBytes: variables.BODY_LIMIT_BYTES,
+    docsEnabled: variables.DOCS_ENABLED,
+  };
+}
+
+function describe(error: ValidationError): string[] {
+  const own = Object.values(error.constraints ?? {});
+  return [...own, ...(error.children ?? []).flatMap(describe)];
+}
+
+function collectAgentEnv(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> {
+  const agentEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(AGENT_ENV_PREFIX) || value === undefined) continue;
+    const name = key.slice(AGENT_ENV_PREFIX.length);
+    if (!AGENT_ENV_NAME_PATTERN.test(name)) {
+      problems.push(`${key} does not name a valid variable after ${AGENT_ENV_PREFIX}`);
+      continue;
+    }
+    agentEnv[name] = value;
+  }
+  return agentEnv;
+}
+
+function checkDuplicates(values: readonly string[], name: string, problems: string[]): void {
+  const seen = new Set<string>();
+  for (const value of values) {
+    if (seen.has(value)) problems.push(`${name} lists "${value}" twice`);
+    seen.add(value);
+  }
+}
+
+function dockerConnection(variables: EnvironmentVariables): DockerConnectionConfig {
+  const timeoutMs = variables.DOCKER_TIMEOUT_MS;
+  if (!variables.DOCKER_HOST) {
+    return { kind: 'socket', socketPath: variables.DOCKER_SOCKET, timeoutMs };
+  }
+  if (variables.DOCKER_HOST.startsWith('unix://')) {
+    return { kind: 'socket', socketPath: variables.DOCKER_HOST.slice('unix://'.length), timeoutMs };
+  }
+  const url = new URL(variables.DOCKER_HOST);
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  const defaultPort = protocol === 'https' ? 2376 : 2375;
+  return {
+    kind: 'tcp',
+    protocol,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : defaultPort,
+    timeoutMs,
+  };
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] {
+  const trimmed = value.trim();
+  if (trimmed === 'true') return true;
+  if (trimmed === 'false') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  return trimmed.split(',').map((entry) => entry.trim());
+}

@@ -1,0 +1,16 @@
+/**
+ * Where the agent image (docker/agent/Dockerfile) keeps what the Claude CLI writes. Each path is
+ * a named volume, so nothing is lost when a container is removed and created again.
+ */
+export const AGENT_USER = 'node';
+export const AGENT_HOME = '/home/node';
+/** CLAUDE_CONFIG_DIR: settings and `.claude.json`. */
+export const AGENT_CONFIG_DIR = `${AGENT_HOME}/.claude`;
+/** Transcripts, one folder per working directory. */
+export const AGENT_PROJECTS_DIR = `${AGENT_CONFIG_DIR}/projects`;
+/** `.credentials.json` lives here; the image links it into CLAUDE_CONFIG_DIR. */
+export const AGENT_CREDENTIALS_DIR = `${AGENT_HOME}/.claude-credentials`;
+
+/** Labels that mark Docker objects as this service's. */
+export const MANAGED_LABEL = 'com.claudecode-api.managed';
+export const ENV_LABEL = 'com.claudecode-api.env';

@@ -1,0 +1,38 @@
+import { HttpStatus } from '@nestjs/common';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+
+/** The engine cannot be reached (socket missing, refused, or too slow). */
+export class DockerUnavailableError extends ApiError {
+  constructor() {
+    super(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      ErrorCode.DOCKER_UNAVAILABLE,
+      'The Docker engine is not reachable; try again shortly',
+      { headers: { 'Retry-After': '5' } },
+    );
+  }
+}
+
+/** The engine answered with an error we have no better name for. Its own message is only logged. */
+export class DockerOperationError extends ApiError {
+  constructor(operation: string) {
+    super(HttpStatus.BAD_GATEWAY, ErrorCode.DOCKER_ERROR, `Docker failed to ${operation}`);
+  }
+}
+
+/** Docker's 404 for the object an operation named. */
+export class DockerNotFoundError extends Error {
+  constructor(operation: string) {
+    super(`Docker found nothing to ${operation}`);
+    this.name = 'DockerNotFoundError';
+  }
+}
+
+/** Docker's 409: the object exists already, or is in a state that forbids the operation. */
+export class DockerConflictError extends Error {
+  constructor(operation: string) {
+    super(`Docker refused to ${operation}: conflict`);
+    this.name = 'DockerConflictError';
+  }
+}

@@ -1,0 +1,27 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/auth/public.decorator';
+import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { HealthDto, ReadinessDto } from './dto/health.dto';
+import { HealthService } from './health.service';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  /** Liveness: the process answers. Open and never rate limited. */
+  @Get()
+  getHealth(): HealthDto {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: the Docker engine answers a ping. */
+  @Get('ready')
+  @ApiOkResponse({ type: ReadinessDto })
+  @ApiServiceUnavailableResponse({ description: 'DOCKER_UNAVAILABLE', type: ErrorResponseDto })
+  getReadiness(): Promise<ReadinessDto> {
+    return this.health.checkReadiness();
+  }
+}
