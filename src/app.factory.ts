@@ -13,20 +13,31 @@ export interface CreateAppOptions {
 
 /**
  * Builds the whole application (used by main.ts, the tests and the spec script alike): the
- * Fastify adapter with its request ids, proxy trust and body limit, CORS, and the docs.
+ * Fastify adapter with its proxy trust and body limit, then `configureApp`.
  */
 export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createAdapter(config),
+    { logger: options.logger ?? ['error', 'warn', 'log'] },
+  );
+  await configureApp(app, config);
+  return app;
+}
+
+export function createAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     genReqId: requestIdFor,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: options.logger ?? ['error', 'warn', 'log'],
-  });
+}
+
+/** What the HTTP layer needs beyond the module: request ids, CORS, docs; then initialises. */
+export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   app
     .getHttpAdapter()
     .getInstance()
@@ -50,5 +61,4 @@ export async function createApp(
   }
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  return app;
 }

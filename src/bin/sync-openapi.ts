@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const check = process.argv.includes('--check');
   // The spec does not depend on settings: the embedded defaults and a placeholder token do.
   const app = await createApp(loadConfig({ API_TOKEN: 'x'.repeat(32) }), { logger: ['error'] });
-  const { spec, clientSchema } = await generateOpenApiArtifacts(app);
+  const { spec, clientSchema } = generateOpenApiArtifacts(app);
   await app.close();
   let stale = false;
   for (const [file, content] of [

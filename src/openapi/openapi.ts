@@ -1,8 +1,9 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import openapiTS, { astToString } from 'openapi-typescript';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { BEARER_SCHEME } from '../common/auth/api-authenticated.decorator';
 
 /** The repository root, from src/openapi or dist/openapi alike. */
@@ -41,10 +42,28 @@ export function serializeOpenApi(document: OpenAPIObject): string {
   return `${JSON.stringify(sortKeys(document), null, 2)}\n`;
 }
 
-/** The client's types, generated from the serialized spec. */
-export async function generateClientSchema(specText: string): Promise<string> {
-  const ast = await openapiTS(JSON.parse(specText) as Parameters<typeof openapiTS>[0]);
-  return `// Generated from openapi.json by \`npm run openapi\`. Do not edit.\n\n${astToString(ast)}`;
+/**
+ * The client's types, generated from the serialized spec by openapi-typescript's CLI. It runs in
+ * a child process because the generator is ESM-only inside, which Jest's loader cannot require;
+ * it is a dev tool, so the running service never loads it.
+ */
+export function generateClientSchema(specText: string): string {
+  const folder = mkdtempSync(join(tmpdir(), 'openapi-'));
+  try {
+    const specFile = join(folder, 'openapi.json');
+    writeFileSync(specFile, specText);
+    const generated = execFileSync(
+      process.execPath,
+      [
+        join(dirname(require.resolve('openapi-typescript/package.json')), 'bin', 'cli.js'),
+        specFile,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return `// Generated from openapi.json by \`npm run openapi\`. Do not edit.\n\n${generated}`;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 export interface OpenApiArtifacts {
@@ -52,9 +71,9 @@ export interface OpenApiArtifacts {
   clientSchema: string;
 }
 
-export async function generateOpenApiArtifacts(app: INestApplication): Promise<OpenApiArtifacts> {
+export function generateOpenApiArtifacts(app: INestApplication): OpenApiArtifacts {
   const spec = serializeOpenApi(buildOpenApiDocument(app));
-  return { spec, clientSchema: await generateClientSchema(spec) };
+  return { spec, clientSchema: generateClientSchema(spec) };
 }
 
 function sortKeys(value: unknown): unknown {

@@ -1,0 +1,152 @@
+import {
+  AGENT_CONFIG_DIR,
+  AGENT_CREDENTIALS_DIR,
+  AGENT_PROJECTS_DIR,
+} from '../../src/containers/agent-layout';
+import { CLAUDE_CODE_VERSION } from '../../src/common/config/environment-variables';
+import { inspectJson, removeDockerObjects } from '../support/docker-cli';
+import { startTestApp, TestApp } from '../support/test-app';
+
+interface DockerInspect {
+  Config: { User: string; WorkingDir: string; Labels: Record<string, string> };
+  HostConfig: { RestartPolicy: { Name: string }; NetworkMode: string };
+  Mounts: { Type: string; Name: string; Destination: string }[];
+}
+
+describe('containers (real engine)', () => {
+  let t: TestApp;
+  let name: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ENVIRONMENTS: 'dev,staging' });
+    name = `${t.config.agent.containerPrefix}dev`;
+  });
+
+  afterAll(async () => {
+    await t.close();
+    removeDockerObjects(t.config.agent.containerPrefix);
+  });
+
+  it('reports a missing container before the first start', async () => {
+    const res = await t.request('GET', '/api/containers/dev');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      env: 'dev',
+      name,
+      exists: false,
+      running: false,
+      state: 'missing',
+      image: t.config.agent.image,
+      startedAt: null,
+      createdAt: null,
+    });
+  });
+
+  it('creates the container on the first start, as a non-root user with volumes and labels', async () => {
+    const res = await t.request('POST', '/api/containers/dev/start');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      env: 'dev',
+      name,
+      exists: true,
+      running: true,
+      state: 'running',
+    });
+    expect(Date.parse((res.body as { startedAt: string }).startedAt)).not.toBeNaN();
+
+    const inspect = inspectJson<DockerInspect>(name);
+    expect(inspect.Config.User).toBe('node');
+    expect(inspect.Config.WorkingDir).toBe('/workspace');
+    expect(inspect.HostConfig.RestartPolicy.Name).toBe('unless-stopped');
+    expect(inspect.HostConfig.NetworkMode).toBe('host');
+    expect(inspect.Config.Labels).toMatchObject({
+      'com.claudecode-api.managed': 'true',
+      'com.claudecode-api.env': 'dev',
+    });
+    const prefix = t.config.agent.volumePrefix;
+    expect(
+      inspect.Mounts.map((mount) => [mount.Type, mount.Name, mount.Destination]).sort(),
+    ).toEqual(
+      [
+        ['volume', `${prefix}config`, AGENT_CONFIG_DIR],
+        ['volume', `${prefix}credentials`, AGENT_CREDENTIALS_DIR],
+        ['volume', `${prefix}sessions-dev`, AGENT_PROJECTS_DIR],
+      ].sort(),
+    );
+  });
+
+  it('starts twice and stops twice with 2xx each time', async () => {
+    const again = await t.request('POST', '/api/containers/dev/start');
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ running: true });
+
+    const stopped = await t.request('POST', '/api/containers/dev/stop');
+    expect(stopped.status).toBe(200);
+    expect(stopped.body).toMatchObject({ exists: true, running: false, state: 'exited' });
+    const stoppedAgain = await t.request('POST', '/api/containers/dev/stop');
+    expect(stoppedAgain.status).toBe(200);
+    expect(stoppedAgain.body).toMatchObject({ running: false });
+
+    const restarted = await t.request('POST', '/api/containers/dev/start');
+    expect(restarted.body).toMatchObject({ running: true });
+  });
+
+  it('stops an environment whose container was never created without error', async () => {
+    const res = await t.request('POST', '/api/containers/staging/stop');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ env: 'staging', exists: false, state: 'missing' });
+  });
+
+  it('runs the pinned Claude Code CLI through DockerService as the node user', async () => {
+    const version = await t.docker.exec(name, { cmd: ['claude', '--version'] });
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout).toContain(CLAUDE_CODE_VERSION);
+    const whoami = await t.docker.exec(name, { cmd: ['id', '-un'] });
+    expect(whoami.stdout.trim()).toBe('node');
+  });
+
+  it('passes stdin and argv literally, and reports a non-zero exit code', async () => {
+    const echoed = await t.docker.exec(name, { cmd: ['cat'], stdin: 'a $(touch /tmp/x) `b`' });
+    expect(echoed.stdout).toBe('a $(touch /tmp/x) `b`');
+    const failed = await t.docker.exec(name, { cmd: ['sh', '-c', 'echo oops >&2; exit 3'] });
+    expect(failed).toEqual({ exitCode: 3, stdout: '', stderr: 'oops\n' });
+  });
+
+  it('keeps credentials, config and transcripts when the container is re-created', async () => {
+    const files = [
+      `${AGENT_CREDENTIALS_DIR}/.credentials.json`,
+      `${AGENT_CONFIG_DIR}/.claude.json`,
+      `${AGENT_PROJECTS_DIR}/-workspace/00000000-0000-4000-8000-000000000000.jsonl`,
+    ];
+    const write = files
+      .map((file) => `mkdir -p "$(dirname ${file})" && echo kept > ${file}`)
+      .join(' && ');
+    expect((await t.docker.exec(name, { cmd: ['sh', '-c', write] })).exitCode).toBe(0);
+
+    await t.docker.removeContainer(name);
+    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({ exists: false });
+    expect((await t.request('POST', '/api/containers/dev/start')).body).toMatchObject({
+      running: true,
+    });
+
+    const read = await t.docker.exec(name, { cmd: ['cat', ...files] });
+    expect(read.stdout).toBe('kept\nkept\nkept\n');
+    // The CLI finds its credentials file where it looks for it.
+    const linked = await t.docker.exec(name, {
+      cmd: ['cat', `${AGENT_CONFIG_DIR}/.credentials.json`],
+    });
+    expect(linked.stdout).toBe('kept\n');
+  });
+
+  it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/containers/prod'],
+      ['POST', '/api/containers/nope/start'],
+      ['POST', '/api/containers/..%2F..%2Fetc/stop'],
+    ]) {
+      const res = await t.request(method, path);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ statusCode: 404, code: 'ENV_NOT_FOUND' });
+    }
+  });
+});

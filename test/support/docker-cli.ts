@@ -1,0 +1,25 @@
+import { execFileSync } from 'node:child_process';
+
+/** Debian's client, which matches the 20.10 engine (a newer one may come first on PATH). */
+export const DOCKER_CLI = '/usr/bin/docker';
+
+/** Runs the Docker CLI for facts the API does not expose (restart policy, mounts, cleanup). */
+export function dockerCli(...args: string[]): string {
+  return execFileSync(DOCKER_CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function inspectJson<T>(name: string): T {
+  return (JSON.parse(dockerCli('inspect', name)) as T[])[0];
+}
+
+/** Removes every container and volume whose name starts with `prefix`. */
+export function removeDockerObjects(prefix: string): void {
+  const containers = dockerCli('ps', '-aq', '--filter', `name=^${prefix}`)
+    .split('\n')
+    .filter(Boolean);
+  if (containers.length > 0) dockerCli('rm', '-f', ...containers);
+  const volumes = dockerCli('volume', 'ls', '-q', '--filter', `name=^${prefix}`)
+    .split('\n')
+    .filter(Boolean);
+  if (volumes.length > 0) dockerCli('volume', 'rm', '-f', ...volumes);
+}

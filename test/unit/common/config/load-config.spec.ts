@@ -1,0 +1,131 @@
+import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
+
+const TOKEN = 't'.repeat(32);
+
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('applies the embedded defaults', () => {
+    const config = loadConfig({ API_TOKEN: TOKEN });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      apiTokens: [TOKEN],
+      allowedOrigins: [],
+      environments: ['dev', 'staging', 'prod'],
+      docker: { kind: 'socket', socketPath: '/var/run/docker.sock' },
+      agent: {
+        image: 'claudecode-agent:2.1.332',
+        containerPrefix: 'claude-agent-',
+        volumePrefix: 'claude-',
+        network: 'claude-network',
+        workdir: '/workspace',
+        env: {},
+      },
+      trustProxy: false,
+      docsEnabled: true,
+    });
+  });
+
+  it('parses lists, numbers, booleans and AGENT_ENV_ variables', () => {
+    const config = loadConfig({
+      API_TOKEN: TOKEN,
+      API_TOKENS: ` ${'u'.repeat(32)} , ${'v'.repeat(40)} `,
+      ALLOWED_ORIGINS: 'https://a.example.com,http://localhost:5173',
+      ENVIRONMENTS: 'dev,qa-1',
+      PORT: '8080',
+      DOCS_ENABLED: 'false',
+      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+      AGENT_ENV_ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999',
+      AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+    });
+    expect(config.apiTokens).toEqual([TOKEN, 'u'.repeat(32), 'v'.repeat(40)]);
+    expect(config.allowedOrigins).toEqual(['https://a.example.com', 'http://localhost:5173']);
+    expect(config.environments).toEqual(['dev', 'qa-1']);
+    expect(config.port).toBe(8080);
+    expect(config.docsEnabled).toBe(false);
+    expect(config.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    expect(config.agent.env).toEqual({
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999',
+      CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['2', 2],
+    ['false', false],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ API_TOKEN: TOKEN, TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it('honours DOCKER_HOST over DOCKER_SOCKET', () => {
+    expect(loadConfig({ API_TOKEN: TOKEN, DOCKER_HOST: 'tcp://socket-proxy:2375' }).docker).toEqual(
+      {
+        kind: 'tcp',
+        protocol: 'http',
+        host: 'socket-proxy',
+        port: 2375,
+        timeoutMs: 15000,
+      },
+    );
+    expect(
+      loadConfig({ API_TOKEN: TOKEN, DOCKER_HOST: 'unix:///run/docker.sock' }).docker,
+    ).toMatchObject({
+      kind: 'socket',
+      socketPath: '/run/docker.sock',
+    });
+  });
+
+  it('requires API_TOKEN', () => {
+    const problems = problemsOf({});
+    expect(problems).toContain('API_TOKEN is required (at least 32 characters)');
+    for (const problem of problems) expect(problem).toContain('API_TOKEN');
+  });
+
+  it('names every bad value in one error', () => {
+    const problems = problemsOf({
+      API_TOKEN: 'short',
+      API_TOKENS: 'also-short',
+      PORT: '99999',
+      ENVIRONMENTS: 'dev,Prod,dev',
+      ALLOWED_ORIGINS: 'https://ok.example.com,https://bad.example.com/path',
+      DOCKER_HOST: 'ftp://nope',
+      TRUST_PROXY: 'sometimes',
+      DOCS_ENABLED: 'maybe',
+      AGENT_ENV_: 'x',
+      THROTTLE_IP_LIMIT: 'lots',
+    });
+    const text = problems.join('\n');
+    for (const name of [
+      'API_TOKEN must be at least 32',
+      'API_TOKENS',
+      'PORT',
+      'ENVIRONMENTS entries',
+      'ENVIRONMENTS lists "dev" twice',
+      'ALLOWED_ORIGINS',
+      'DOCKER_HOST',
+      'TRUST_PROXY',
+      'DOCS_ENABLED',
+      'AGENT_ENV_ does not name',
+      'THROTTLE_IP_LIMIT',
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(problems.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it('formats the problems as one readable message', () => {
+    expect(() => loadConfig({ PORT: 'x', API_TOKEN: TOKEN })).toThrow(
+      /^Invalid configuration:\n {2}- PORT/,
+    );
+  });
+});

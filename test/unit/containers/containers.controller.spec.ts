@@ -1,0 +1,154 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { configureApp, createAdapter } from '../../../src/app.factory';
+import { AppModule } from '../../../src/app.module';
+import { loadConfig } from '../../../src/common/config/load-config';
+import { DockerOperationError } from '../../../src/docker/docker.errors';
+import { DockerService } from '../../../src/docker/docker.service';
+import { ContainerInfo, ContainerSpec } from '../../../src/docker/docker.types';
+import { strictMock } from '../../support/strict-mock';
+
+const TOKEN = 'c'.repeat(32);
+const config = loadConfig({ API_TOKEN: TOKEN });
+
+const running: ContainerInfo = {
+  id: 'abc',
+  name: 'claude-agent-dev',
+  state: 'running',
+  running: true,
+  image: 'claudecode-agent:2.1.332',
+  createdAt: '2026-11-27T00:00:00Z',
+  startedAt: '2026-11-27T00:00:01Z',
+  labels: {},
+};
+
+async function appWith(docker: jest.Mocked<DockerService>): Promise<NestFastifyApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
+    .overrideProvider(DockerService)
+    .useValue(docker)
+    .compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), {
+    logger: false,
+  });
+  await configureApp(app, config);
+  return app;
+}
+
+function post(app: NestFastifyApplication, url: string) {
+  return app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${TOKEN}` } });
+}
+
+describe('ContainersController (through the real pipe, guards and filter)', () => {
+  it('creates a missing container with its network and volumes, then starts it', async () => {
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest.fn().mockResolvedValueOnce(null).mockResolvedValue(running),
+      imageExists: jest.fn().mockResolvedValue(true),
+      ensureNetwork: jest.fn().mockResolvedValue(undefined),
+      ensureVolume: jest.fn().mockResolvedValue(undefined),
+      createContainer: jest.fn().mockResolvedValue(true),
+      startContainer: jest.fn().mockResolvedValue(undefined),
+    });
+    const app = await appWith(docker);
+    const res = await post(app, '/api/containers/dev/start');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ env: 'dev', exists: true, running: true });
+    expect(docker.ensureNetwork).toHaveBeenCalledWith('claude-network', expect.any(Object));
+    expect(docker.ensureVolume.mock.calls.map(([volume]) => volume)).toEqual([
+      'claude-credentials',
+      'claude-config',
+      'claude-sessions-dev',
+    ]);
+    expect(docker.createContainer).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'claude-agent-dev', user: 'node', workdir: '/workspace' }),
+    );
+    expect(docker.startContainer).toHaveBeenCalledWith('claude-agent-dev');
+    await app.close();
+  });
+
+  it('does nothing but report when the container already runs', async () => {
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest.fn().mockResolvedValue(running),
+    });
+    const app = await appWith(docker);
+    const res = await post(app, '/api/containers/dev/start');
+    expect(res.statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('serializes concurrent starts of one environment so it is created once', async () => {
+    let exists = false;
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest.fn((_name: string) => Promise.resolve(exists ? running : null)),
+      imageExists: jest.fn().mockResolvedValue(true),
+      ensureNetwork: jest.fn().mockResolvedValue(undefined),
+      ensureVolume: jest.fn().mockResolvedValue(undefined),
+      createContainer: jest.fn((_spec: ContainerSpec) => {
+        exists = true;
+        return Promise.resolve(true);
+      }),
+      startContainer: jest.fn().mockResolvedValue(undefined),
+    });
+    const app = await appWith(docker);
+    const results = await Promise.all([1, 2, 3].map(() => post(app, '/api/containers/dev/start')));
+    expect(results.map((res) => res.statusCode)).toEqual([200, 200, 200]);
+    expect(docker.createContainer).toHaveBeenCalledTimes(1);
+    await app.close();
+  });
+
+  it('answers 503 AGENT_IMAGE_MISSING when the agent image is not built', async () => {
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest.fn().mockResolvedValue(null),
+      imageExists: jest.fn().mockResolvedValue(false),
+    });
+    const app = await appWith(docker);
+    const res = await post(app, '/api/containers/dev/start');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'AGENT_IMAGE_MISSING' });
+    await app.close();
+  });
+
+  it('answers 503 CONTAINER_UNAVAILABLE when Docker cannot start the container', async () => {
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest
+        .fn()
+        .mockResolvedValue({ ...running, running: false, state: 'exited' }),
+      startContainer: jest.fn().mockRejectedValue(new DockerOperationError('start the container')),
+    });
+    const app = await appWith(docker);
+    const res = await post(app, '/api/containers/dev/start');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'CONTAINER_UNAVAILABLE' });
+    expect(res.body).not.toContain('stack');
+    await app.close();
+  });
+
+  it('turns an unexpected error into a generic 500 without internals', async () => {
+    const docker = strictMock<DockerService>('DockerService', {
+      inspectContainer: jest
+        .fn()
+        .mockRejectedValue(new Error('socket /var/run/docker.sock exploded')),
+    });
+    const app = await appWith(docker);
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/containers/dev',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({
+      statusCode: 500,
+      code: 'INTERNAL_ERROR',
+      message: 'Internal server error',
+      requestId: res.headers['x-request-id'],
+    });
+    await app.close();
+  });
+
+  it('rejects an unknown environment before touching Docker', async () => {
+    const app = await appWith(strictMock<DockerService>('DockerService'));
+    const res = await post(app, '/api/containers/qa/start');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'ENV_NOT_FOUND' });
+    await app.close();
+  });
+});
