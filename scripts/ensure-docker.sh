@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine is installed and answering. Idempotent; runs as root.
+#
+# Always talks to the engine through Debian's client /usr/bin/docker: a newer
+# /usr/local/bin/docker that may come first on PATH breaks BuildKit builds
+# against Debian's 20.10 engine.
+set -euo pipefail
+
+DOCKER=/usr/bin/docker
+DOCKERD=/usr/sbin/dockerd
+DOCKERD_LOG=/var/log/dockerd.log
+DOCKERD_PID=/var/run/docker.pid
+PACKAGES=(docker.io mmdebstrap eatmydata)
+WAIT_SECONDS="${ENSURE_DOCKER_WAIT_SECONDS:-60}"
+
+log() { echo "ensure-docker: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ "$(id -u)" -eq 0 ]] || die "must run as root (installs packages, starts dockerd)"
+
+missing_packages() {
+  local pkg
+  for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+      echo "$pkg"
+    fi
+  done
+}
+
+# Another apt/dpkg run (e.g. a background install) holds the lock: wait for it
+# instead of failing on "Could not get lock".
+wait_for_dpkg_lock() {
+  local waited=0
+  while pgrep -x 'apt-get|apt|dpkg' >/dev/null 2>&1; do
+    if (( waited == 0 )); then log "waiting for another apt/dpkg run to finish..."; fi
+    if (( waited >= 900 )); then die "apt/dpkg still busy after ${waited}s"; fi
+    sleep 3
+    waited=$((waited + 3))
+  done
+}
+
+install_packages() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  (( ${#missing[@]} == 0 )) && return 0
+  wait_for_dpkg_lock
+  # The run we waited for may have installed them already.
+  mapfile -t missing < <(missing_packages)
+  (( ${#missing[@]} == 0 )) && return 0
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Lock::Timeout covers a run that starts between our check and ours.
+  # Recommends stay on: the verified setup had them (cgroupfs-mount, uidmap,
+  # fakeroot... for dockerd and mmdebstrap).
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+  mapfile -t missing < <(missing_packages)
+  (( ${#missing[@]} == 0 )) || die "packages still missing after apt-get install: ${missing[*]}"
+}
+
+engine_up() { "$DOCKER" info >/dev/null 2>&1; }
+
+start_dockerd() {
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    log "dockerd is running but not answering yet; waiting for it"
+    return 0
+  fi
+  # A killed dockerd leaves its pid file behind and the next one refuses to start.
+  if [[ -e "$DOCKERD_PID" ]]; then
+    log "removing stale $DOCKERD_PID"
+    rm -f "$DOCKERD_PID"
+  fi
+  log "starting $DOCKERD (log: $DOCKERD_LOG)"
+  # setsid + nohup: the engine must outlive this script and the calling shell.
+  setsid nohup "$DOCKERD" >>"$DOCKERD_LOG" 2>&1 </dev/null &
+}
+
+wait_for_engine() {
+  local waited=0
+  until engine_up; do
+    if (( waited >= WAIT_SECONDS )); then
+      log "last lines of $DOCKERD_LOG:"
+      tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
+      die "Docker engine did not answer '$DOCKER info' within ${WAIT_SECONDS}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+install_packages
+[[ -x "$DOCKER" ]] || die "$DOCKER not found (package docker.io)"
+[[ -x "$DOCKERD" ]] || die "$DOCKERD not found (package docker.io)"
+
+if ! engine_up; then
+  start_dockerd
+  wait_for_engine
+fi
+log "engine up: $("$DOCKER" version --format 'server {{.Server.Version}}, client {{.Client.Version}}')"
