@@ -33,7 +33,8 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/e2e/global-setup.ts',
-      testTimeout: 120000,
     },
   ],
+  // Global only (Jest ignores it per project): e2e runs start real containers and CLIs.
+  testTimeout: 120000,
 };

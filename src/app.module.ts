@@ -13,7 +13,10 @@ import {
 } from './common/throttling/throttling';
 import { ContainersModule } from './containers/containers.module';
 import { DockerModule } from './docker/docker.module';
+import { ExecutionModule } from './execution/execution.module';
 import { HealthModule } from './health/health.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { StoreModule } from './store/store.module';
 
 @Module({})
 export class AppModule {
@@ -27,6 +30,9 @@ export class AppModule {
         DockerModule,
         HealthModule,
         ContainersModule,
+        StoreModule,
+        SessionsModule,
+        ExecutionModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -57,6 +57,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a prompt with Claude Code in the environment's container and waits for the answer.
+         *     Starts (and creates) the container when needed. A failure of Claude itself is a 200 with
+         *     `success: false`; 429 `ENV_BUSY` means the environment runs MAX_CONCURRENT_PER_ENV prompts.
+         */
+        post: operations["executePrompt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reserves a new session id in an environment, optionally with a title. */
+        post: operations["createSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{env}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The environment's sessions, newest first; works while its container is stopped. */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{env}/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One session with a page of its messages. */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        /** Deletes a session's transcripts and reservation; starts the container if it is stopped. */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -118,8 +191,24 @@ export interface components {
             /** @description Docker's state of the container, or `missing` when it does not exist */
             state: components["schemas"]["ContainerStateName"];
         };
+        CreateSessionDto: {
+            /** @description The environment the session belongs to, e.g. `dev`. */
+            env: string;
+            /** @description A title for session lists; without it, lists show the first prompt. */
+            title?: string;
+        };
+        CreatedSessionDto: {
+            /** @description ISO time of the reservation. */
+            createdAt: string;
+            /** @description The environment it belongs to. */
+            env: string;
+            /** @description A fresh UUID v4. */
+            sessionId: string;
+            /** @description The title given, or null. */
+            title: string | null;
+        };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "ENV_BUSY" | "PROMPT_TOO_LARGE" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -131,15 +220,156 @@ export interface components {
             /** @description The HTTP status, repeated in the body. */
             statusCode: number;
         };
+        ExecuteRequestDto: {
+            /** @description Tools the run may use without asking. */
+            allowedTools?: string[];
+            /** @description Text appended to Claude Code's system prompt. */
+            appendSystemPrompt?: string;
+            /** @description Tools the run may not use. */
+            disallowedTools?: string[];
+            /** @description The environment whose container runs the prompt, e.g. `dev`. */
+            env: string;
+            /** @description Also return the CLI's result object as a JSON string in `json_output`. */
+            jsonOutput?: boolean;
+            /** @description Stop after this many agentic turns. */
+            maxTurns?: number;
+            /** @description A model name or alias, e.g. `sonnet`. */
+            model?: string;
+            permissionMode?: components["schemas"]["PermissionMode"];
+            /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
+            prompt: string;
+            /**
+             * Format: uuid
+             * @description Continue this session (or start a reserved one). Without it, a new session is started.
+             */
+            sessionId?: string;
+            /** @description A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
+            timeoutMs?: number;
+        };
+        ExecuteResponseDto: {
+            /** @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`. */
+            code?: components["schemas"]["ExecutionErrorCode"];
+            /** @description Wall time of the run in milliseconds. */
+            durationMs: number;
+            /** @description What went wrong, readable, when `success` is false. */
+            error?: string;
+            /** @description The CLI's exit code; null when it was killed or never started. */
+            exitCode: number | null;
+            /**
+             * @description With `jsonOutput: true`: the CLI's result object as a JSON string, as
+             *     `claude -p --output-format json` prints it.
+             */
+            json_output?: string;
+            /** @description Claude's answer text. */
+            output?: string;
+            /**
+             * Format: uuid
+             * @description The session the prompt ran in; pass it back to continue the conversation.
+             */
+            sessionId: string;
+            /** @description Whether Claude Code finished the prompt without error. */
+            success: boolean;
+            /** @description True when `output` was cut at MAX_OUTPUT_BYTES. */
+            truncated: boolean;
+        };
+        /**
+         * @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`.
+         * @enum {string}
+         */
+        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT";
         HealthDto: {
             /** @description Always `ok`. */
             status: string;
         };
+        /** @enum {string} */
+        PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
         ReadinessDto: {
             /** @description The Docker engine answered a ping. */
             docker: string;
             /** @description Always `ok` (a 503 is sent otherwise). */
             status: string;
+        };
+        SessionDetailDto: {
+            /** @description ISO time of the reservation, else of the transcript's first line. */
+            createdAt: string;
+            /** @description The session id (a UUID). */
+            id: string;
+            /** @description User, assistant and system messages in the transcript. */
+            messageCount: number;
+            messages: components["schemas"]["SessionMessageDto"][];
+            /** @description Pass it as `cursor` for the next page of messages; null on the last one. */
+            nextCursor: string | null;
+            /** @description Size of the transcript file. */
+            sizeBytes: number;
+            /** @description Transcript lines that could not be read (e.g. a line the CLI is still writing). */
+            skippedLines: number;
+            /** @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
+            status: components["schemas"]["SessionStatus"];
+            /** @description The title it was reserved with, else its first prompt cut to about 80 characters. */
+            title: string | null;
+            /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
+            updatedAt: string;
+        };
+        SessionListDto: {
+            items: components["schemas"]["SessionSummaryDto"][];
+            /** @description Pass it as `cursor` for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        SessionMessageDto: {
+            /** @description Position in the transcript's messages, from 0. */
+            index: number;
+            /** @description The message's text blocks, joined. */
+            text?: string;
+            /** @description ISO time the CLI wrote it, or null. */
+            timestamp: string | null;
+            toolCalls?: components["schemas"]["ToolCallDto"][];
+            toolResults?: components["schemas"]["ToolResultDto"][];
+            /** @description Who wrote it: `user` (prompts and tool results), `assistant`, or `system` (CLI notices). */
+            type: components["schemas"]["SessionMessageType"];
+        };
+        /**
+         * @description Who wrote it: `user` (prompts and tool results), `assistant`, or `system` (CLI notices).
+         * @enum {string}
+         */
+        SessionMessageType: "user" | "assistant" | "system";
+        /**
+         * @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise.
+         * @enum {string}
+         */
+        SessionStatus: "new" | "idle" | "running";
+        SessionSummaryDto: {
+            /** @description ISO time of the reservation, else of the transcript's first line. */
+            createdAt: string;
+            /** @description The session id (a UUID). */
+            id: string;
+            /** @description User, assistant and system messages in the transcript. */
+            messageCount: number;
+            /** @description Size of the transcript file. */
+            sizeBytes: number;
+            /** @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
+            status: components["schemas"]["SessionStatus"];
+            /** @description The title it was reserved with, else its first prompt cut to about 80 characters. */
+            title: string | null;
+            /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
+            updatedAt: string;
+        };
+        ToolCallDto: {
+            /** @description The tool_use id its result refers to. */
+            id: string;
+            /** @description The tool's arguments. */
+            input: {
+                [key: string]: unknown;
+            };
+            /** @description The tool's name, e.g. `Bash`. */
+            name: string;
+        };
+        ToolResultDto: {
+            /** @description Its text; images and other blocks appear as `[image]` etc. */
+            content: string;
+            /** @description Whether the tool failed. */
+            isError: boolean;
+            /** @description The id of the tool call it answers. */
+            toolUseId: string;
         };
     };
     responses: never;
@@ -314,6 +544,383 @@ export interface operations {
                 };
             };
             /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    executePrompt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecuteRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecuteResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SESSION_BUSY: the session runs a prompt */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PROMPT_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE or CONTAINER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSessionDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedSessionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                /** @description Sessions per page. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: {
+                /** @description Messages per page. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+                /** @description The session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDetailDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+                /** @description The session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SESSION_BUSY: a prompt is running in it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { createApp } from '../app.factory';
-import { loadConfig } from '../common/config/load-config';
+import { createSpecApp } from '../openapi/spec-app';
 import {
   CLIENT_SCHEMA_FILE,
   generateOpenApiArtifacts,
@@ -16,8 +15,7 @@ import {
  */
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
-  // The spec does not depend on settings: the embedded defaults and a placeholder token do.
-  const app = await createApp(loadConfig({ API_TOKEN: 'x'.repeat(32) }), { logger: ['error'] });
+  const app = await createSpecApp();
   const { spec, clientSchema } = generateOpenApiArtifacts(app);
   await app.close();
   let stale = false;

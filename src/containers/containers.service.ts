@@ -58,6 +58,14 @@ export class ContainersService {
     });
   }
 
+  /** The name of the environment's container, started (and created) first when it does not run. */
+  async ensureRunning(env: string): Promise<string> {
+    const name = this.containerName(env);
+    const existing = await this.docker.inspectContainer(name);
+    if (!existing?.running) await this.start(env);
+    return name;
+  }
+
   /** Stops the container if it runs, and returns its status. Idempotent. */
   stop(env: string): Promise<ContainerStatusDto> {
     return this.lifecycle.run(env, async () => {

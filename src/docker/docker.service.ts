@@ -8,12 +8,19 @@ import {
   DockerOperationError,
   DockerUnavailableError,
 } from './docker.errors';
+import { DockerProcess } from './docker-process';
+import { asReadable, pathStatOf, readDirectoryEntries, readSingleFile } from './docker-archive';
 import {
+  ArchiveEntry,
   ContainerInfo,
   ContainerSpec,
   ContainerState,
   ExecOptions,
   ExecResult,
+  FileContent,
+  PathStat,
+  ReadDirectoryOptions,
+  SpawnOptions,
 } from './docker.types';
 
 /** Errors of the transport, not of the engine: Docker is down or unreachable. */
@@ -29,6 +36,16 @@ const UNAVAILABLE_CODES = new Set([
   'EAI_AGAIN',
   'DOCKER_TIMEOUT',
 ]);
+
+/** The environment variable that tags every process of one run inside a container. */
+export const RUN_MARKER = 'CLAUDECODE_API_RUN_ID';
+
+// Both scripts get their inputs as arguments ($1 marker, $2 signal), never spliced into the text.
+const FIND_RUN_PIDS = `for dir in /proc/[0-9]*; do
+  tr '\\0' '\\n' < "$dir/environ" 2>/dev/null | grep -qxF "$1" && echo "\${dir#/proc/}"
+done`;
+const SIGNAL_RUN_SCRIPT = `pids=$(${FIND_RUN_PIDS}); [ -z "$pids" ] || kill -s "$2" $pids 2>/dev/null; exit 0`;
+const COUNT_RUN_SCRIPT = `(${FIND_RUN_PIDS}) | wc -l`;
 
 /** Networks Docker always has; they are never created. */
 const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none']);
@@ -181,7 +198,7 @@ export class DockerService {
     const exec = await this.call('create the exec', () =>
       this.docker.getContainer(containerName).exec({
         Cmd: [...options.cmd],
-        Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+        Env: envList(options.env),
         User: options.user,
         WorkingDir: options.workdir,
         AttachStdin: withStdin,
@@ -209,6 +226,126 @@ export class DockerService {
     }
     const { ExitCode } = await this.call('inspect the exec', () => exec.inspect());
     return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  /**
+   * Starts a process in a running container and returns at once, ChildProcess-style (see
+   * `DockerProcess`). The process and everything it starts carry `RUN_MARKER=<runId>` in
+   * their environment, which is how `kill()` finds them inside the container.
+   */
+  spawn(containerName: string, options: SpawnOptions): DockerProcess {
+    const marker = `${RUN_MARKER}=${options.runId}`;
+    let exec: Docker.Exec | undefined;
+    return new DockerProcess({
+      start: async () => {
+        exec = await this.call('create the exec', () =>
+          this.docker.getContainer(containerName).exec({
+            Cmd: [...options.cmd],
+            Env: [...envList(options.env), marker],
+            User: options.user,
+            WorkingDir: options.workdir,
+            AttachStdin: true,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: false,
+          }),
+        );
+        const started = exec;
+        return this.call('start the exec', () => started.start({ hijack: true, stdin: true }));
+      },
+      demux: (stream, stdout, stderr) => this.docker.modem.demuxStream(stream, stdout, stderr),
+      exitCode: async () => {
+        const started = exec;
+        if (!started) return null;
+        return (await this.call('inspect the exec', () => started.inspect())).ExitCode;
+      },
+      signal: (signal) => this.signalRun(containerName, options.runId, signal, options.user),
+    });
+  }
+
+  /** Sends a signal to every process of a run inside the container. */
+  async signalRun(
+    containerName: string,
+    runId: string,
+    signal: NodeJS.Signals,
+    user?: string,
+  ): Promise<void> {
+    await this.exec(containerName, {
+      cmd: [
+        'sh',
+        '-c',
+        SIGNAL_RUN_SCRIPT,
+        'signal-run',
+        `${RUN_MARKER}=${runId}`,
+        signal.replace(/^SIG/, ''),
+      ],
+      user,
+    });
+  }
+
+  /** How many processes of a run are alive in the container (0 once it is fully gone). */
+  async countRunProcesses(containerName: string, runId: string, user?: string): Promise<number> {
+    const result = await this.exec(containerName, {
+      cmd: ['sh', '-c', COUNT_RUN_SCRIPT, 'count-run', `${RUN_MARKER}=${runId}`],
+      user,
+    });
+    return Number.parseInt(result.stdout.trim(), 10) || 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Files, through the archive API: it reads stopped containers too, volumes included, and
+  // needs no process inside. 404 (no such container or no such path) is null.
+
+  /** What is at a path in the container, or null when the container or the path is missing. */
+  async statPath(containerName: string, path: string): Promise<PathStat | null> {
+    try {
+      return await this.call('stat a path in the container', async () => {
+        const response: unknown = await this.docker
+          .getContainer(containerName)
+          .infoArchive({ path });
+        return pathStatOf(response);
+      });
+    } catch (error) {
+      if (error instanceof DockerNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The regular files below a directory of the container (recursively), with the content of
+   * the ones `options.wantContent` picks; null when the container or the directory is missing.
+   */
+  async readDirectoryArchive(
+    containerName: string,
+    dir: string,
+    options: ReadDirectoryOptions = {},
+  ): Promise<ArchiveEntry[] | null> {
+    try {
+      return await this.call('read a directory of the container', async () => {
+        const archive = await this.docker.getContainer(containerName).getArchive({ path: dir });
+        return readDirectoryEntries(asReadable(archive), options);
+      });
+    } catch (error) {
+      if (error instanceof DockerNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** A file of the container, cut at `maxBytes`; null when the container or the file is missing. */
+  async readFile(
+    containerName: string,
+    path: string,
+    maxBytes: number,
+  ): Promise<FileContent | null> {
+    try {
+      return await this.call('read a file of the container', async () => {
+        const archive = await this.docker.getContainer(containerName).getArchive({ path });
+        return readSingleFile(asReadable(archive), maxBytes);
+      });
+    } catch (error) {
+      if (error instanceof DockerNotFoundError) return null;
+      throw error;
+    }
   }
 
   /**
@@ -261,6 +398,12 @@ function connectionOptions(config: DockerConnectionConfig): Docker.DockerOptions
     case 'tcp':
       return { protocol: config.protocol, host: config.host, port: config.port };
   }
+}
+
+function envList(env: Readonly<Record<string, string | undefined>> | undefined): string[] {
+  return Object.entries(env ?? {})
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${value}`);
 }
 
 function statusCodeOf(error: unknown): number | undefined {

@@ -54,3 +54,51 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
 }
+
+export interface SpawnOptions {
+  /** argv, never a shell string. */
+  cmd: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  user?: string;
+  workdir?: string;
+  /** Tags every process of the run, so it can be signalled inside the container. */
+  runId: string;
+}
+
+/** A path inside a container, as Docker's archive API reports it. */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Unix permission bits. */
+  mode: number;
+  mtime: Date;
+  isDirectory: boolean;
+}
+
+/** A regular file found under a directory read through the archive API. */
+export interface ArchiveEntry {
+  /** The path below the directory that was read, `/`-separated, e.g. `abc.jsonl` or `abc/x.jsonl`. */
+  name: string;
+  size: number;
+  mode: number;
+  /** Whole seconds: tar keeps no more. */
+  mtime: Date;
+  /** Only for the entries `wantContent` chose that are within `maxContentBytes`. */
+  content?: Buffer;
+}
+
+export interface ReadDirectoryOptions {
+  /** Asked once per file, in archive order; return true to get its content. */
+  wantContent?: (entry: Omit<ArchiveEntry, 'content'>) => boolean;
+  /** Files larger than this never get content. Default 16 MiB. */
+  maxContentBytes?: number;
+}
+
+export interface FileContent {
+  /** The file's full size, even when `content` was cut. */
+  size: number;
+  mtime: Date;
+  /** At most the `maxBytes` asked for. */
+  content: Buffer;
+  truncated: boolean;
+}

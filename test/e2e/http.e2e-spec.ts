@@ -12,6 +12,7 @@ describe('HTTP guard rails', () => {
         ALLOWED_ORIGINS: `${ALLOWED_ORIGIN},http://localhost:5173`,
         API_TOKENS: secondToken,
         BODY_LIMIT_BYTES: '2048',
+        MAX_PROMPT_BYTES: '1024',
       });
     });
     afterAll(() => t.close());

@@ -1,5 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
@@ -46,6 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     CONTAINER_PREFIX: `cca-e2e-${suffix}-`,
     VOLUME_PREFIX: `cca-e2e-${suffix}-`,
     AGENT_NETWORK: 'host',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'cca-e2e-data-')),
     ...env,
   });
   const app = await createApp(config, { logger: ['error'] });

@@ -13,6 +13,18 @@ export interface AppConfig {
   readonly trustProxy: boolean | number | string[];
   readonly bodyLimitBytes: number;
   readonly docsEnabled: boolean;
+  /** Where the service keeps its SQLite store. */
+  readonly dataDir: string;
+  readonly execution: ExecutionLimits;
+}
+
+export interface ExecutionLimits {
+  /** The default deadline of a run; a request's `timeoutMs` can only lower it. */
+  readonly timeoutMs: number;
+  readonly maxPromptBytes: number;
+  /** `output` is cut here; the CLI's raw stream is bounded at a multiple of it. */
+  readonly maxOutputBytes: number;
+  readonly maxConcurrentPerEnv: number;
 }
 
 export type DockerConnectionConfig =

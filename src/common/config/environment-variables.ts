@@ -219,6 +219,31 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
   DOCS_ENABLED: boolean = true;
 
+  @IsString()
+  @MinLength(1)
+  DATA_DIR: string = './data';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  EXECUTION_TIMEOUT_MS: number = 10 * 60 * 1000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  MAX_PROMPT_BYTES: number = 1024 * 1024;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  MAX_OUTPUT_BYTES: number = 4 * 1024 * 1024;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  MAX_CONCURRENT_PER_ENV: number = 4;
+
   @IsOptional()
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;

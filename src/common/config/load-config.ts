@@ -25,6 +25,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const problems = validateSync(variables, { forbidUnknownValues: false }).flatMap(describe);
   const agentEnv = collectAgentEnv(env, problems);
   checkDuplicates(variables.ENVIRONMENTS, 'ENVIRONMENTS', problems);
+  if (variables.BODY_LIMIT_BYTES <= variables.MAX_PROMPT_BYTES) {
+    problems.push(
+      'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
+    );
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
@@ -50,6 +55,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     trustProxy: parseTrustProxy(variables.TRUST_PROXY),
     bodyLimitBytes: variables.BODY_LIMIT_BYTES,
     docsEnabled: variables.DOCS_ENABLED,
+    dataDir: variables.DATA_DIR,
+    execution: {
+      timeoutMs: variables.EXECUTION_TIMEOUT_MS,
+      maxPromptBytes: variables.MAX_PROMPT_BYTES,
+      maxOutputBytes: variables.MAX_OUTPUT_BYTES,
+      maxConcurrentPerEnv: variables.MAX_CONCURRENT_PER_ENV,
+    },
   };
 }
 

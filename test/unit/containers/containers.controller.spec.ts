@@ -1,15 +1,11 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { configureApp, createAdapter } from '../../../src/app.factory';
-import { AppModule } from '../../../src/app.module';
-import { loadConfig } from '../../../src/common/config/load-config';
 import { DockerOperationError } from '../../../src/docker/docker.errors';
 import { DockerService } from '../../../src/docker/docker.service';
 import { ContainerInfo, ContainerSpec } from '../../../src/docker/docker.types';
+import { appWithMockedDocker } from '../../support/app-with-mocked-docker';
 import { strictMock } from '../../support/strict-mock';
 
 const TOKEN = 'c'.repeat(32);
-const config = loadConfig({ API_TOKEN: TOKEN });
 
 const running: ContainerInfo = {
   id: 'abc',
@@ -22,16 +18,8 @@ const running: ContainerInfo = {
   labels: {},
 };
 
-async function appWith(docker: jest.Mocked<DockerService>): Promise<NestFastifyApplication> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-    .overrideProvider(DockerService)
-    .useValue(docker)
-    .compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), {
-    logger: false,
-  });
-  await configureApp(app, config);
-  return app;
+function appWith(docker: jest.Mocked<DockerService>): Promise<NestFastifyApplication> {
+  return appWithMockedDocker(docker, { API_TOKEN: TOKEN });
 }
 
 function post(app: NestFastifyApplication, url: string) {

@@ -27,9 +27,7 @@ function contextFor(controller: ControllerClass, authorization?: string) {
   const context = new ExecutionContextHost([request, {}]);
   context.setType('http');
   jest.spyOn(context, 'getClass').mockReturnValue(controller);
-  jest
-    .spyOn(context, 'getHandler')
-    .mockReturnValue((controller.prototype).handler);
+  jest.spyOn(context, 'getHandler').mockReturnValue(controller.prototype.handler);
   return { context: context as ExecutionContext, request };
 }
 

@@ -1,0 +1,95 @@
+import { ApiProperty } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsEnum,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+/** The Claude Code CLI's permission modes. */
+export enum PermissionMode {
+  default = 'default',
+  acceptEdits = 'acceptEdits',
+  bypassPermissions = 'bypassPermissions',
+  plan = 'plan',
+  dontAsk = 'dontAsk',
+  auto = 'auto',
+}
+
+/** A tool name or rule as the CLI takes it, e.g. `Bash`, `Read`, `Bash(git log:*)`. */
+const TOOL_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*(\(.{0,200}\))?$/;
+
+/** One prompt for the environment's Claude Code, optionally continuing a session. */
+export class ExecuteRequestDto {
+  /** The environment whose container runs the prompt, e.g. `dev`. */
+  @IsString()
+  @MinLength(1)
+  env!: string;
+
+  /** The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
+  @IsString()
+  @MinLength(1)
+  prompt!: string;
+
+  /** Also return the CLI's result object as a JSON string in `json_output`. */
+  @IsOptional()
+  @IsBoolean()
+  jsonOutput?: boolean;
+
+  /** Continue this session (or start a reserved one). Without it, a new session is started. */
+  @IsOptional()
+  @IsUUID('all')
+  sessionId?: string;
+
+  /** A model name or alias, e.g. `sonnet`. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9._:\[\]-]{1,100}$/, { message: 'model must be a model name or alias' })
+  model?: string;
+
+  /** Stop after this many agentic turns. */
+  @IsOptional()
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1000 })
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  maxTurns?: number;
+
+  /** Tools the run may use without asking. */
+  @IsOptional()
+  @ArrayMaxSize(100)
+  @Matches(TOOL_PATTERN, { each: true, message: 'allowedTools must be tool names or rules' })
+  allowedTools?: string[];
+
+  /** Tools the run may not use. */
+  @IsOptional()
+  @ArrayMaxSize(100)
+  @Matches(TOOL_PATTERN, { each: true, message: 'disallowedTools must be tool names or rules' })
+  disallowedTools?: string[];
+
+  @IsOptional()
+  @ApiProperty({ enum: PermissionMode, enumName: 'PermissionMode', required: false })
+  @IsEnum(PermissionMode)
+  permissionMode?: PermissionMode;
+
+  /** Text appended to Claude Code's system prompt. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
+  appendSystemPrompt?: string;
+
+  /** A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
+  @IsOptional()
+  @ApiProperty({ type: 'integer', minimum: 1000 })
+  @IsInt()
+  @Min(1000)
+  timeoutMs?: number;
+}

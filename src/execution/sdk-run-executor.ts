@@ -1,0 +1,188 @@
+import type { Options, SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { AGENT_USER } from '../containers/agent-layout';
+import { DockerProcess } from '../docker/docker-process';
+import { DockerService } from '../docker/docker.service';
+import { loadAgentSdk } from './agent-sdk.loader';
+import { PermissionMode } from './dto/execute-request.dto';
+import { RunEnd, RunExecutor, RunOutcome, RunRequest } from './run-executor';
+
+/** After SIGTERM, how long the CLI gets before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+/** How long to wait for the exec to end after the run is over or killed. */
+const EXIT_WAIT_MS = 10000;
+const STDERR_TAIL_BYTES = 4096;
+/** The raw stream repeats the answer (assistant message, result); this bounds it in memory. */
+const RAW_STREAM_FACTOR = 4;
+const RAW_STREAM_SLACK_BYTES = 1024 * 1024;
+
+/**
+ * Runs each prompt as a fresh Claude Code process through the Agent SDK, whose
+ * `spawnClaudeCodeProcess` hook starts the CLI with `docker exec` in the environment's container.
+ * The prompt travels over stdin as a stream-json message, so argv limits do not apply.
+ */
+@Injectable()
+export class SdkRunExecutor extends RunExecutor {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly docker: DockerService,
+  ) {
+    super();
+  }
+
+  async run(request: RunRequest): Promise<RunOutcome> {
+    const { query } = await loadAgentSdk();
+    const abortController = new AbortController();
+    const state = new RunState(request.maxOutputBytes);
+    let process: DockerProcess | undefined;
+
+    const kill = () => {
+      if (!process) return;
+      const running = process;
+      running.kill('SIGTERM');
+      setTimeout(() => running.kill('SIGKILL'), KILL_GRACE_MS).unref();
+    };
+    const deadline = setTimeout(() => {
+      state.end ??= 'timeout';
+      abortController.abort();
+      kill();
+    }, request.deadlineMs);
+
+    const options: Options = {
+      ...this.cliOptions(request),
+      abortController,
+      stderr: (data) => state.addStderr(data),
+      spawnClaudeCodeProcess: (spawn) => {
+        process = this.docker.spawn(request.containerName, {
+          cmd: [spawn.command, ...spawn.args],
+          env: spawn.env,
+          user: AGENT_USER,
+          workdir: this.config.agent.workdir,
+          runId: request.runId,
+        });
+        const rawLimit = request.maxOutputBytes * RAW_STREAM_FACTOR + RAW_STREAM_SLACK_BYTES;
+        process.stdout.on('data', (chunk: Buffer) => {
+          if (state.countRaw(chunk.length) > rawLimit && !state.end) {
+            state.end = 'output_limit';
+            abortController.abort();
+            kill();
+          }
+        });
+        process.stderr.on('data', (chunk: Buffer) => state.addStderr(chunk.toString('utf8')));
+        return process;
+      },
+    };
+
+    try {
+      for await (const message of query({ prompt: request.prompt, options })) {
+        state.observe(message);
+        request.onMessage?.(message);
+      }
+    } catch (error) {
+      if (!state.end) state.failure = errorMessage(error);
+    } finally {
+      clearTimeout(deadline);
+    }
+    const exitCode = await this.waitForExit(process, kill);
+    return state.outcome(exitCode);
+  }
+
+  private cliOptions(request: RunRequest): Options {
+    const options: Options = {
+      // The CLI is on PATH inside the agent image; the API image has none.
+      pathToClaudeCodeExecutable: 'claude',
+      cwd: this.config.agent.workdir,
+      // Only what AGENT_ENV_* configures: the API's own environment never reaches the agent.
+      env: { ...this.config.agent.env },
+      // As `claude -p` does: the user's, the project's and local settings apply.
+      settingSources: ['user', 'project', 'local'],
+      mcpServersDelivery: 'initialize',
+      model: request.model,
+      maxTurns: request.maxTurns,
+      allowedTools: request.allowedTools,
+      disallowedTools: request.disallowedTools,
+      permissionMode: request.permissionMode,
+      allowDangerouslySkipPermissions: request.permissionMode === PermissionMode.bypassPermissions,
+    };
+    if (request.resume) options.resume = request.sessionId;
+    else options.sessionId = request.sessionId;
+    if (request.appendSystemPrompt) {
+      options.systemPrompt = {
+        type: 'preset',
+        preset: 'claude_code',
+        append: request.appendSystemPrompt,
+      };
+    }
+    return options;
+  }
+
+  /** The exit code, once the exec has ended; a process that lingers is killed. */
+  private async waitForExit(
+    process: DockerProcess | undefined,
+    kill: () => void,
+  ): Promise<number | null> {
+    if (!process) return null;
+    const timer = setTimeout(kill, EXIT_WAIT_MS);
+    try {
+      return await process.waitForExit();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** What a run has produced so far. */
+class RunState {
+  end: RunEnd | undefined;
+  failure: string | undefined;
+  private result: SDKResultMessage | null = null;
+  private rawBytes = 0;
+  private stderrTail = '';
+
+  constructor(private readonly maxOutputBytes: number) {}
+
+  countRaw(bytes: number): number {
+    this.rawBytes += bytes;
+    return this.rawBytes;
+  }
+
+  addStderr(text: string): void {
+    this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+  }
+
+  observe(message: SDKMessage): void {
+    if (message.type === 'result') {
+      this.result = message;
+      this.end ??= 'result';
+    }
+  }
+
+  outcome(exitCode: number | null): RunOutcome {
+    const text = this.result?.subtype === 'success' ? this.result.result : '';
+    const { output, truncated } = cutUtf8(text, this.maxOutputBytes);
+    return {
+      end: this.end ?? 'exited',
+      result: this.result,
+      output,
+      truncated: truncated || this.end === 'output_limit',
+      exitCode,
+      stderrTail: this.stderrTail.trim(),
+      failure: this.failure,
+    };
+  }
+}
+
+/** Cuts text to at most `maxBytes` of UTF-8 without splitting a character. */
+export function cutUtf8(text: string, maxBytes: number): { output: string; truncated: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return { output: text, truncated: false };
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) to a character boundary.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end -= 1;
+  return { output: bytes.subarray(0, end).toString('utf8'), truncated: true };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,62 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+/** Where a session stands; see `SessionSummaryDto.status`. */
+export enum SessionStatus {
+  new = 'new',
+  idle = 'idle',
+  running = 'running',
+}
+
+/** One session of an environment: a reservation, a transcript on disk, or both. */
+export class SessionSummaryDto {
+  /** The session id (a UUID). */
+  id!: string;
+
+  /** The title it was reserved with, else its first prompt cut to about 80 characters. */
+  title!: string | null;
+
+  /** ISO time of the reservation, else of the transcript's first line. */
+  createdAt!: string;
+
+  /** ISO time the transcript last changed (whole seconds), else the reservation's. */
+  updatedAt!: string;
+
+  /** User, assistant and system messages in the transcript. */
+  @ApiProperty({ type: 'integer' })
+  messageCount!: number;
+
+  /** Size of the transcript file. */
+  @ApiProperty({ type: 'integer' })
+  sizeBytes!: number;
+
+  /** `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
+  @ApiProperty({ enum: SessionStatus, enumName: 'SessionStatus' })
+  status!: SessionStatus;
+}
+
+export class ListSessionsQueryDto {
+  /** Sessions per page. */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number = 20;
+
+  /** The `nextCursor` of the previous page. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  cursor?: string;
+}
+
+/** A page of sessions, newest first. */
+export class SessionListDto {
+  items!: SessionSummaryDto[];
+
+  /** Pass it as `cursor` for the next page; null on the last one. */
+  nextCursor!: string | null;
+}

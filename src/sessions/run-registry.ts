@@ -1,0 +1,73 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+
+/**
+ * Which sessions have a run in flight, and how many runs each environment has. One run per
+ * session at a time: two CLIs appending to one transcript corrupt it.
+ */
+@Injectable()
+export class RunRegistry {
+  private readonly busySessions = new Set<string>();
+  private readonly runsPerEnv = new Map<string, number>();
+
+  isSessionRunning(env: string, sessionId: string): boolean {
+    return this.busySessions.has(key(env, sessionId));
+  }
+
+  runningCount(env: string): number {
+    return this.runsPerEnv.get(env) ?? 0;
+  }
+
+  /**
+   * Claims the session and one of the environment's run slots, or throws 409 SESSION_BUSY /
+   * 429 ENV_BUSY. The returned function releases both; calling it again does nothing.
+   */
+  claim(env: string, sessionId: string, maxPerEnv: number): () => void {
+    if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
+    if (this.runningCount(env) >= maxPerEnv) {
+      throw new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        ErrorCode.ENV_BUSY,
+        `Environment ${env} already runs ${maxPerEnv} prompts; retry shortly`,
+        { headers: { 'Retry-After': '5' } },
+      );
+    }
+    const releaseSession = this.hold(env, sessionId);
+    this.runsPerEnv.set(env, this.runningCount(env) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      releaseSession();
+      this.runsPerEnv.set(env, this.runningCount(env) - 1);
+    };
+  }
+
+  /**
+   * Holds the session without taking a run slot (while its files are deleted, say), or throws
+   * 409 SESSION_BUSY. The returned function releases it.
+   */
+  holdSession(env: string, sessionId: string): () => void {
+    if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
+    return this.hold(env, sessionId);
+  }
+
+  private hold(env: string, sessionId: string): () => void {
+    const sessionKey = key(env, sessionId);
+    this.busySessions.add(sessionKey);
+    return () => this.busySessions.delete(sessionKey);
+  }
+}
+
+function sessionBusy(sessionId: string): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.SESSION_BUSY,
+    `Session ${sessionId} is busy with a prompt; wait for it to finish`,
+  );
+}
+
+function key(env: string, sessionId: string): string {
+  return `${env}\u0000${sessionId}`;
+}

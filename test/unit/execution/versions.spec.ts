@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLAUDE_CODE_VERSION } from '../../../src/common/config/environment-variables';
+
+const root = join(__dirname, '..', '..', '..');
+
+describe('Claude Code versions', () => {
+  const dockerfile = readFileSync(join(root, 'docker', 'agent', 'Dockerfile'), 'utf8');
+  const cliVersion = /^ARG CLAUDE_CODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+  const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  const sdkVersion = packageJson.dependencies['@anthropic-ai/claude-agent-sdk'];
+
+  it('pins the CLI in the agent image to the version the service expects', () => {
+    expect(cliVersion).toBe(CLAUDE_CODE_VERSION);
+  });
+
+  it('keeps the Agent SDK in lockstep with the CLI (SDK 0.3.N drives CLI 2.1.N)', () => {
+    expect(sdkVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    const [, sdkMinor, sdkPatch] = sdkVersion.split('.');
+    const [, cliMinor, cliPatch] = (cliVersion ?? '').split('.');
+    expect(`0.${sdkMinor}.${sdkPatch}`).toBe(`0.${Number(cliMinor) + 2}.${cliPatch}`);
+  });
+});

@@ -1,0 +1,102 @@
+import { Logger } from '@nestjs/common';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../../src/common/config/load-config';
+import {
+  applyMigrations,
+  DATABASE_FILE,
+  DatabaseService,
+  openDatabase,
+} from '../../../src/store/database.service';
+import { Migration, MIGRATIONS } from '../../../src/store/migrations';
+
+describe('the embedded store', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  beforeEach(() => {
+    dataDir = join(mkdtempSync(join(tmpdir(), 'cca-store-')), 'nested', 'data');
+  });
+
+  afterEach(() => {
+    rmSync(join(dataDir, '..', '..'), { recursive: true, force: true });
+  });
+
+  function open(): DatabaseService {
+    return new DatabaseService(loadConfig({ API_TOKEN: 'x'.repeat(32), DATA_DIR: dataDir }));
+  }
+
+  function versions(db: Database.Database): number[] {
+    return db
+      .prepare<[], { version: number }>('SELECT version FROM schema_migrations ORDER BY version')
+      .all()
+      .map((row) => row.version);
+  }
+
+  it('creates the folder and applies every migration to a fresh database, in WAL mode', () => {
+    const store = open();
+    expect(versions(store.db)).toEqual(MIGRATIONS.map((migration) => migration.version));
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(Number(store.db.pragma('busy_timeout', { simple: true }))).toBeGreaterThan(0);
+    const columns = store.db
+      .prepare<[], { name: string; pk: number }>(
+        "SELECT name, pk FROM pragma_table_info('sessions')",
+      )
+      .all();
+    expect(columns).toEqual([
+      { name: 'id', pk: 2 },
+      { name: 'env', pk: 1 },
+      { name: 'title', pk: 0 },
+      { name: 'created_at', pk: 0 },
+    ]);
+    store.onModuleDestroy();
+    expect(store.db.open).toBe(false);
+  });
+
+  it('applies nothing again when it is opened a second time, and keeps the data', () => {
+    const first = open();
+    first.db
+      .prepare("INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', NULL, 'now')")
+      .run();
+    first.onModuleDestroy();
+
+    const db = openDatabase(join(dataDir, DATABASE_FILE));
+    expect(applyMigrations(db, MIGRATIONS)).toEqual([]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM sessions').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('applies only the migrations added since the last boot, in version order', () => {
+    open().onModuleDestroy();
+    const later: Migration[] = [
+      { version: 3, name: 'three', up: 'CREATE TABLE three (id INTEGER);' },
+      { version: 2, name: 'two', up: 'CREATE TABLE two (id INTEGER);' },
+    ];
+    const db = openDatabase(join(dataDir, DATABASE_FILE));
+    expect(applyMigrations(db, [...MIGRATIONS, ...later])).toEqual([2, 3]);
+    expect(applyMigrations(db, [...MIGRATIONS, ...later])).toEqual([]);
+    expect(versions(db)).toEqual([1, 2, 3]);
+    db.close();
+  });
+
+  it('rolls a failing migration back completely and records nothing for it', () => {
+    open().onModuleDestroy();
+    const db = openDatabase(join(dataDir, DATABASE_FILE));
+    const broken: Migration = {
+      version: 2,
+      name: 'broken',
+      up: 'CREATE TABLE half (id INTEGER); THIS IS NOT SQL;',
+    };
+    expect(() => applyMigrations(db, [...MIGRATIONS, broken])).toThrow();
+    expect(versions(db)).toEqual([1]);
+    expect(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'").get(),
+    ).toBeUndefined();
+    db.close();
+  });
+});
