@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
+import { AuthModule } from './common/auth/auth.module';
 import { AppConfig } from './common/config/app-config';
 import { AppConfigModule } from './common/config/config.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
@@ -26,6 +27,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        AuthModule,
         ThrottlerModule.forRoot(throttlerOptions(config)),
         DockerModule,
         HealthModule,

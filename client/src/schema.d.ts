@@ -78,6 +78,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run history, newest first. */
+        get: operations["listExecutions"];
+        put?: never;
+        /**
+         * Queues a run and answers at once. Follow it with `GET /api/executions/{id}/events`, or poll
+         *     `GET /api/executions/{id}`. Runs on one session wait for each other.
+         */
+        post: operations["submitExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run: its status, timestamps, result, cost and usage. */
+        get: operations["getExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stops a run: a queued one leaves the queue; a running one is interrupted, and its CLI killed
+         *     if it does not stop within a grace period. The session stays resumable.
+         */
+        post: operations["cancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The run's messages as Server-Sent Events: each event's `event:` is the message type
+         *     (`system`, `assistant`, `user`, `result`, `stream_event`…), its `id:` a per-run sequence
+         *     number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
+         *     that id; a finished run is replayed. A final `end` event carries the run's state, then the
+         *     stream closes. Comments keep idle connections open. Besides the bearer header, the
+         *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource).
+         */
+        get: operations["streamExecutionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions": {
         parameters: {
             query?: never;
@@ -208,7 +290,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "ENV_BUSY" | "PROMPT_TOO_LARGE" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "ENV_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -272,11 +354,54 @@ export interface components {
             /** @description True when `output` was cut at MAX_OUTPUT_BYTES. */
             truncated: boolean;
         };
+        ExecutionDto: {
+            /** @description Cost in USD, as the CLI reported it. */
+            costUsd: number | null;
+            createdAt: string;
+            env: string;
+            /** @description Why the run did not succeed, readable. */
+            error: string | null;
+            /** @description A stable code for the failure, e.g. `EXECUTION_TIMEOUT`, `CANCELLED`, `INTERRUPTED`. */
+            errorCode: string | null;
+            /** @description Events the run has produced so far. */
+            eventCount: number;
+            /** @description Events past the per-run storage bound: streamed live, not kept for replay. */
+            eventsDropped: number;
+            /** @description The CLI's exit code; null while running, or when it was killed. */
+            exitCode: number | null;
+            finishedAt: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The prompt as submitted. */
+            prompt: string;
+            /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
+            result: string | null;
+            /**
+             * Format: uuid
+             * @description The session the run belongs to.
+             */
+            sessionId: string;
+            startedAt: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            /** @description True when `result` was cut. */
+            truncated: boolean;
+            /** @description Token usage, as the CLI reported it. */
+            usage: {
+                [key: string]: unknown;
+            } | null;
+        };
         /**
          * @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`.
          * @enum {string}
          */
-        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT";
+        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "SETUP_FAILED" | "CANCELLED" | "INTERRUPTED";
+        ExecutionListDto: {
+            items: components["schemas"]["ExecutionDto"][];
+            /** @description Pass as `cursor` for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
         HealthDto: {
             /** @description Always `ok`. */
             status: string;
@@ -352,6 +477,76 @@ export interface components {
             title: string | null;
             /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
             updatedAt: string;
+        };
+        SubmitExecutionDto: {
+            /** @description Tools the run may use without asking. */
+            allowedTools?: string[];
+            /** @description Text appended to Claude Code's system prompt. */
+            appendSystemPrompt?: string;
+            /** @description Tools the run may not use. */
+            disallowedTools?: string[];
+            /** @description The environment whose container runs the prompt, e.g. `dev`. */
+            env: string;
+            /** @description Also stream token deltas (`stream_event` events) while Claude writes. */
+            includePartialMessages?: boolean;
+            /** @description Also return the CLI's result object as a JSON string in `json_output`. */
+            jsonOutput?: boolean;
+            /** @description Stop after this many agentic turns. */
+            maxTurns?: number;
+            /** @description A model name or alias, e.g. `sonnet`. */
+            model?: string;
+            permissionMode?: components["schemas"]["PermissionMode"];
+            /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
+            prompt: string;
+            /**
+             * Format: uuid
+             * @description Continue this session (or start a reserved one). Without it, a new session is started.
+             */
+            sessionId?: string;
+            /** @description A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
+            timeoutMs?: number;
+        };
+        SubmittedExecutionDto: {
+            /** @description Cost in USD, as the CLI reported it. */
+            costUsd: number | null;
+            createdAt: string;
+            env: string;
+            /** @description Why the run did not succeed, readable. */
+            error: string | null;
+            /** @description A stable code for the failure, e.g. `EXECUTION_TIMEOUT`, `CANCELLED`, `INTERRUPTED`. */
+            errorCode: string | null;
+            /** @description Events the run has produced so far. */
+            eventCount: number;
+            /** @description Events past the per-run storage bound: streamed live, not kept for replay. */
+            eventsDropped: number;
+            /**
+             * @description A short-lived token for this run's event stream only, for EventSource (which cannot send
+             *     headers): `GET /api/executions/{id}/events?access_token=…`.
+             */
+            eventsToken: string;
+            eventsTokenExpiresAt: string;
+            /** @description The CLI's exit code; null while running, or when it was killed. */
+            exitCode: number | null;
+            finishedAt: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The prompt as submitted. */
+            prompt: string;
+            /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
+            result: string | null;
+            /**
+             * Format: uuid
+             * @description The session the run belongs to.
+             */
+            sessionId: string;
+            startedAt: string | null;
+            status: components["schemas"]["ExecutionStatus"];
+            /** @description True when `result` was cut. */
+            truncated: boolean;
+            /** @description Token usage, as the CLI reported it. */
+            usage: {
+                [key: string]: unknown;
+            } | null;
         };
         ToolCallDto: {
             /** @description The tool_use id its result refers to. */
@@ -631,6 +826,269 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE or CONTAINER_UNAVAILABLE */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listExecutions: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ExecutionStatus"];
+                /** @description Runs per page. */
+                limit?: number;
+                /** @description Only this environment's runs. */
+                env?: string;
+                /** @description Only this session's runs. */
+                sessionId?: string;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionListDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    submitExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitExecutionDto"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmittedExecutionDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description QUEUE_FULL or RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE or SHUTTING_DOWN */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    cancelExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_FINISHED: the run has already ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    streamExecutionEvents: {
+        parameters: {
+            query?: {
+                /** @description The run-scoped eventsToken */
+                access_token?: unknown;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Rate limited; see the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,4 @@
-/** Why a run that reached the CLI ended with `success: false` (the reply is still HTTP 200). */
+/** Why a run ended without success (for POST /api/execute the reply is still HTTP 200). */
 export const ExecutionErrorCode = {
   /** The CLI reported an error: the model API failed, turns ran out, and so on. */
   CLI_ERROR: 'CLI_ERROR',
@@ -8,6 +8,12 @@ export const ExecutionErrorCode = {
   EXECUTION_TIMEOUT: 'EXECUTION_TIMEOUT',
   /** The CLI wrote far more than MAX_OUTPUT_BYTES; it was stopped. */
   OUTPUT_LIMIT: 'OUTPUT_LIMIT',
+  /** The run could not start in its container (Docker went away, the session vanished…). */
+  SETUP_FAILED: 'SETUP_FAILED',
+  /** Cancelled through the API. */
+  CANCELLED: 'CANCELLED',
+  /** The service shut down (or crashed) during the run. */
+  INTERRUPTED: 'INTERRUPTED',
 } as const;
 
 export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];

@@ -18,11 +18,15 @@ export interface RunRequest {
   appendSystemPrompt?: string;
   deadlineMs: number;
   maxOutputBytes: number;
+  /** Also stream token deltas (`stream_event` messages). */
+  includePartialMessages?: boolean;
+  /** Aborting it interrupts the run: the turn is interrupted, then the CLI killed after a grace. */
+  signal?: AbortSignal;
   /** Called with every message of the run, as it arrives. */
   onMessage?: (message: SDKMessage) => void;
 }
 
-export type RunEnd = 'result' | 'timeout' | 'output_limit' | 'exited';
+export type RunEnd = 'result' | 'timeout' | 'output_limit' | 'cancelled' | 'exited';
 
 export interface RunOutcome {
   end: RunEnd;

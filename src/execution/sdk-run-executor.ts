@@ -74,8 +74,18 @@ export class SdkRunExecutor extends RunExecutor {
       },
     };
 
+    const run = query({ prompt: request.prompt, options });
+    const cancel = () => {
+      state.end ??= 'cancelled';
+      // The SDK's interrupt ends the turn cleanly and keeps the transcript resumable; a CLI
+      // that does not stop within the grace period is killed.
+      run.interrupt().catch(() => undefined);
+      setTimeout(kill, this.config.execution.cancelGraceMs).unref();
+    };
+    if (request.signal?.aborted) cancel();
+    request.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const message of query({ prompt: request.prompt, options })) {
+      for await (const message of run) {
         state.observe(message);
         request.onMessage?.(message);
       }
@@ -83,6 +93,7 @@ export class SdkRunExecutor extends RunExecutor {
       if (!state.end) state.failure = errorMessage(error);
     } finally {
       clearTimeout(deadline);
+      request.signal?.removeEventListener('abort', cancel);
     }
     const exitCode = await this.waitForExit(process, kill);
     return state.outcome(exitCode);
@@ -98,6 +109,7 @@ export class SdkRunExecutor extends RunExecutor {
       // As `claude -p` does: the user's, the project's and local settings apply.
       settingSources: ['user', 'project', 'local'],
       mcpServersDelivery: 'initialize',
+      includePartialMessages: request.includePartialMessages === true,
       model: request.model,
       maxTurns: request.maxTurns,
       allowedTools: request.allowedTools,

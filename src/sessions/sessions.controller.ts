@@ -26,7 +26,7 @@ import { EnvironmentPipe } from '../containers/environment.pipe';
 import { CreatedSessionDto, CreateSessionDto } from './dto/create-session.dto';
 import { GetSessionQueryDto, SessionDetailDto } from './dto/session-detail.dto';
 import { ListSessionsQueryDto, SessionListDto } from './dto/session-summary.dto';
-import { SessionIdPipe } from './session-id.pipe';
+import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { SessionsService } from './sessions.service';
 
 const ENV_PARAM = {
@@ -75,7 +75,7 @@ export class SessionsController {
   })
   getSession(
     @Param('env', EnvironmentPipe) env: string,
-    @Param('id', SessionIdPipe) id: string,
+    @Param('id', UuidParamPipe) id: string,
     @Query() query: GetSessionQueryDto,
   ): Promise<SessionDetailDto> {
     return this.sessions.getSession(env, id, query);
@@ -97,7 +97,7 @@ export class SessionsController {
   })
   deleteSession(
     @Param('env', EnvironmentPipe) env: string,
-    @Param('id', SessionIdPipe) id: string,
+    @Param('id', UuidParamPipe) id: string,
   ): Promise<void> {
     return this.sessions.deleteSession(env, id);
   }

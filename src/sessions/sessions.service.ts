@@ -18,7 +18,7 @@ import {
   SessionStatus,
   SessionSummaryDto,
 } from './dto/session-summary.dto';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import { RunRegistry } from './run-registry';
 import { SessionReservation, SessionReservations } from './session-reservations';
 import {

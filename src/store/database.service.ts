@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ const BUSY_TIMEOUT_MS = 5000;
  * shutdown. Feature code runs its own statements through `db`.
  */
 @Injectable()
-export class DatabaseService implements OnModuleDestroy {
+export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   readonly db: Database.Database;
 
@@ -28,7 +28,8 @@ export class DatabaseService implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  // The last hook of a shutdown: runs that are stopped during it are still recorded.
+  onApplicationShutdown(): void {
     if (this.db.open) this.db.close();
   }
 }

@@ -7,8 +7,7 @@ export interface Migration {
 }
 
 /**
- * The schema, oldest first. Append new steps (the next is `executions`, the run history); never
- * change or reorder one that has shipped.
+ * The schema, oldest first. Append new steps; never change or reorder one that has shipped.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -21,6 +20,43 @@ export const MIGRATIONS: readonly Migration[] = [
         title TEXT NULL,
         created_at TEXT NOT NULL,
         PRIMARY KEY (env, id)
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'executions',
+    up: `
+      CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        env TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        request TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT NULL,
+        finished_at TEXT NULL,
+        exit_code INTEGER NULL,
+        result TEXT NULL,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NULL,
+        usage TEXT NULL,
+        result_message TEXT NULL,
+        error TEXT NULL,
+        error_code TEXT NULL,
+        event_count INTEGER NOT NULL DEFAULT 0,
+        events_dropped INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX executions_by_time ON executions (created_at DESC, id DESC);
+      CREATE INDEX executions_by_env ON executions (env, created_at DESC, id DESC);
+      CREATE INDEX executions_by_session ON executions (session_id, created_at DESC, id DESC);
+      CREATE INDEX executions_by_status ON executions (status);
+      CREATE TABLE execution_events (
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (execution_id, seq)
       );
     `,
   },

@@ -6,13 +6,14 @@ describe('when Docker is unavailable', () => {
     const t = await startTestApp({ DOCKER_SOCKET: '/nonexistent/docker.sock' });
     try {
       expect((await t.request('GET', '/health', { auth: false })).status).toBe(200);
-      for (const [method, path] of [
-        ['GET', '/health/ready'],
-        ['GET', '/api/containers/dev'],
-        ['POST', '/api/containers/dev/start'],
-        ['POST', '/api/containers/dev/stop'],
-      ]) {
-        const res = await t.request(method, path);
+      for (const [method, path, body] of [
+        ['GET', '/health/ready', undefined],
+        ['GET', '/api/containers/dev', undefined],
+        ['POST', '/api/containers/dev/start', undefined],
+        ['POST', '/api/containers/dev/stop', undefined],
+        ['POST', '/api/execute', { env: 'dev', prompt: 'hello' }],
+      ] as const) {
+        const res = await t.request(method, path, { body });
         expect(res.status).toBe(503);
         expect(res.body).toEqual({
           statusCode: 503,

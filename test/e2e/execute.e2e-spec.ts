@@ -221,6 +221,9 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     const busy = await execute(t, { env: 'dev', prompt: 'me too', sessionId: first.sessionId });
     expect(busy.status).toBe(409);
     expect(busy.body).toMatchObject({ statusCode: 409, code: 'SESSION_BUSY' });
+    const deleting = await t.request('DELETE', `/api/sessions/dev/${first.sessionId}`);
+    expect(deleting.status).toBe(409);
+    expect(deleting.body).toMatchObject({ code: 'SESSION_BUSY' });
     const health = await t.request('GET', '/health', { auth: false });
     expect(health.status).toBe(200);
     expect(settled).toBe(false);
@@ -292,6 +295,7 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     beforeAll(async () => {
       tight = await app({
         MAX_CONCURRENT_PER_ENV: '1',
+        MAX_QUEUE_PER_ENV: '1',
         MAX_OUTPUT_BYTES: '10000',
         MAX_PROMPT_BYTES: '2000',
         THROTTLE_CLAUDE_LIMIT: '1000',
@@ -315,16 +319,24 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
       expect(fake.requests.length).toBe(calls);
     });
 
-    it('answers 429 ENV_BUSY with Retry-After beyond MAX_CONCURRENT_PER_ENV', async () => {
+    it('queues runs beyond MAX_CONCURRENT_PER_ENV and refuses 429 QUEUE_FULL beyond MAX_QUEUE_PER_ENV', async () => {
       const calls = fake.mainRequests.length;
-      fake.replySlow('done', { delayMs: 3000 });
-      const slow = execute(tight, { env: 'staging', prompt: 'hold the slot' });
+      fake.replySlow('first done', { delayMs: 3000 });
+      const first = execute(tight, { env: 'staging', prompt: 'hold the slot' });
       await fake.waitForMainRequests(calls + 1, 30_000);
-      const busy = await execute(tight, { env: 'staging', prompt: 'another session' });
-      expect(busy.status).toBe(429);
-      expect(busy.body).toMatchObject({ code: 'ENV_BUSY' });
-      expect(busy.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect((await slow).body).toMatchObject({ success: true });
+      let secondSettled = false;
+      const second = execute(tight, { env: 'staging', prompt: 'wait for it' }).finally(() => {
+        secondSettled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const full = await execute(tight, { env: 'staging', prompt: 'no room' });
+      expect(full.status).toBe(429);
+      expect(full.body).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(full.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(secondSettled).toBe(false);
+      expect(fake.mainRequests.length).toBe(calls + 1);
+      expect((await first).body).toMatchObject({ success: true, output: 'first done' });
+      expect((await second).body).toMatchObject({ success: true, output: 'echo: wait for it' });
     });
   });
 

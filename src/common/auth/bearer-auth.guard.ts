@@ -4,6 +4,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from './authenticated-request';
+import { EVENTS_TOKEN_KEY } from './events-token.decorator';
+import { EventsTokens } from './events-tokens';
 import { IS_PUBLIC_KEY } from './public.decorator';
 import { TokenVerifier } from './token-verifier';
 
@@ -18,6 +20,7 @@ export class BearerAuthGuard implements CanActivate {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly reflector: Reflector,
+    private readonly eventsTokens: EventsTokens,
   ) {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
@@ -26,6 +29,7 @@ export class BearerAuthGuard implements CanActivate {
     if (isPublic(this.reflector, context)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
+    if (!header && this.acceptsEventsToken(context)) return this.checkEventsToken(request);
     if (!header) throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
     const match = BEARER_PATTERN.exec(header);
     if (!match) {
@@ -42,6 +46,27 @@ export class BearerAuthGuard implements CanActivate {
       );
     }
     request.principal = { tokenId };
+    return true;
+  }
+
+  private acceptsEventsToken(context: ExecutionContext): boolean {
+    return this.reflector.get<boolean | undefined>(EVENTS_TOKEN_KEY, context.getHandler()) === true;
+  }
+
+  /** A run-scoped token in the query opens that run's stream, and nothing else. */
+  private checkEventsToken(request: AuthenticatedRequest): boolean {
+    const { access_token: token } = request.query as { access_token?: unknown };
+    const { id } = request.params as { id?: unknown };
+    if (typeof token !== 'string' || typeof id !== 'string') {
+      throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
+    }
+    if (!this.eventsTokens.verify(token, id.toLowerCase())) {
+      throw unauthorized(
+        'Invalid or expired events token',
+        'Bearer realm="claudecode-api", error="invalid_token"',
+      );
+    }
+    request.principal = { tokenId: `run:${id.toLowerCase()}` };
     return true;
   }
 }

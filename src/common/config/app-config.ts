@@ -16,6 +16,7 @@ export interface AppConfig {
   /** Where the service keeps its SQLite store. */
   readonly dataDir: string;
   readonly execution: ExecutionLimits;
+  readonly history: HistoryConfig;
 }
 
 export interface ExecutionLimits {
@@ -25,6 +26,22 @@ export interface ExecutionLimits {
   /** `output` is cut here; the CLI's raw stream is bounded at a multiple of it. */
   readonly maxOutputBytes: number;
   readonly maxConcurrentPerEnv: number;
+  /** Runs waiting per environment; beyond it 429 QUEUE_FULL. */
+  readonly maxQueuePerEnv: number;
+  /** On SIGTERM, how long running runs may finish before they are stopped. */
+  readonly shutdownGraceMs: number;
+  /** After an interrupt, how long the CLI gets before it is killed. */
+  readonly cancelGraceMs: number;
+}
+
+export interface HistoryConfig {
+  readonly retentionDays: number;
+  /** Stored events per run (the live stream is not bounded). */
+  readonly maxEventsPerRun: number;
+  readonly maxEventBytesPerRun: number;
+  readonly heartbeatMs: number;
+  /** Lifetime of the run-scoped `access_token` for EventSource. */
+  readonly eventsTokenTtlMs: number;
 }
 
 export type DockerConnectionConfig =

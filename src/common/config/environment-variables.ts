@@ -244,6 +244,47 @@ export class EnvironmentVariables {
   @Max(64)
   MAX_CONCURRENT_PER_ENV: number = 4;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  MAX_QUEUE_PER_ENV: number = 20;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_GRACE_MS: number = 30000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  CANCEL_GRACE_MS: number = 3000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  HISTORY_RETENTION_DAYS: number = 30;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(10)
+  EVENTS_MAX_PER_RUN: number = 5000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  EVENTS_MAX_BYTES_PER_RUN: number = 16 * 1024 * 1024;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  SSE_HEARTBEAT_MS: number = 15000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  EVENTS_TOKEN_TTL_MS: number = 10 * 60 * 1000;
+
   @IsOptional()
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;

@@ -61,6 +61,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxPromptBytes: variables.MAX_PROMPT_BYTES,
       maxOutputBytes: variables.MAX_OUTPUT_BYTES,
       maxConcurrentPerEnv: variables.MAX_CONCURRENT_PER_ENV,
+      maxQueuePerEnv: variables.MAX_QUEUE_PER_ENV,
+      shutdownGraceMs: variables.SHUTDOWN_GRACE_MS,
+      cancelGraceMs: variables.CANCEL_GRACE_MS,
+    },
+    history: {
+      retentionDays: variables.HISTORY_RETENTION_DAYS,
+      maxEventsPerRun: variables.EVENTS_MAX_PER_RUN,
+      maxEventBytesPerRun: variables.EVENTS_MAX_BYTES_PER_RUN,
+      heartbeatMs: variables.SSE_HEARTBEAT_MS,
+      eventsTokenTtlMs: variables.EVENTS_TOKEN_TTL_MS,
     },
   };
 }

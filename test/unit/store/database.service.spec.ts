@@ -54,7 +54,7 @@ describe('the embedded store', () => {
       { name: 'title', pk: 0 },
       { name: 'created_at', pk: 0 },
     ]);
-    store.onModuleDestroy();
+    store.onApplicationShutdown();
     expect(store.db.open).toBe(false);
   });
 
@@ -63,7 +63,7 @@ describe('the embedded store', () => {
     first.db
       .prepare("INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', NULL, 'now')")
       .run();
-    first.onModuleDestroy();
+    first.onApplicationShutdown();
 
     const db = openDatabase(join(dataDir, DATABASE_FILE));
     expect(applyMigrations(db, MIGRATIONS)).toEqual([]);
@@ -72,28 +72,29 @@ describe('the embedded store', () => {
   });
 
   it('applies only the migrations added since the last boot, in version order', () => {
-    open().onModuleDestroy();
+    open().onApplicationShutdown();
+    const next = MIGRATIONS.length + 1;
     const later: Migration[] = [
-      { version: 3, name: 'three', up: 'CREATE TABLE three (id INTEGER);' },
-      { version: 2, name: 'two', up: 'CREATE TABLE two (id INTEGER);' },
+      { version: next + 1, name: 'second', up: 'CREATE TABLE second (id INTEGER);' },
+      { version: next, name: 'first', up: 'CREATE TABLE first (id INTEGER);' },
     ];
     const db = openDatabase(join(dataDir, DATABASE_FILE));
-    expect(applyMigrations(db, [...MIGRATIONS, ...later])).toEqual([2, 3]);
+    expect(applyMigrations(db, [...MIGRATIONS, ...later])).toEqual([next, next + 1]);
     expect(applyMigrations(db, [...MIGRATIONS, ...later])).toEqual([]);
-    expect(versions(db)).toEqual([1, 2, 3]);
+    expect(versions(db)).toEqual([...MIGRATIONS.map((m) => m.version), next, next + 1]);
     db.close();
   });
 
   it('rolls a failing migration back completely and records nothing for it', () => {
-    open().onModuleDestroy();
+    open().onApplicationShutdown();
     const db = openDatabase(join(dataDir, DATABASE_FILE));
     const broken: Migration = {
-      version: 2,
+      version: MIGRATIONS.length + 1,
       name: 'broken',
       up: 'CREATE TABLE half (id INTEGER); THIS IS NOT SQL;',
     };
     expect(() => applyMigrations(db, [...MIGRATIONS, broken])).toThrow();
-    expect(versions(db)).toEqual([1]);
+    expect(versions(db)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'").get(),
     ).toBeUndefined();

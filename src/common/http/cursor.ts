@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { ApiError } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
+import { ApiError } from '../errors/api-error';
+import { ErrorCode } from '../errors/error-codes';
 
 /**
  * Opaque page cursors: base64url JSON that only this service reads. A cursor that does not

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable, PipeTransform } from '@nestjs/common';
-import { ApiError } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
+import { ApiError } from '../errors/api-error';
+import { ErrorCode } from '../errors/error-codes';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -9,13 +9,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * files in lower case). Anything else, `..%2F..%2Fetc` included, is a 400 before a file is named.
  */
 @Injectable()
-export class SessionIdPipe implements PipeTransform<string, string> {
+export class UuidParamPipe implements PipeTransform<string, string> {
   transform(id: string): string {
     if (!UUID.test(id)) {
       throw new ApiError(
         HttpStatus.BAD_REQUEST,
         ErrorCode.VALIDATION_FAILED,
-        'The session id must be a UUID',
+        'The id must be a UUID',
         { details: ['id must be a UUID'] },
       );
     }

@@ -1,0 +1,75 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ExecutionStatus } from '../execution-status';
+
+/** One run, queued, running or finished. */
+export class ExecutionDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  env!: string;
+
+  /** The session the run belongs to. */
+  @ApiProperty({ format: 'uuid' })
+  sessionId!: string;
+
+  @ApiProperty({ enum: ExecutionStatus, enumName: 'ExecutionStatus' })
+  status!: ExecutionStatus;
+
+  /** The prompt as submitted. */
+  prompt!: string;
+
+  createdAt!: string;
+
+  startedAt!: string | null;
+
+  finishedAt!: string | null;
+
+  /** The CLI's exit code; null while running, or when it was killed. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  exitCode!: number | null;
+
+  /** Claude's answer text (cut at MAX_OUTPUT_BYTES). */
+  result!: string | null;
+
+  /** True when `result` was cut. */
+  truncated!: boolean;
+
+  /** Cost in USD, as the CLI reported it. */
+  costUsd!: number | null;
+
+  /** Token usage, as the CLI reported it. */
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  usage!: Record<string, unknown> | null;
+
+  /** Why the run did not succeed, readable. */
+  error!: string | null;
+
+  /** A stable code for the failure, e.g. `EXECUTION_TIMEOUT`, `CANCELLED`, `INTERRUPTED`. */
+  errorCode!: string | null;
+
+  /** Events the run has produced so far. */
+  @ApiProperty({ type: 'integer' })
+  eventCount!: number;
+
+  /** Events past the per-run storage bound: streamed live, not kept for replay. */
+  @ApiProperty({ type: 'integer' })
+  eventsDropped!: number;
+}
+
+/** A run just submitted, with what a browser needs to follow it. */
+export class SubmittedExecutionDto extends ExecutionDto {
+  /**
+   * A short-lived token for this run's event stream only, for EventSource (which cannot send
+   * headers): `GET /api/executions/{id}/events?access_token=…`.
+   */
+  eventsToken!: string;
+
+  eventsTokenExpiresAt!: string;
+}
+
+export class ExecutionListDto {
+  items!: ExecutionDto[];
+
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor!: string | null;
+}

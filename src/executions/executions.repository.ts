@@ -1,0 +1,242 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../store/database.service';
+import { ExecutionStatus } from './execution-status';
+
+/** What a run was asked to do, as submitted (the prompt included). */
+export interface StoredRequest {
+  env: string;
+  prompt: string;
+  jsonOutput?: boolean;
+  sessionId?: string;
+  model?: string;
+  maxTurns?: number;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  permissionMode?: string;
+  appendSystemPrompt?: string;
+  timeoutMs?: number;
+  includePartialMessages?: boolean;
+}
+
+export interface ExecutionRecord {
+  id: string;
+  env: string;
+  sessionId: string;
+  status: ExecutionStatus;
+  request: StoredRequest;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  result: string | null;
+  truncated: boolean;
+  costUsd: number | null;
+  usage: Record<string, unknown> | null;
+  /** The CLI's result message as JSON, as it sent it. */
+  resultMessage: string | null;
+  error: string | null;
+  errorCode: string | null;
+  eventCount: number;
+  eventsDropped: number;
+}
+
+export type ExecutionEnd = Pick<
+  ExecutionRecord,
+  | 'status'
+  | 'exitCode'
+  | 'result'
+  | 'truncated'
+  | 'costUsd'
+  | 'usage'
+  | 'resultMessage'
+  | 'error'
+  | 'errorCode'
+>;
+
+export interface StoredEvent {
+  seq: number;
+  type: string;
+  data: string;
+}
+
+export interface ExecutionFilter {
+  env?: string;
+  sessionId?: string;
+  status?: ExecutionStatus;
+  /** Page after this (createdAt, id), newest first. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+interface ExecutionRow {
+  id: string;
+  env: string;
+  session_id: string;
+  status: ExecutionStatus;
+  request: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  result: string | null;
+  truncated: number;
+  cost_usd: number | null;
+  usage: string | null;
+  result_message: string | null;
+  error: string | null;
+  error_code: string | null;
+  event_count: number;
+  events_dropped: number;
+}
+
+/** The run history: the `executions` table and each run's stored stream events. */
+@Injectable()
+export class ExecutionsRepository {
+  constructor(private readonly database: DatabaseService) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  insert(
+    record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
+  ): void {
+    this.db
+      .prepare(
+        `INSERT INTO executions (id, env, session_id, status, request, created_at)
+         VALUES (?, ?, ?, 'queued', ?, ?)`,
+      )
+      .run(
+        record.id,
+        record.env,
+        record.sessionId,
+        JSON.stringify(record.request),
+        record.createdAt,
+      );
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM executions WHERE id = ?').run(id);
+  }
+
+  markRunning(id: string, startedAt: string): void {
+    this.db
+      .prepare(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`)
+      .run(startedAt, id);
+  }
+
+  finish(id: string, end: ExecutionEnd, finishedAt: string): void {
+    this.db
+      .prepare(
+        `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
+           cost_usd = ?, usage = ?, result_message = ?, error = ?, error_code = ?
+         WHERE id = ?`,
+      )
+      .run(
+        end.status,
+        finishedAt,
+        end.exitCode,
+        end.result,
+        end.truncated ? 1 : 0,
+        end.costUsd,
+        end.usage ? JSON.stringify(end.usage) : null,
+        end.resultMessage,
+        end.error,
+        end.errorCode,
+        id,
+      );
+  }
+
+  get(id: string): ExecutionRecord | null {
+    const row = this.db
+      .prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?')
+      .get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  list(filter: ExecutionFilter): ExecutionRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const match = (clause: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    match('env = ?', filter.env);
+    match('session_id = ?', filter.sessionId);
+    match('status = ?', filter.status);
+    if (filter.before) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(filter.before.createdAt, filter.before.createdAt, filter.before.id);
+    }
+    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], ExecutionRow>(sql)
+      .all(...params, filter.limit)
+      .map(toRecord);
+  }
+
+  withStatus(statuses: readonly ExecutionStatus[]): ExecutionRecord[] {
+    const marks = statuses.map(() => '?').join(', ');
+    return this.db
+      .prepare<string[], ExecutionRow>(`SELECT * FROM executions WHERE status IN (${marks})`)
+      .all(...statuses)
+      .map(toRecord);
+  }
+
+  /** Stores one event, or counts it as dropped when it is past the run's bounds. */
+  appendEvent(id: string, event: StoredEvent, store: boolean): void {
+    if (store) {
+      this.db
+        .prepare('INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)')
+        .run(id, event.seq, event.type, event.data);
+    }
+    this.db
+      .prepare(
+        `UPDATE executions SET event_count = event_count + 1,
+           events_dropped = events_dropped + ? WHERE id = ?`,
+      )
+      .run(store ? 0 : 1, id);
+  }
+
+  eventsAfter(id: string, afterSeq: number): StoredEvent[] {
+    return this.db
+      .prepare<[string, number], StoredEvent>(
+        'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
+      )
+      .all(id, afterSeq);
+  }
+
+  /** Deletes runs (and their events) created before `cutoff`; returns how many. */
+  pruneBefore(cutoff: string): number {
+    return this.db
+      .prepare(
+        `DELETE FROM executions WHERE created_at < ? AND status NOT IN ('queued', 'running')`,
+      )
+      .run(cutoff).changes;
+  }
+}
+
+function toRecord(row: ExecutionRow): ExecutionRecord {
+  return {
+    id: row.id,
+    env: row.env,
+    sessionId: row.session_id,
+    status: row.status,
+    request: JSON.parse(row.request) as StoredRequest,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    exitCode: row.exit_code,
+    result: row.result,
+    truncated: row.truncated === 1,
+    costUsd: row.cost_usd,
+    usage: row.usage ? (JSON.parse(row.usage) as Record<string, unknown>) : null,
+    resultMessage: row.result_message,
+    error: row.error,
+    errorCode: row.error_code,
+    eventCount: row.event_count,
+    eventsDropped: row.events_dropped,
+  };
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+
+/** One message of a run, numbered in order (the SSE `id`), as JSON text. */
+export interface RunEvent {
+  seq: number;
+  type: string;
+  data: string;
+}
+
+/** Receives each event of a run as it is published, then `null` once the run has ended. */
+export type RunEventListener = (event: RunEvent | null) => void;
+
+/** Live fan-out of the runs' events to the streams that follow them. */
+@Injectable()
+export class RunEventHub {
+  private readonly listeners = new Map<string, Set<RunEventListener>>();
+
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    let set = this.listeners.get(runId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(runId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(runId) === set) this.listeners.delete(runId);
+    };
+  }
+
+  publish(runId: string, event: RunEvent): void {
+    this.listeners.get(runId)?.forEach((listener) => listener(event));
+  }
+
+  end(runId: string): void {
+    this.listeners.get(runId)?.forEach((listener) => listener(null));
+    this.listeners.delete(runId);
+  }
+}

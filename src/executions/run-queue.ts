@@ -1,0 +1,116 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+import { RunRegistry } from '../sessions/run-registry';
+
+/** A run waiting for a slot. `start` runs it to its end. */
+export interface QueuedRun {
+  id: string;
+  env: string;
+  sessionId: string;
+  start: () => Promise<void>;
+}
+
+/**
+ * Where runs wait for a slot: FIFO per environment, at most MAX_CONCURRENT_PER_ENV running,
+ * one run per session at a time (a second one waits its turn). In-process here; a Redis-backed
+ * queue can implement the same contract for several replicas.
+ */
+export abstract class RunQueue {
+  /** Queues the run and starts it when its turn comes; throws 429 QUEUE_FULL. */
+  abstract submit(run: QueuedRun): void;
+  /** Takes a run out of the queue; false when it is not waiting (running, done, unknown). */
+  abstract remove(id: string): boolean;
+  abstract isSessionWaiting(env: string, sessionId: string): boolean;
+  /** Everything still waiting, oldest first. */
+  abstract waiting(): QueuedRun[];
+}
+
+@Injectable()
+export class InProcessRunQueue extends RunQueue {
+  private readonly logger = new Logger(InProcessRunQueue.name);
+  private readonly queues = new Map<string, QueuedRun[]>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: RunRegistry,
+  ) {
+    super();
+  }
+
+  submit(run: QueuedRun): void {
+    const queue = this.queueOf(run.env);
+    const { maxQueuePerEnv } = this.config.execution;
+    // A run that can start now never waits, so it does not count against the queue's bound.
+    if (queue.length >= maxQueuePerEnv && !this.canStart(run, queue)) {
+      throw new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        ErrorCode.QUEUE_FULL,
+        `Environment ${run.env} has ${queue.length} runs waiting (MAX_QUEUE_PER_ENV); retry later`,
+        { headers: { 'Retry-After': '10' } },
+      );
+    }
+    queue.push(run);
+    this.pump(run.env);
+  }
+
+  remove(id: string): boolean {
+    for (const queue of this.queues.values()) {
+      const index = queue.findIndex((run) => run.id === id);
+      if (index >= 0) {
+        queue.splice(index, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  isSessionWaiting(env: string, sessionId: string): boolean {
+    return this.queueOf(env).some((run) => run.sessionId === sessionId);
+  }
+
+  waiting(): QueuedRun[] {
+    return [...this.queues.values()].flat();
+  }
+
+  private queueOf(env: string): QueuedRun[] {
+    let queue = this.queues.get(env);
+    if (!queue) {
+      queue = [];
+      this.queues.set(env, queue);
+    }
+    return queue;
+  }
+
+  private canStart(run: QueuedRun, queue: QueuedRun[]): boolean {
+    return (
+      queue.length === 0 &&
+      this.registry.runningCount(run.env) < this.config.execution.maxConcurrentPerEnv &&
+      !this.registry.isSessionRunning(run.env, run.sessionId)
+    );
+  }
+
+  /** Starts waiting runs in order while slots are free, skipping those whose session is busy. */
+  private pump(env: string): void {
+    const queue = this.queueOf(env);
+    const limit = this.config.execution.maxConcurrentPerEnv;
+    for (let index = 0; index < queue.length;) {
+      if (this.registry.runningCount(env) >= limit) return;
+      const run = queue[index];
+      if (this.registry.isSessionRunning(env, run.sessionId)) {
+        index += 1;
+        continue;
+      }
+      queue.splice(index, 1);
+      const release = this.registry.claim(env, run.sessionId, limit);
+      run
+        .start()
+        .catch((error: unknown) => this.logger.error(`run ${run.id} failed: ${String(error)}`))
+        .finally(() => {
+          release();
+          this.pump(env);
+        });
+    }
+  }
+}

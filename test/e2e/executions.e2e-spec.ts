@@ -1,0 +1,391 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
+import { startServiceProcess } from '../support/service-process';
+import { readSse, SseEvent } from '../support/sse-client';
+import { startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
+
+interface Execution {
+  id: string;
+  status: string;
+  sessionId: string;
+  result: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  errorCode: string | null;
+  eventCount: number;
+  eventsToken?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function claudeProcesses(container: string): string[] {
+  return dockerCli('exec', container, 'ps', '-eo', 'args=')
+    .split('\n')
+    .filter((line) => /(^|\/)claude( |$)/.test(line));
+}
+
+describe('background runs: queue, events, cancel, history (real engine, real CLI)', () => {
+  let fake: FakeAnthropic;
+  let t: TestApp;
+  const prefixes: string[] = [];
+
+  async function app(env: Record<string, string> = {}): Promise<TestApp> {
+    const started = await startTestApp({
+      ENVIRONMENTS: 'dev,staging',
+      AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
+      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+      THROTTLE_CLAUDE_LIMIT: '1000',
+      ...env,
+    });
+    prefixes.push(started.config.agent.containerPrefix);
+    return started;
+  }
+
+  async function submit(target: TestApp, body: Record<string, unknown>): Promise<Execution> {
+    const res = await target.request('POST', '/api/executions', { body });
+    expect(res.status).toBe(202);
+    return res.body as Execution;
+  }
+
+  async function finished(target: TestApp, id: string): Promise<Execution> {
+    for (let i = 0; i < 600; i += 1) {
+      const execution = (await target.request('GET', `/api/executions/${id}`)).body as Execution;
+      if (!['queued', 'running'].includes(execution.status)) return execution;
+      await sleep(100);
+    }
+    throw new Error(`execution ${id} did not finish`);
+  }
+
+  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 300; i += 1) {
+      if (await condition()) return;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  const events = (
+    target: TestApp,
+    id: string,
+    headers: Record<string, string> = {},
+    stopAfter?: (e: SseEvent, all: SseEvent[]) => boolean,
+  ) =>
+    readSse(`${target.baseUrl}/api/executions/${id}/events`, {
+      headers: { authorization: `Bearer ${target.token}`, ...headers },
+      stopAfter,
+    });
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic();
+    t = await app({ MAX_CONCURRENT_PER_ENV: '2' });
+    await t.request('POST', '/api/containers/dev/start');
+  });
+  afterEach(() => fake.clear());
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+    for (const prefix of prefixes) removeDockerObjects(prefix);
+  });
+
+  it('accepts a run with 202 at once and streams a tool-call run in order over SSE', async () => {
+    fake.replyBashTool('echo from-the-tool');
+    const run = await submit(t, { env: 'dev', prompt: 'use the tool', allowedTools: ['Bash'] });
+    expect(run).toMatchObject({
+      status: expect.stringMatching(/queued|running/),
+      eventsToken: expect.any(String),
+    });
+
+    const stream = await events(t, run.id);
+    expect(stream.status).toBe(200);
+    expect(stream.closedByServer).toBe(true);
+    const types = stream.events.map((event) => {
+      const data = JSON.parse(event.data) as {
+        type: string;
+        subtype?: string;
+        message?: { content?: { type: string }[] };
+      };
+      const blocks = data.message?.content?.map((block) => block.type).join('+');
+      return [event.event, data.subtype ?? blocks].filter(Boolean).join('/');
+    });
+    const core = types.filter((type) => /^(system\/init|assistant|user|result|end)/.test(type));
+    expect(core).toEqual([
+      'system/init',
+      expect.stringMatching(/^assistant\/.*tool_use/),
+      'user/tool_result',
+      expect.stringMatching(/^assistant\/text/),
+      'result/success',
+      'end',
+    ]);
+    const ids = stream.events
+      .filter((event) => event.event !== 'end')
+      .map((event) => Number(event.id));
+    expect(ids).toEqual(ids.map((_, index) => index + 1));
+    expect(JSON.parse(stream.events[stream.events.length - 1].data)).toMatchObject({
+      id: run.id,
+      status: 'succeeded',
+    });
+    expect(await finished(t, run.id)).toMatchObject({
+      status: 'succeeded',
+      result: 'tool_result: from-the-tool',
+    });
+  });
+
+  it('resumes a dropped stream from Last-Event-ID with no event lost or repeated, and replays a finished run', async () => {
+    fake.replySlow('x'.repeat(3000), { delayMs: 200, chunkDelayMs: 40, chunkSize: 100 });
+    const run = await submit(t, {
+      env: 'dev',
+      prompt: 'stream slowly',
+      includePartialMessages: true,
+    });
+    const first = await events(t, run.id, {}, (_event, all) => all.length >= 8);
+    expect(first.closedByServer).toBe(false);
+    const lastId = first.events[first.events.length - 1].id ?? '';
+    const rest = await events(t, run.id, { 'last-event-id': lastId });
+    const joined = [...first.events, ...rest.events].filter((event) => event.event !== 'end');
+    const replay = await events(t, run.id);
+    expect(replay.closedByServer).toBe(true);
+    const replayed = replay.events.filter((event) => event.event !== 'end');
+    expect(joined.map((event) => event.id)).toEqual(replayed.map((event) => event.id));
+    expect(joined.map((event) => event.data)).toEqual(replayed.map((event) => event.data));
+    expect(replayed.some((event) => event.event === 'stream_event')).toBe(true);
+    expect(rest.events[rest.events.length - 1].event).toBe('end');
+    expect(replay.events[replay.events.length - 1].event).toBe('end');
+  });
+
+  it('cancels a running run: the CLI is gone from the container and the session resumes', async () => {
+    const session = (await submit(t, { env: 'dev', prompt: 'remember the cancelled run' }))
+      .sessionId;
+    await until(
+      async () =>
+        (
+          await t.request('GET', `/api/executions?sessionId=${session}&status=succeeded`)
+        ).text.includes(session),
+      'first turn',
+    );
+    fake.replySlow('never', { delayMs: 60_000 });
+    const calls = fake.mainRequests.length;
+    const slow = await submit(t, { env: 'dev', prompt: 'take forever', sessionId: session });
+    await fake.waitForMainRequests(calls + 1, 30_000);
+
+    const cancel = await t.request('POST', `/api/executions/${slow.id}/cancel`);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toMatchObject({ id: slow.id, status: 'cancelled', errorCode: 'CANCELLED' });
+    expect(claudeProcesses(`${t.config.agent.containerPrefix}dev`)).toEqual([]);
+
+    const again = await t.request('POST', `/api/executions/${slow.id}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'EXECUTION_FINISHED' });
+
+    const resumed = await t.request('POST', '/api/execute', {
+      body: { env: 'dev', prompt: 'still there?', sessionId: session },
+    });
+    expect(resumed.body).toMatchObject({
+      success: true,
+      sessionId: session,
+      output: 'echo: still there?',
+    });
+    const history = JSON.stringify(fake.mainRequests[fake.mainRequests.length - 1].body.messages);
+    expect(history).toContain('remember the cancelled run');
+  });
+
+  it('runs FIFO per environment within the concurrency limit, serializes a session, and cancels a queued run', async () => {
+    const serial = await app({ MAX_CONCURRENT_PER_ENV: '1', MAX_QUEUE_PER_ENV: '3' });
+    try {
+      fake.replySlow('A done', { delayMs: 1500 });
+      const a = await submit(serial, { env: 'dev', prompt: 'A' });
+      await fake.waitForMainRequests(1, 60_000);
+      const b = await submit(serial, { env: 'dev', prompt: 'B' });
+      const c = await submit(serial, { env: 'dev', prompt: 'C' });
+      const d = await submit(serial, { env: 'dev', prompt: 'D' });
+      const full = await serial.request('POST', '/api/executions', {
+        body: { env: 'dev', prompt: 'E' },
+      });
+      expect(full.status).toBe(429);
+      expect(full.body).toMatchObject({ code: 'QUEUE_FULL' });
+
+      const cancelled = await serial.request('POST', `/api/executions/${c.id}/cancel`);
+      expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+      const results = await Promise.all([a, b, d].map((run) => finished(serial, run.id)));
+      expect(results.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(
+        fake.mainRequests.map(
+          (request) => JSON.stringify(request.body.messages).match(/\b([ABCD])\b/)?.[1],
+        ),
+      ).toEqual(['A', 'B', 'D']);
+      // Never two at once: each started after the previous one finished.
+      for (let i = 1; i < results.length; i += 1) {
+        expect(Date.parse(results[i].startedAt ?? '')).toBeGreaterThanOrEqual(
+          Date.parse(results[i - 1].finishedAt ?? ''),
+        );
+      }
+      expect(await finished(serial, c.id)).toMatchObject({ status: 'cancelled', startedAt: null });
+    } finally {
+      await serial.close();
+    }
+  });
+
+  it('lets a second run on a busy session wait for its turn instead of refusing it', async () => {
+    const first = await submit(t, { env: 'staging', prompt: 'open a session' });
+    const { sessionId } = await finished(t, first.id);
+    fake.replySlow('one', { delayMs: 1500 });
+    const one = await submit(t, { env: 'staging', prompt: 'turn one', sessionId });
+    const two = await submit(t, { env: 'staging', prompt: 'turn two', sessionId });
+    const [doneOne, doneTwo] = [await finished(t, one.id), await finished(t, two.id)];
+    expect([doneOne.status, doneTwo.status]).toEqual(['succeeded', 'succeeded']);
+    expect(Date.parse(doneTwo.startedAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(doneOne.finishedAt ?? ''),
+    );
+  });
+
+  it('records a synchronous execute in the history, newest first, with filters and pages', async () => {
+    const res = await t.request('POST', '/api/execute', {
+      body: { env: 'staging', prompt: 'in the history' },
+    });
+    const { sessionId } = res.body as { sessionId: string };
+    const list = await t.request('GET', `/api/executions?env=staging&sessionId=${sessionId}`);
+    expect((list.body as { items: Execution[] }).items).toEqual([
+      expect.objectContaining({ sessionId, status: 'succeeded', result: 'echo: in the history' }),
+    ]);
+    const page1 = (await t.request('GET', '/api/executions?limit=2')).body as {
+      items: Execution[];
+      nextCursor: string;
+    };
+    const page2 = (await t.request('GET', `/api/executions?limit=2&cursor=${page1.nextCursor}`))
+      .body as { items: Execution[] };
+    expect(page1.items).toHaveLength(2);
+    expect(page2.items.map((run) => run.id)).not.toContain(page1.items[0].id);
+    expect((await t.request('GET', '/api/executions?status=bogus')).status).toBe(400);
+    expect((await t.request('GET', '/api/executions?cursor=garbage')).status).toBe(400);
+    expect((await t.request('GET', `/api/executions/${randomUUID()}`)).body).toMatchObject({
+      code: 'EXECUTION_NOT_FOUND',
+    });
+    expect((await t.request('GET', '/api/executions/not-a-uuid')).status).toBe(400);
+  });
+
+  it("opens the stream with a run-scoped access_token, never another run's, never the main token, and not once expired", async () => {
+    const short = await app({ EVENTS_TOKEN_TTL_MS: '4000' });
+    try {
+      const one = await submit(short, { env: 'dev', prompt: 'token one' });
+      const two = await submit(short, { env: 'dev', prompt: 'token two' });
+      const open = (id: string, token: string) =>
+        readSse(
+          `${short.baseUrl}/api/executions/${id}/events?access_token=${encodeURIComponent(token)}`,
+        );
+      const ok = await open(one.id, one.eventsToken ?? '');
+      expect(ok.status).toBe(200);
+      expect(ok.events[ok.events.length - 1].event).toBe('end');
+      expect((await open(two.id, one.eventsToken ?? '')).status).toBe(401);
+      expect((await open(one.id, short.token)).status).toBe(401);
+      const elsewhere = await short.request(
+        'GET',
+        `/api/executions/${one.id}?access_token=${one.eventsToken}`,
+        { auth: false },
+      );
+      expect(elsewhere.status).toBe(401);
+      await sleep(4100);
+      expect((await open(one.id, one.eventsToken ?? '')).status).toBe(401);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
+describe('the service process: SIGTERM drain and crash recovery', () => {
+  let fake: FakeAnthropic;
+  const prefix = `cca-e2e-${uniqueSuffix()}-`;
+  const token = `process-token-${randomUUID()}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'cca-proc-data-'));
+  const env = () => ({
+    API_TOKEN: token,
+    CONTAINER_PREFIX: prefix,
+    VOLUME_PREFIX: prefix,
+    AGENT_NETWORK: 'host',
+    DATA_DIR: dataDir,
+    ENVIRONMENTS: 'dev',
+    AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
+    AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+    SHUTDOWN_GRACE_MS: '1500',
+  });
+  const call = (baseUrl: string, method: string, path: string, body?: unknown) =>
+    fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic();
+  });
+  afterAll(async () => {
+    await fake.close();
+    removeDockerObjects(prefix);
+  });
+
+  it('on SIGTERM refuses new runs, lets a short run finish, and stops a long one as interrupted', async () => {
+    const service = await startServiceProcess(env());
+    fake.replySlow('quick', { delayMs: 500 });
+    const quick = (await (
+      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'quick' })
+    ).json()) as Execution;
+    await fake.waitForMainRequests(1, 60_000);
+    fake.replySlow('too long', { delayMs: 60_000 });
+    const long = (await (
+      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'long' })
+    ).json()) as Execution;
+    await fake.waitForMainRequests(2, 60_000);
+
+    service.child.kill('SIGTERM');
+    await sleep(200);
+    const refused = await call(service.baseUrl, 'POST', '/api/executions', {
+      env: 'dev',
+      prompt: 'late',
+    });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: 'SHUTTING_DOWN' });
+    // Nest re-raises the signal once its shutdown hooks are done.
+    expect(await service.exited).toBe('SIGTERM');
+    expect(claudeProcesses(`${prefix}dev`)).toEqual([]);
+
+    const after = await startServiceProcess(env());
+    try {
+      const get = async (id: string) =>
+        (await (await call(after.baseUrl, 'GET', `/api/executions/${id}`)).json()) as Execution;
+      expect(await get(quick.id)).toMatchObject({ status: 'succeeded', result: 'quick' });
+      expect(await get(long.id)).toMatchObject({ status: 'interrupted', errorCode: 'INTERRUPTED' });
+    } finally {
+      after.child.kill('SIGTERM');
+      await after.exited;
+    }
+  });
+
+  it('after a SIGKILL, the next boot kills the orphaned CLI and marks the run interrupted', async () => {
+    fake.clear();
+    const service = await startServiceProcess(env());
+    fake.replySlow('orphan', { delayMs: 60_000 });
+    const run = (await (
+      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'crash me' })
+    ).json()) as Execution;
+    await fake.waitForMainRequests(1, 60_000);
+    service.child.kill('SIGKILL');
+    await service.exited;
+    expect(claudeProcesses(`${prefix}dev`)).not.toEqual([]);
+
+    const after = await startServiceProcess(env());
+    try {
+      const record = (await (
+        await call(after.baseUrl, 'GET', `/api/executions/${run.id}`)
+      ).json()) as Execution;
+      expect(record).toMatchObject({ status: 'interrupted', errorCode: 'INTERRUPTED' });
+      for (let i = 0; i < 50 && claudeProcesses(`${prefix}dev`).length > 0; i += 1)
+        await sleep(100);
+      expect(claudeProcesses(`${prefix}dev`)).toEqual([]);
+    } finally {
+      after.child.kill('SIGTERM');
+      await after.exited;
+    }
+  });
+});
