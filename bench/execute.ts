@@ -6,31 +6,16 @@
  * The three are interleaved round by round, so machine noise hits them alike.
  * Run: npm run bench:execute [-- --rounds 20]
  */
-import 'reflect-metadata';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createApp } from '../src/app.factory';
-import { loadConfig } from '../src/common/config/load-config';
-import { DockerService } from '../src/docker/docker.service';
-import { startFakeAnthropic } from '../test/support/fake-anthropic';
+import { flag, nowMs, percentile, startRig } from './bench-support';
 
 const DOCKER_CLI = '/usr/bin/docker';
 const PROMPT = 'Say hello to the benchmark.';
 
-function flag(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 async function timed(run: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
+  const start = nowMs();
   await run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  return nowMs() - start;
 }
 
 function dockerExecCli(container: string, env: Record<string, string>): Promise<void> {
@@ -64,28 +49,9 @@ function dockerExecCli(container: string, env: Record<string, string>): Promise<
 
 async function main(): Promise<void> {
   const rounds = flag('--rounds', 15);
-  const fake = await startFakeAnthropic();
-  const agentEnv = { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'sk-ant-bench' };
-  const prefix = `cca-bench-${randomBytes(3).toString('hex')}-`;
-  const token = randomBytes(24).toString('hex');
-  const config = loadConfig({
-    API_TOKEN: token,
-    CONTAINER_PREFIX: prefix,
-    VOLUME_PREFIX: prefix,
-    AGENT_NETWORK: 'host',
-    DATA_DIR: `/tmp/${prefix}data`,
-    DOCS_ENABLED: 'false',
-    THROTTLE_CLAUDE_LIMIT: '100000',
-    AGENT_ENV_ANTHROPIC_BASE_URL: agentEnv.ANTHROPIC_BASE_URL,
-    AGENT_ENV_ANTHROPIC_API_KEY: agentEnv.ANTHROPIC_API_KEY,
-  });
-  const app = await createApp(config, { logger: ['error'] });
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${address.port}`;
-  const docker = app.get(DockerService);
-  const container = `${prefix}dev`;
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const rig = await startRig(['dev']);
+  const { baseUrl, headers, docker, agentEnv } = rig;
+  const container = rig.container('dev');
 
   const modes: Record<'a' | 'b' | 'c', () => Promise<void>> = {
     a: async () => {
@@ -111,10 +77,6 @@ async function main(): Promise<void> {
   };
 
   try {
-    await fetch(`${baseUrl}/api/containers/dev/start`, {
-      method: 'POST',
-      headers: { authorization: headers.authorization },
-    });
     for (const run of Object.values(modes)) await run(); // warm-up: page cache, SDK load
     const samples: Record<string, number[]> = { a: [], b: [], c: [] };
     for (let round = 0; round < rounds; round += 1) {
@@ -133,11 +95,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await app.close();
-    await fake.close();
-    await docker.removeContainer(container);
-    for (const volume of ['credentials', 'config', 'sessions-dev'])
-      await docker.removeVolume(`${prefix}${volume}`);
+    await rig.close();
   }
 }
 

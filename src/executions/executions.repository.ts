@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Statement } from 'better-sqlite3';
 import { DatabaseService } from '../store/database.service';
 import { ExecutionStatus } from './execution-status';
 
@@ -92,10 +93,22 @@ interface ExecutionRow {
 /** The run history: the `executions` table and each run's stored stream events. */
 @Injectable()
 export class ExecutionsRepository {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly database: DatabaseService) {}
 
   private get db() {
     return this.database.db;
+  }
+
+  /** Prepared once per SQL text: the event path runs for every line a CLI writes. */
+  private statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared as unknown as Statement<P, R>;
   }
 
   insert(
@@ -187,17 +200,17 @@ export class ExecutionsRepository {
 
   /** Stores one event, or counts it as dropped when it is past the run's bounds. */
   appendEvent(id: string, event: StoredEvent, store: boolean): void {
-    if (store) {
-      this.db
-        .prepare('INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)')
-        .run(id, event.seq, event.type, event.data);
-    }
-    this.db
-      .prepare(
-        `UPDATE executions SET event_count = event_count + 1,
-           events_dropped = events_dropped + ? WHERE id = ?`,
-      )
-      .run(store ? 0 : 1, id);
+    const insert = this.statement(
+      'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
+    );
+    const count = this.statement(
+      `UPDATE executions SET event_count = event_count + 1,
+         events_dropped = events_dropped + ? WHERE id = ?`,
+    );
+    this.db.transaction(() => {
+      if (store) insert.run(id, event.seq, event.type, event.data);
+      count.run(store ? 0 : 1, id);
+    })();
   }
 
   eventsAfter(id: string, afterSeq: number): StoredEvent[] {
