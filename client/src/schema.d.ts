@@ -250,12 +250,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AgentAuthDto: {
+            /**
+             * @description `api_key` (AGENT_ENV_ANTHROPIC_API_KEY, which the CLI prefers), `oauth_token`
+             *     (AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN), `credentials_file` (a `claude login` in the credentials
+             *     volume) or `none`.
+             */
+            method: components["schemas"]["AgentAuthMethod"];
+        };
+        /**
+         * @description `api_key` (AGENT_ENV_ANTHROPIC_API_KEY, which the CLI prefers), `oauth_token`
+         *     (AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN), `credentials_file` (a `claude login` in the credentials
+         *     volume) or `none`.
+         * @enum {string}
+         */
+        AgentAuthMethod: "api_key" | "oauth_token" | "credentials_file" | "none";
         /**
          * @description Docker's state of the container, or `missing` when it does not exist
          * @enum {string}
          */
         ContainerStateName: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead" | "missing";
         ContainerStatusDto: {
+            auth: components["schemas"]["AgentAuthDto"];
             /** @description ISO time of its creation, or null when it does not exist. */
             createdAt: string | null;
             /** @description The environment, e.g. `dev`. */

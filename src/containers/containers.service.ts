@@ -14,6 +14,7 @@ import {
   ENV_LABEL,
   MANAGED_LABEL,
 } from './agent-layout';
+import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerStatusDto } from './dto/container-status.dto';
 
 const STOP_GRACE_SECONDS = 10;
@@ -44,7 +45,23 @@ export class ContainersService {
   }
 
   async getStatus(env: string): Promise<ContainerStatusDto> {
-    return this.toStatus(env, await this.docker.inspectContainer(this.containerName(env)));
+    const info = await this.docker.inspectContainer(this.containerName(env));
+    return { ...this.toStatus(env, info), auth: { method: await this.authMethod(env, info) } };
+  }
+
+  /** What the CLI would authenticate with, in its own order of preference; no secret leaves. */
+  private async authMethod(env: string, info: ContainerInfo | null): Promise<AgentAuthMethod> {
+    const agentEnv = this.config.agent.env;
+    if (agentEnv.ANTHROPIC_API_KEY) return AgentAuthMethod.api_key;
+    if (agentEnv.CLAUDE_CODE_OAUTH_TOKEN) return AgentAuthMethod.oauth_token;
+    if (!info) return AgentAuthMethod.none;
+    const file = await this.docker.statPath(
+      this.containerName(env),
+      `${AGENT_CREDENTIALS_DIR}/.credentials.json`,
+    );
+    return file && !file.isDirectory && file.size > 0
+      ? AgentAuthMethod.credentials_file
+      : AgentAuthMethod.none;
   }
 
   /** Creates the container if needed, starts it, and returns its status. Idempotent. */
@@ -115,7 +132,7 @@ export class ContainersService {
     }
   }
 
-  private toStatus(env: string, info: ContainerInfo | null): ContainerStatusDto {
+  private toStatus(env: string, info: ContainerInfo | null): Omit<ContainerStatusDto, 'auth'> {
     return {
       env,
       name: this.containerName(env),

@@ -39,6 +39,7 @@ describe('containers (real engine)', () => {
       image: t.config.agent.image,
       startedAt: null,
       createdAt: null,
+      auth: { method: 'none' },
     });
   });
 
@@ -136,6 +137,10 @@ describe('containers (real engine)', () => {
       cmd: ['cat', `${AGENT_CONFIG_DIR}/.credentials.json`],
     });
     expect(linked.stdout).toBe('kept\n');
+    // A `claude login` file in the credentials volume counts as the agent's auth.
+    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({
+      auth: { method: 'credentials_file' },
+    });
   });
 
   it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {

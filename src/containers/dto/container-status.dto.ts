@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ContainerState } from '../../docker/docker.types';
+import { AgentAuthDto } from './agent-auth.dto';
 
 /** The agent container of one environment. */
 export class ContainerStatusDto {
@@ -30,4 +31,6 @@ export class ContainerStatusDto {
 
   /** ISO time of its creation, or null when it does not exist. */
   createdAt!: string | null;
+
+  auth!: AgentAuthDto;
 }

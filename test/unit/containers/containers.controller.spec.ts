@@ -30,6 +30,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
   it('creates a missing container with its network and volumes, then starts it', async () => {
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn().mockResolvedValueOnce(null).mockResolvedValue(running),
+      statPath: jest.fn().mockResolvedValue(null),
       imageExists: jest.fn().mockResolvedValue(true),
       ensureNetwork: jest.fn().mockResolvedValue(undefined),
       ensureVolume: jest.fn().mockResolvedValue(undefined),
@@ -56,10 +57,12 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
   it('does nothing but report when the container already runs', async () => {
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn().mockResolvedValue(running),
+      statPath: jest.fn().mockResolvedValue(null),
     });
     const app = await appWith(docker);
     const res = await post(app, '/api/containers/dev/start');
     expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ auth: { method: 'none' } });
     await app.close();
   });
 
@@ -67,6 +70,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     let exists = false;
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn((_name: string) => Promise.resolve(exists ? running : null)),
+      statPath: jest.fn().mockResolvedValue(null),
       imageExists: jest.fn().mockResolvedValue(true),
       ensureNetwork: jest.fn().mockResolvedValue(undefined),
       ensureVolume: jest.fn().mockResolvedValue(undefined),
@@ -131,6 +135,43 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     });
     await app.close();
   });
+
+  it.each([
+    [
+      {
+        AGENT_ENV_ANTHROPIC_API_KEY: 'sk-secret',
+        AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN: 'oauth-secret',
+      },
+      'api_key',
+    ],
+    [{ AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN: 'oauth-secret' }, 'oauth_token'],
+    [{}, 'credentials_file'],
+  ])(
+    'reports how the agent authenticates without echoing a secret (%#)',
+    async (agentEnv, method) => {
+      const docker = strictMock<DockerService>('DockerService', {
+        inspectContainer: jest.fn().mockResolvedValue(running),
+        statPath: jest
+          .fn()
+          .mockResolvedValue({
+            name: '.credentials.json',
+            size: 400,
+            mode: 0o600,
+            mtime: new Date(),
+            isDirectory: false,
+          }),
+      });
+      const app = await appWithMockedDocker(docker, { API_TOKEN: TOKEN, ...agentEnv });
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/containers/dev',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(res.json()).toMatchObject({ auth: { method } });
+      expect(res.body).not.toMatch(/secret/);
+      await app.close();
+    },
+  );
 
   it('rejects an unknown environment before touching Docker', async () => {
     const app = await appWith(strictMock<DockerService>('DockerService'));
