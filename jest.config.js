@@ -13,7 +13,11 @@ const transform = {
   ],
 };
 
+// The client is ESM source with `.js` import specifiers; Jest resolves them to the .ts files.
+const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
+
 const common = {
+  moduleNameMapper,
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: __dirname,
   transform,
@@ -33,6 +37,12 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+    },
+    {
+      // Swagger UI in Debian's chromium (scripts/ensure-chromium.sh), driven by playwright-core.
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
     },
   ],
   // Global only (Jest ignores it per project): e2e runs start real containers and CLIs.

@@ -1,7 +1,8 @@
 import createClient, { type Client } from 'openapi-fetch';
-import type { paths } from './schema';
+import type { paths } from './schema.js';
 
-export type { components, operations, paths } from './schema';
+export type { components, operations, paths } from './schema.js';
+export * from './events.js';
 
 export interface ClaudeCodeClientOptions {
   /** The service's origin, e.g. `https://claudecode.example.com`. */
