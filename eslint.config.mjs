@@ -5,6 +5,7 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'dist-bench/**',
+      'client/dist/**',
       'node_modules/**',
       'src/**/*.js',
       'test/**/*.js',
