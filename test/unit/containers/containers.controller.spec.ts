@@ -151,15 +151,13 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     async (agentEnv, method) => {
       const docker = strictMock<DockerService>('DockerService', {
         inspectContainer: jest.fn().mockResolvedValue(running),
-        statPath: jest
-          .fn()
-          .mockResolvedValue({
-            name: '.credentials.json',
-            size: 400,
-            mode: 0o600,
-            mtime: new Date(),
-            isDirectory: false,
-          }),
+        statPath: jest.fn().mockResolvedValue({
+          name: '.credentials.json',
+          size: 400,
+          mode: 0o600,
+          mtime: new Date(),
+          isDirectory: false,
+        }),
       });
       const app = await appWithMockedDocker(docker, { API_TOKEN: TOKEN, ...agentEnv });
       const res = await app.inject({
