@@ -2,8 +2,10 @@
 # Build the project's Docker images, starting the engine and making the local
 # base images first if needed. Images are only built when their tag is
 # missing, unless --force is given (project images) or --force-base (also the
-# local debian/node base images, see make-base-images.sh). The agent image is
-# always built; the API image (./Dockerfile) with --with-api.
+# local debian/node base images, see make-base-images.sh). The agent image and
+# the socket proxy (docker/socket-proxy, which the e2e tests need) are always
+# built; the API image (./Dockerfile) with --with-api, which also rebuilds the
+# proxy: the two deploy together (docker-compose.yml).
 #
 # Usage: build-images.sh [--force] [--force-base] [--with-api]
 set -euo pipefail
@@ -15,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CLAUDE_CODE_VERSION="$(sed -n 's/^ARG CLAUDE_CODE_VERSION=//p' "$ROOT/docker/agent/Dockerfile")"
 AGENT_IMAGE="claudecode-agent"
 API_IMAGE="claudecode-api"
+PROXY_IMAGE="claudecode-socket-proxy"
 
 FORCE=0
 FORCE_BASE=0
@@ -56,6 +59,18 @@ build_agent() {
   "$DOCKER" tag "$tag" "$AGENT_IMAGE:latest"
 }
 
+# Small and quick to build (Debian's haproxy); rebuilt with the API so a deployment never pairs a
+# new API with a stale allow-list.
+build_proxy() {
+  local tag="$PROXY_IMAGE:latest"
+  if (( ! FORCE && ! WITH_API )) && have_image "$tag"; then
+    log "$tag present"
+  else
+    log "building $tag"
+    build "$ROOT/docker/socket-proxy" "$tag"
+  fi
+}
+
 # The API image is rebuilt whenever asked for: its sources change with every commit, and
 # BuildKit's cache makes an unchanged rebuild quick.
 build_api() {
@@ -70,6 +85,7 @@ else
   "$ROOT/scripts/make-base-images.sh"
 fi
 build_agent
+build_proxy
 if (( WITH_API )); then build_api; fi
 "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' \
-  | grep -E "^($AGENT_IMAGE|$API_IMAGE):" >&2 || true
+  | grep -E "^($AGENT_IMAGE|$API_IMAGE|$PROXY_IMAGE):" >&2 || true

@@ -10,7 +10,7 @@ DOCKER=/usr/bin/docker
 DOCKERD=/usr/sbin/dockerd
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid
-PACKAGES=(docker.io mmdebstrap eatmydata)
+PACKAGES=(docker.io docker-compose mmdebstrap eatmydata)
 WAIT_SECONDS="${ENSURE_DOCKER_WAIT_SECONDS:-60}"
 
 log() { echo "ensure-docker: $*" >&2; }

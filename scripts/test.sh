@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: static checks, the spec drift check, unit tests, and the e2e tests against
-# the real Docker engine with the real Claude Code CLI in the agent image. On a fresh machine it
-# first installs and starts what the tests need (scripts/build-images.sh, npm ci).
+# Runs every test: static checks, the spec drift check, unit tests, the e2e tests against the
+# real Docker engine with the real Claude Code CLI in the agent image, Swagger UI in Debian's
+# chromium, and the compose stack's smoke test. On a fresh machine it first installs and starts
+# what the tests need (Docker, the images, chromium, npm ci).
 #
 # Usage: scripts/test.sh [jest args...]
 set -euo pipefail
@@ -10,7 +11,8 @@ cd "$ROOT"
 
 log() { echo "test: $*" >&2; }
 
-"$ROOT/scripts/build-images.sh"
+"$ROOT/scripts/build-images.sh" --with-api
+"$ROOT/scripts/ensure-chromium.sh"
 if [[ ! -d node_modules ]]; then
   log "installing dependencies"
   npm ci --no-audit --no-fund
@@ -20,6 +22,9 @@ log "static checks (tsc, eslint, prettier)"
 npm run -s check
 log "committed openapi.json and client match the built app"
 npm run -s openapi:check
+
+log "the compose stack (socket proxy, API, agent) on the built images"
+"$ROOT/scripts/compose-smoke.sh"
 
 mkdir -p test-output
 status=0

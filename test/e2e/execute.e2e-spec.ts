@@ -5,8 +5,8 @@ import {
   lastUserText,
   startFakeAnthropic,
 } from '../support/fake-anthropic';
-import { dockerCli, removeDockerObjects } from '../support/docker-cli';
-import { startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { claudeProcesses, dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { startAppWithFakeUpstream, TestApp, TestResponse } from '../support/test-app';
 
 interface ExecuteBody {
   success: boolean;
@@ -20,28 +20,13 @@ interface ExecuteBody {
   code?: string;
 }
 
-/** The CLI's processes in a container (procps' ps, as the image's node user sees them). */
-function claudeProcesses(container: string): string[] {
-  return dockerCli('exec', container, 'ps', '-eo', 'args=')
-    .split('\n')
-    .filter((line) => /(^|\/)claude( |$)/.test(line));
-}
-
 describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   let fake: FakeAnthropic;
   let t: TestApp;
   const prefixes: string[] = [];
 
-  async function app(env: Record<string, string> = {}): Promise<TestApp> {
-    const started = await startTestApp({
-      ENVIRONMENTS: 'dev,staging',
-      AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
-      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
-      ...env,
-    });
-    prefixes.push(started.config.agent.containerPrefix);
-    return started;
-  }
+  const app = (env: Record<string, string> = {}): Promise<TestApp> =>
+    startAppWithFakeUpstream(fake.url, prefixes, env);
 
   const execute = (target: TestApp, body: Record<string, unknown>): Promise<TestResponse> =>
     target.request('POST', '/api/execute', { body });

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { claudeProcesses, removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { startServiceProcess } from '../support/service-process';
 import { readSse, SseEvent } from '../support/sse-client';
-import { startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
+import { startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
 
 interface Execution {
   id: string;
@@ -22,28 +22,16 @@ interface Execution {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function claudeProcesses(container: string): string[] {
-  return dockerCli('exec', container, 'ps', '-eo', 'args=')
-    .split('\n')
-    .filter((line) => /(^|\/)claude( |$)/.test(line));
-}
-
 describe('background runs: queue, events, cancel, history (real engine, real CLI)', () => {
   let fake: FakeAnthropic;
   let t: TestApp;
   const prefixes: string[] = [];
 
-  async function app(env: Record<string, string> = {}): Promise<TestApp> {
-    const started = await startTestApp({
-      ENVIRONMENTS: 'dev,staging',
-      AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
-      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+  const app = (env: Record<string, string> = {}): Promise<TestApp> =>
+    startAppWithFakeUpstream(fake.url, prefixes, {
       THROTTLE_CLAUDE_LIMIT: '1000',
       ...env,
     });
-    prefixes.push(started.config.agent.containerPrefix);
-    return started;
-  }
 
   async function submit(target: TestApp, body: Record<string, unknown>): Promise<Execution> {
     const res = await target.request('POST', '/api/executions', { body });

@@ -23,3 +23,10 @@ export function removeDockerObjects(prefix: string): void {
     .filter(Boolean);
   if (volumes.length > 0) dockerCli('volume', 'rm', '-f', ...volumes);
 }
+
+/** The Claude CLI processes in a container, as the image's `ps` shows them. */
+export function claudeProcesses(container: string): string[] {
+  return dockerCli('exec', container, 'ps', '-eo', 'args=')
+    .split('\n')
+    .filter((line) => /(^|\/)claude( |$)/.test(line));
+}

@@ -97,3 +97,23 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     close: () => app.close(),
   };
 }
+
+/**
+ * A test app whose agents reach the fake upstream (loopback, host network), with the given
+ * settings; its prefix is recorded in `prefixes` for cleanup.
+ */
+export function startAppWithFakeUpstream(
+  fakeUrl: string,
+  prefixes: string[],
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  return startTestApp({
+    ENVIRONMENTS: 'dev,staging',
+    AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
+    AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+    ...env,
+  }).then((started) => {
+    prefixes.push(started.config.agent.containerPrefix);
+    return started;
+  });
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Brings docker-compose.yml up as Dokploy would, on the locally built images (no registry, no
+# build), and smoke-tests it through the generated client (scripts/compose-smoke.ts): start dev,
+# run a prompt, list sessions. The model API is the fake one (test/support/fake-anthropic-main.ts)
+# on the host's loopback; the agent containers use host networking to reach it, so no traffic
+# leaves the machine. Everything it creates is named cca-smoke-<id> and is removed on exit, pass
+# or fail.
+#
+# Needs: scripts/build-images.sh --with-api (the API, proxy and agent images), node_modules, and
+# Debian's docker-compose (1.29).
+#
+# Usage: scripts/compose-smoke.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
+COMPOSE=/usr/bin/docker-compose
+ID="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+PROJECT="cca-smoke-$ID"
+PREFIX="cca-smoke-$ID-"
+WORK="$(mktemp -d /tmp/cca-smoke.XXXXXX)"
+FAKE_PID=""
+
+log() { echo "compose-smoke: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+compose() {
+  # --env-file: the settings below only, never a developer's .env next to the compose file.
+  "$COMPOSE" --ansi never -p "$PROJECT" --env-file "$WORK/env" \
+    -f docker-compose.yml -f "$WORK/override.yml" "$@"
+}
+
+cleanup() {
+  local status=$?
+  set +e
+  if (( status != 0 )) && [[ -f "$WORK/override.yml" ]]; then
+    log "failed; the stack's last logs:"
+    compose logs --no-color --tail 40 >&2
+    [[ -f "$WORK/fake.log" ]] && { log "fake upstream log:"; tail -n 20 "$WORK/fake.log" >&2; }
+  fi
+  log "tearing down $PROJECT"
+  [[ -f "$WORK/override.yml" ]] && compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1
+  # What the API created itself: the agent containers and their volumes.
+  local ids
+  ids="$("$DOCKER" ps -aq --filter "name=^$PREFIX")"
+  [[ -n "$ids" ]] && "$DOCKER" rm -f $ids >/dev/null
+  ids="$("$DOCKER" volume ls -q --filter "name=^$PREFIX")"
+  [[ -n "$ids" ]] && "$DOCKER" volume rm -f $ids >/dev/null
+  ids="$("$DOCKER" network ls -q --filter "name=^$PREFIX")"
+  [[ -n "$ids" ]] && "$DOCKER" network rm $ids >/dev/null
+  [[ -n "$FAKE_PID" ]] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+  rm -rf "$WORK"
+  if (( status == 0 )); then log "passed"; else log "FAILED (exit $status)"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+[[ -x "$COMPOSE" ]] || die "$COMPOSE not found (Debian package docker-compose)"
+[[ -d node_modules ]] || die "node_modules missing: run npm ci"
+AGENT_IMAGE="$(sed -n 's/^ *AGENT_IMAGE: //p' docker-compose.yml)"
+for image in claudecode-api:latest claudecode-socket-proxy:latest "$AGENT_IMAGE"; do
+  "$DOCKER" image inspect "$image" >/dev/null 2>&1 \
+    || die "image $image missing: run scripts/build-images.sh --with-api"
+done
+
+# TypeScript compiled by the repo's own tsc (node 20 cannot run .ts); NODE_PATH lets the output,
+# outside the repo, find the repo's node_modules.
+log "compiling the smoke client and the fake upstream"
+npx tsc -p tsconfig.smoke.json --outDir "$WORK/js"
+export NODE_PATH="$ROOT/node_modules"
+
+node "$WORK/js/test/support/fake-anthropic-main.js" --host 127.0.0.1 --port 0 --quiet \
+  >"$WORK/fake.log" 2>&1 &
+FAKE_PID=$!
+for _ in $(seq 50); do
+  FAKE_URL="$(sed -n 's/^FAKE_ANTHROPIC_URL=//p' "$WORK/fake.log")"
+  [[ -n "$FAKE_URL" ]] && break
+  kill -0 "$FAKE_PID" 2>/dev/null || die "the fake upstream exited: $(cat "$WORK/fake.log")"
+  sleep 0.1
+done
+[[ -n "$FAKE_URL" ]] || die "the fake upstream did not start"
+log "fake upstream at $FAKE_URL"
+
+TOKEN="smoke-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$WORK/env" <<EOF
+API_TOKEN=$TOKEN
+API_PUBLISH=127.0.0.1:
+ENVIRONMENTS=dev
+CONTAINER_PREFIX=${PREFIX}agent-
+VOLUME_PREFIX=$PREFIX
+DOCKER_GID=$(stat -c %g /var/run/docker.sock)
+EOF
+# Test-only changes: own names for everything the compose file names globally (so no real
+# deployment's volumes or network are touched), and host networking for the agents so they
+# reach the fake upstream on loopback.
+cat >"$WORK/override.yml" <<EOF
+version: '3.8'
+services:
+  api:
+    environment:
+      AGENT_NETWORK: host
+      AGENT_ENV_ANTHROPIC_BASE_URL: $FAKE_URL
+      AGENT_ENV_ANTHROPIC_API_KEY: sk-ant-smoke-dummy
+volumes:
+  claude-credentials:
+    name: ${PREFIX}credentials
+  claude-config:
+    name: ${PREFIX}config
+  claude-sessions-dev:
+    name: ${PREFIX}sessions-dev
+  claude-sessions-staging:
+    name: ${PREFIX}sessions-staging
+  claude-sessions-prod:
+    name: ${PREFIX}sessions-prod
+networks:
+  default:
+    name: ${PREFIX}network
+EOF
+
+log "bringing up $PROJECT"
+compose up -d --no-build
+API_ADDR="$(compose port api 3000)"
+[[ "$API_ADDR" == 127.0.0.1:* ]] || die "the API is published on '$API_ADDR', expected loopback only"
+BASE_URL="http://$API_ADDR"
+
+log "waiting for $BASE_URL/health/ready"
+ready=""
+for _ in $(seq 90); do
+  if ready="$(curl -fsS --max-time 3 "$BASE_URL/health/ready" 2>/dev/null)"; then break; fi
+  ready=""
+  sleep 1
+done
+[[ -n "$ready" ]] || die "/health/ready did not answer 200 within 90s"
+log "ready: $ready"
+
+SMOKE_BASE_URL="$BASE_URL" SMOKE_TOKEN="$TOKEN" node "$WORK/js/scripts/compose-smoke.js"
+
+# The proxy must be out of reach from the agents' network (the smoke's agents use the host's, so a
+# probe container stands in for one on it). The same probe on the API's side shows it can work.
+probe_proxy() {
+  "$DOCKER" run --rm --name "${PREFIX}probe" --network "$1" "$AGENT_IMAGE" \
+    node -e "fetch('http://socket-proxy:2375/_ping', {signal: AbortSignal.timeout(5000)})
+      .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" >/dev/null 2>&1
+}
+probe_proxy "${PROJECT}_docker-api" || die "the probe cannot reach the socket proxy even from its own network"
+if probe_proxy "${PREFIX}network"; then
+  die "a container on the agents' network reached the socket proxy"
+fi
+log "the socket proxy is out of the agents' reach: ok"
