@@ -854,9 +854,9 @@ export interface operations {
     listExecutions: {
         parameters: {
             query?: {
-                status?: components["schemas"]["ExecutionStatus"];
-                /** @description Runs per page. */
+                /** @description Items per page. */
                 limit?: number;
+                status?: components["schemas"]["ExecutionStatus"];
                 /** @description Only this environment's runs. */
                 env?: string;
                 /** @description Only this session's runs. */
@@ -1185,7 +1185,7 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
-                /** @description Sessions per page. */
+                /** @description Items per page. */
                 limit?: number;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;

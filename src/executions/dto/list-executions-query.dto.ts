@@ -1,9 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsEnum, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/http/page-query.dto';
 import { ExecutionStatus } from '../execution-status';
 
-export class ListExecutionsQueryDto {
+export class ListExecutionsQueryDto extends PageQueryDto {
   /** Only this environment's runs. */
   @IsOptional()
   @IsString()
@@ -19,19 +19,4 @@ export class ListExecutionsQueryDto {
   @ApiProperty({ enum: ExecutionStatus, enumName: 'ExecutionStatus', required: false })
   @IsEnum(ExecutionStatus)
   status?: ExecutionStatus;
-
-  /** Runs per page. */
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number = 20;
-
-  /** The `nextCursor` of the previous page. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  cursor?: string;
 }

@@ -1,6 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { PageQueryDto } from '../../common/http/page-query.dto';
 
 /** Where a session stands; see `SessionSummaryDto.status`. */
 export enum SessionStatus {
@@ -36,22 +35,7 @@ export class SessionSummaryDto {
   status!: SessionStatus;
 }
 
-export class ListSessionsQueryDto {
-  /** Sessions per page. */
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number = 20;
-
-  /** The `nextCursor` of the previous page. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  cursor?: string;
-}
+export class ListSessionsQueryDto extends PageQueryDto {}
 
 /** A page of sessions, newest first. */
 export class SessionListDto {
