@@ -69,7 +69,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
 
   beforeAll(async () => {
     fake = await startFakeAnthropic();
-    t = await app({ MAX_CONCURRENT_PER_ENV: '2' });
+    t = await app({ MAX_CONCURRENT_PER_ENV: '2', SSE_HEARTBEAT_MS: '200' });
     await t.request('POST', '/api/containers/dev/start');
   });
   afterEach(() => fake.clear());
@@ -141,6 +141,8 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
     expect(joined.map((event) => event.data)).toEqual(replayed.map((event) => event.data));
     expect(replayed.some((event) => event.event === 'stream_event')).toBe(true);
     expect(rest.events[rest.events.length - 1].event).toBe('end');
+    // Beyond the opening comment, heartbeats kept the slow stream alive.
+    expect(first.comments + rest.comments).toBeGreaterThanOrEqual(3);
     expect(replay.events[replay.events.length - 1].event).toBe('end');
   });
 
@@ -344,6 +346,13 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
         (await (await call(after.baseUrl, 'GET', `/api/executions/${id}`)).json()) as Execution;
       expect(await get(quick.id)).toMatchObject({ status: 'succeeded', result: 'quick' });
       expect(await get(long.id)).toMatchObject({ status: 'interrupted', errorCode: 'INTERRUPTED' });
+      // The stored events outlive the process: the finished run replays after the restart.
+      const replay = await readSse(`${after.baseUrl}/api/executions/${quick.id}/events`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(replay.events.map((event) => event.event)).toEqual(
+        expect.arrayContaining(['system', 'assistant', 'result', 'end']),
+      );
     } finally {
       after.child.kill('SIGTERM');
       await after.exited;
