@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { APP_CONFIG, AppConfig, DockerConnectionConfig } from '../common/config/app-config';
 import {
   DockerConflictError,
@@ -195,21 +195,7 @@ export class DockerService {
   /** Runs a process in a running container to its end and collects its output. */
   async exec(containerName: string, options: ExecOptions): Promise<ExecResult> {
     const withStdin = options.stdin !== undefined;
-    const exec = await this.call('create the exec', () =>
-      this.docker.getContainer(containerName).exec({
-        Cmd: [...options.cmd],
-        Env: envList(options.env),
-        User: options.user,
-        WorkingDir: options.workdir,
-        AttachStdin: withStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-      }),
-    );
-    const stream = await this.call('start the exec', () =>
-      exec.start({ hijack: true, stdin: withStdin }),
-    );
+    const { exec, stream } = await this.startExec(containerName, options, withStdin);
     const stdout = collect();
     const stderr = collect();
     this.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
@@ -228,30 +214,48 @@ export class DockerService {
     return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
   }
 
+  /** Creates and starts an exec with its output attached (and stdin when asked). */
+  private async startExec(
+    containerName: string,
+    options: Pick<ExecOptions, 'cmd' | 'user' | 'workdir'> & {
+      env?: Readonly<Record<string, string | undefined>>;
+    },
+    withStdin: boolean,
+  ): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+    const exec = await this.call('create the exec', () =>
+      this.docker.getContainer(containerName).exec({
+        Cmd: [...options.cmd],
+        Env: envList(options.env),
+        User: options.user,
+        WorkingDir: options.workdir,
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      }),
+    );
+    const stream = await this.call('start the exec', () =>
+      exec.start({ hijack: true, stdin: withStdin }),
+    );
+    return { exec, stream };
+  }
+
   /**
    * Starts a process in a running container and returns at once, ChildProcess-style (see
    * `DockerProcess`). The process and everything it starts carry `RUN_MARKER=<runId>` in
    * their environment, which is how `kill()` finds them inside the container.
    */
   spawn(containerName: string, options: SpawnOptions): DockerProcess {
-    const marker = `${RUN_MARKER}=${options.runId}`;
     let exec: Docker.Exec | undefined;
     return new DockerProcess({
       start: async () => {
-        exec = await this.call('create the exec', () =>
-          this.docker.getContainer(containerName).exec({
-            Cmd: [...options.cmd],
-            Env: [...envList(options.env), marker],
-            User: options.user,
-            WorkingDir: options.workdir,
-            AttachStdin: true,
-            AttachStdout: true,
-            AttachStderr: true,
-            Tty: false,
-          }),
+        const started = await this.startExec(
+          containerName,
+          { ...options, env: { ...options.env, [RUN_MARKER]: options.runId } },
+          true,
         );
-        const started = exec;
-        return this.call('start the exec', () => started.start({ hijack: true, stdin: true }));
+        exec = started.exec;
+        return started.stream;
       },
       demux: (stream, stdout, stderr) => this.docker.modem.demuxStream(stream, stdout, stderr),
       exitCode: async () => {

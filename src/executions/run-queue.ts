@@ -103,7 +103,7 @@ export class InProcessRunQueue extends RunQueue {
         continue;
       }
       queue.splice(index, 1);
-      const release = this.registry.claim(env, run.sessionId, limit);
+      const release = this.registry.claim(env, run.sessionId);
       run
         .start()
         .catch((error: unknown) => this.logger.error(`run ${run.id} failed: ${String(error)}`))

@@ -20,20 +20,12 @@ export class RunRegistry {
   }
 
   /**
-   * Claims the session and one of the environment's run slots, or throws 409 SESSION_BUSY /
-   * 429 ENV_BUSY. The returned function releases both; calling it again does nothing.
+   * Claims the session and one of the environment's run slots, or throws 409 SESSION_BUSY. The
+   * queue decides when a slot is free. The returned function releases both; calling it again
+   * does nothing.
    */
-  claim(env: string, sessionId: string, maxPerEnv: number): () => void {
-    if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
-    if (this.runningCount(env) >= maxPerEnv) {
-      throw new ApiError(
-        HttpStatus.TOO_MANY_REQUESTS,
-        ErrorCode.ENV_BUSY,
-        `Environment ${env} already runs ${maxPerEnv} prompts; retry shortly`,
-        { headers: { 'Retry-After': '5' } },
-      );
-    }
-    const releaseSession = this.hold(env, sessionId);
+  claim(env: string, sessionId: string): () => void {
+    const releaseSession = this.holdSession(env, sessionId);
     this.runsPerEnv.set(env, this.runningCount(env) + 1);
     let released = false;
     return () => {
@@ -50,10 +42,6 @@ export class RunRegistry {
    */
   holdSession(env: string, sessionId: string): () => void {
     if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
-    return this.hold(env, sessionId);
-  }
-
-  private hold(env: string, sessionId: string): () => void {
     const sessionKey = key(env, sessionId);
     this.busySessions.add(sessionKey);
     return () => this.busySessions.delete(sessionKey);

@@ -188,7 +188,7 @@ describe('SessionsController (through the real pipes, guards and filter)', () =>
     ]);
     expect((await secondRead).filter((entry) => entry.content)).toEqual([]);
 
-    app.get(RunRegistry).claim('dev', ID, 4);
+    app.get(RunRegistry).claim('dev', ID);
     expect((await send(app, 'GET', '/api/sessions/dev')).json()).toMatchObject({
       items: [{ id: ID, status: 'running' }],
     });
@@ -326,7 +326,7 @@ describe('SessionsController (through the real pipes, guards and filter)', () =>
 
   it('refuses with 409 SESSION_BUSY to delete a session that is running', async () => {
     const app = await appWith(strictMock<DockerService>('DockerService'));
-    app.get(RunRegistry).claim('dev', ID, 4);
+    app.get(RunRegistry).claim('dev', ID);
     const res = await send(app, 'DELETE', `/api/sessions/dev/${ID}`);
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'SESSION_BUSY' });
