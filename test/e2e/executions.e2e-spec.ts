@@ -254,6 +254,12 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
       code: 'EXECUTION_NOT_FOUND',
     });
     expect((await t.request('GET', '/api/executions/not-a-uuid')).status).toBe(400);
+    const badResume = await t.request('GET', `/api/executions/${page1.items[0].id}/events`, {
+      headers: { 'last-event-id': 'yesterday' },
+    });
+    expect(badResume.status).toBe(400);
+    expect(badResume.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await t.request('POST', '/api/executions/not-a-uuid/cancel')).status).toBe(400);
   });
 
   it("opens the stream with a run-scoped access_token, never another run's, never the main token, and not once expired", async () => {
