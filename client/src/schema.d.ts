@@ -823,7 +823,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PROMPT_TOO_LARGE */
+            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -879,6 +879,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionListDto"];
                 };
             };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid bearer token */
             401: {
                 headers: {
@@ -920,6 +929,15 @@ export interface operations {
                     "application/json": components["schemas"]["SubmittedExecutionDto"];
                 };
             };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid bearer token */
             401: {
                 headers: {
@@ -931,6 +949,15 @@ export interface operations {
             };
             /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -975,6 +1002,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing or invalid bearer token */
@@ -1023,6 +1059,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing or invalid bearer token */
@@ -1084,6 +1129,15 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing or invalid bearer token */

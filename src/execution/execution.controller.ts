@@ -40,7 +40,10 @@ export class ExecutionController {
     description: 'SESSION_BUSY: the session runs a prompt',
     type: ErrorResponseDto,
   })
-  @ApiPayloadTooLargeResponse({ description: 'PROMPT_TOO_LARGE', type: ErrorResponseDto })
+  @ApiPayloadTooLargeResponse({
+    description: 'PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit)',
+    type: ErrorResponseDto,
+  })
   @ApiServiceUnavailableResponse({
     description: 'DOCKER_UNAVAILABLE or CONTAINER_UNAVAILABLE',
     type: ErrorResponseDto,

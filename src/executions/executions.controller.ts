@@ -14,9 +14,11 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiPayloadTooLargeResponse,
   ApiProduces,
   ApiQuery,
   ApiServiceUnavailableResponse,
@@ -38,6 +40,7 @@ import { ExecutionsFacade } from './executions.facade';
 
 @ApiTags('executions')
 @ApiAuthenticated()
+@ApiBadRequestResponse({ description: 'VALIDATION_FAILED', type: ErrorResponseDto })
 @Controller('api/executions')
 export class ExecutionsController {
   constructor(
@@ -55,6 +58,10 @@ export class ExecutionsController {
   @ApiAcceptedResponse({ type: SubmittedExecutionDto })
   @ApiNotFoundResponse({
     description: 'ENV_NOT_FOUND or SESSION_NOT_FOUND',
+    type: ErrorResponseDto,
+  })
+  @ApiPayloadTooLargeResponse({
+    description: 'PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit)',
     type: ErrorResponseDto,
   })
   @ApiTooManyRequestsResponse({ description: 'QUEUE_FULL or RATE_LIMITED', type: ErrorResponseDto })
