@@ -14,7 +14,11 @@ const transform = {
 };
 
 // The client is ESM source with `.js` import specifiers; Jest resolves them to the .ts files.
-const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
+// The LifeOS adapter imports the client by its package name, as LifeOS does.
+const moduleNameMapper = {
+  '^(\\.{1,2}/.*)\\.js$': '$1',
+  '^@lifeos/claudecode-api-client$': '<rootDir>/client/src/index.ts',
+};
 
 const common = {
   moduleNameMapper,
