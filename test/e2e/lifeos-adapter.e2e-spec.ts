@@ -118,6 +118,26 @@ describe('the LifeOS adapter (examples/lifeos/claudecode.ts)', () => {
     });
   });
 
+  it('on the web, cancels a streamed prompt when its signal aborts', async () => {
+    await claudecode.startContainer('staging');
+    fake.replySlow('too late', { delayMs: 60_000 });
+    const aborter = new AbortController();
+    const streamedTypes: string[] = [];
+    const result = await claudecode.streamExecution(
+      'staging',
+      'take your time',
+      (message) => {
+        streamedTypes.push(message.type);
+        // The CLI's init message: the run has started.
+        if (message.type === 'system') aborter.abort();
+      },
+      { signal: aborter.signal },
+    );
+    expect(streamedTypes[0]).toBe('system');
+    expect(result).toEqual({ success: false, error: expect.stringMatching(/cancel/i) });
+    fake.clear();
+  });
+
   it('in the desktop app, calls its Tauri commands and returns the same shapes as the web', async () => {
     const containerName = `${t.config.agent.containerPrefix}dev`;
     // The web pass first: it also creates the container the desktop expects to exist.
