@@ -18,6 +18,9 @@ if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund
 fi
 
+log "the images: non-root, health checks, the API image's size budget"
+"$ROOT/scripts/check-images.sh"
+
 log "static checks (tsc, eslint, prettier)"
 npm run -s check
 log "committed openapi.json and client match the built app"
