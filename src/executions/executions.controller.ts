@@ -19,7 +19,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
-  ApiProduces,
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
@@ -114,7 +113,6 @@ export class ExecutionsController {
    */
   @Get(':id/events')
   @AcceptsEventsToken()
-  @ApiProduces('text/event-stream')
   @ApiQuery({ name: 'access_token', required: false, description: 'The run-scoped eventsToken' })
   @ApiOkResponse({
     description: 'An event stream',

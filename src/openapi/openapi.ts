@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BEARER_SCHEME } from '../common/auth/api-authenticated.decorator';
+import { addBodyParsingResponses } from './body-parsing-responses';
 
 /** The repository root, from src/openapi or dist/openapi alike. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -32,9 +33,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   // Operation ids are the handler names, so the generated client reads like a library.
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
+  addBodyParsingResponses(document);
+  return document;
 }
 
 /** The committed form of the spec: sorted keys, two-space indent, final newline. */
