@@ -1,6 +1,7 @@
-import { createClaudeCodeClient, ExecutionEvent, streamExecution } from '../../client/src';
+import { ExecutionEvent, streamExecution } from '../../client/src';
 import { removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
+import { createSpecCheckedClient, specCheckedFetch } from '../support/spec-checked-client';
 import { startTestApp, TestApp } from '../support/test-app';
 
 describe('the generated client against the real service', () => {
@@ -21,7 +22,8 @@ describe('the generated client against the real service', () => {
   });
 
   it('starts a container, runs a prompt, follows its events and lists sessions, all typed', async () => {
-    const client = createClaudeCodeClient({ baseUrl: `${t.baseUrl}/`, token: t.token });
+    // A trailing slash on the base URL is fine.
+    const client = createSpecCheckedClient({ baseUrl: `${t.baseUrl}/`, token: t.token });
     const started = await client.POST('/api/containers/{env}/start', {
       params: { path: { env: 'dev' } },
     });
@@ -42,6 +44,7 @@ describe('the generated client against the real service', () => {
     for await (const event of streamExecution(run.id, {
       baseUrl: t.baseUrl,
       eventsToken: run.eventsToken,
+      fetch: specCheckedFetch,
     })) {
       events.push(event);
     }
@@ -55,6 +58,7 @@ describe('the generated client against the real service', () => {
       baseUrl: t.baseUrl,
       token: t.token,
       lastEventId: events.length - 2,
+      fetch: specCheckedFetch,
     })) {
       resumed.push(event);
     }
@@ -67,7 +71,7 @@ describe('the generated client against the real service', () => {
       expect.arrayContaining([run.sessionId]),
     );
 
-    const denied = await createClaudeCodeClient({ baseUrl: t.baseUrl, token: 'wrong' }).GET(
+    const denied = await createSpecCheckedClient({ baseUrl: t.baseUrl, token: 'wrong' }).GET(
       '/api/containers/{env}',
       {
         params: { path: { env: 'dev' } },

@@ -5,13 +5,15 @@ import {
 } from '../../src/containers/agent-layout';
 import { CLAUDE_CODE_VERSION } from '../../src/common/config/environment-variables';
 import { inspectJson, removeDockerObjects } from '../support/docker-cli';
-import { startTestApp, TestApp } from '../support/test-app';
+import { envParams, startTestApp, TestApp } from '../support/test-app';
 
 interface DockerInspect {
   Config: { User: string; WorkingDir: string; Labels: Record<string, string> };
   HostConfig: { RestartPolicy: { Name: string }; NetworkMode: string };
   Mounts: { Type: string; Name: string; Destination: string }[];
 }
+
+const dev = envParams('dev');
 
 describe('containers (real engine)', () => {
   let t: TestApp;
@@ -28,9 +30,9 @@ describe('containers (real engine)', () => {
   });
 
   it('reports a missing container before the first start', async () => {
-    const res = await t.request('GET', '/api/containers/dev');
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
+    const res = await t.client.GET('/api/containers/{env}', dev);
+    expect(res.response.status).toBe(200);
+    expect(res.data).toEqual({
       env: 'dev',
       name,
       exists: false,
@@ -44,16 +46,16 @@ describe('containers (real engine)', () => {
   });
 
   it('creates the container on the first start, as a non-root user with volumes and labels', async () => {
-    const res = await t.request('POST', '/api/containers/dev/start');
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({
+    const res = await t.client.POST('/api/containers/{env}/start', dev);
+    expect(res.response.status).toBe(200);
+    expect(res.data).toMatchObject({
       env: 'dev',
       name,
       exists: true,
       running: true,
       state: 'running',
     });
-    expect(Date.parse((res.body as { startedAt: string }).startedAt)).not.toBeNaN();
+    expect(Date.parse(res.data?.startedAt ?? '')).not.toBeNaN();
 
     const inspect = inspectJson<DockerInspect>(name);
     expect(inspect.Config.User).toBe('node');
@@ -77,25 +79,25 @@ describe('containers (real engine)', () => {
   });
 
   it('starts twice and stops twice with 2xx each time', async () => {
-    const again = await t.request('POST', '/api/containers/dev/start');
-    expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ running: true });
+    const again = await t.client.POST('/api/containers/{env}/start', dev);
+    expect(again.response.status).toBe(200);
+    expect(again.data).toMatchObject({ running: true });
 
-    const stopped = await t.request('POST', '/api/containers/dev/stop');
-    expect(stopped.status).toBe(200);
-    expect(stopped.body).toMatchObject({ exists: true, running: false, state: 'exited' });
-    const stoppedAgain = await t.request('POST', '/api/containers/dev/stop');
-    expect(stoppedAgain.status).toBe(200);
-    expect(stoppedAgain.body).toMatchObject({ running: false });
+    const stopped = await t.client.POST('/api/containers/{env}/stop', dev);
+    expect(stopped.response.status).toBe(200);
+    expect(stopped.data).toMatchObject({ exists: true, running: false, state: 'exited' });
+    const stoppedAgain = await t.client.POST('/api/containers/{env}/stop', dev);
+    expect(stoppedAgain.response.status).toBe(200);
+    expect(stoppedAgain.data).toMatchObject({ running: false });
 
-    const restarted = await t.request('POST', '/api/containers/dev/start');
-    expect(restarted.body).toMatchObject({ running: true });
+    const restarted = await t.client.POST('/api/containers/{env}/start', dev);
+    expect(restarted.data).toMatchObject({ running: true });
   });
 
   it('stops an environment whose container was never created without error', async () => {
-    const res = await t.request('POST', '/api/containers/staging/stop');
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ env: 'staging', exists: false, state: 'missing' });
+    const res = await t.client.POST('/api/containers/{env}/stop', envParams('staging'));
+    expect(res.response.status).toBe(200);
+    expect(res.data).toMatchObject({ env: 'staging', exists: false, state: 'missing' });
   });
 
   it('runs the pinned Claude Code CLI through DockerService as the node user', async () => {
@@ -125,8 +127,10 @@ describe('containers (real engine)', () => {
     expect((await t.docker.exec(name, { cmd: ['sh', '-c', write] })).exitCode).toBe(0);
 
     await t.docker.removeContainer(name);
-    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({ exists: false });
-    expect((await t.request('POST', '/api/containers/dev/start')).body).toMatchObject({
+    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
+      exists: false,
+    });
+    expect((await t.client.POST('/api/containers/{env}/start', dev)).data).toMatchObject({
       running: true,
     });
 
@@ -138,20 +142,20 @@ describe('containers (real engine)', () => {
     });
     expect(linked.stdout).toBe('kept\n');
     // A `claude login` file in the credentials volume counts as the agent's auth.
-    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({
+    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
       auth: { method: 'credentials_file' },
     });
   });
 
   it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {
-    for (const [method, path] of [
-      ['GET', '/api/containers/prod'],
-      ['POST', '/api/containers/nope/start'],
-      ['POST', '/api/containers/..%2F..%2Fetc/stop'],
+    for (const res of [
+      await t.client.GET('/api/containers/{env}', envParams('prod')),
+      await t.client.POST('/api/containers/{env}/start', envParams('nope')),
+      // Sent as `..%2F..%2Fetc`: one path segment.
+      await t.client.POST('/api/containers/{env}/stop', envParams('../../etc')),
     ]) {
-      const res = await t.request(method, path);
-      expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ statusCode: 404, code: 'ENV_NOT_FOUND' });
+      expect(res.response.status).toBe(404);
+      expect(res.error).toMatchObject({ statusCode: 404, code: 'ENV_NOT_FOUND' });
     }
   });
 });

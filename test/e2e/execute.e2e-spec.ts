@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { components } from '../../client/src';
 import {
   bigText,
   FakeAnthropic,
@@ -6,19 +7,11 @@ import {
   startFakeAnthropic,
 } from '../support/fake-anthropic';
 import { claudeProcesses, dockerCli, removeDockerObjects } from '../support/docker-cli';
-import { startAppWithFakeUpstream, TestApp, TestResponse } from '../support/test-app';
+import { envParams, startAppWithFakeUpstream, TestApp, withoutToken } from '../support/test-app';
 
-interface ExecuteBody {
-  success: boolean;
-  output?: string;
-  error?: string;
-  json_output?: string;
-  sessionId: string;
-  exitCode: number | null;
-  durationMs: number;
-  truncated: boolean;
-  code?: string;
-}
+type ExecuteRequest = components['schemas']['ExecuteRequestDto'];
+
+const dev = envParams('dev');
 
 describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   let fake: FakeAnthropic;
@@ -28,8 +21,8 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   const app = (env: Record<string, string> = {}): Promise<TestApp> =>
     startAppWithFakeUpstream(fake.url, prefixes, env);
 
-  const execute = (target: TestApp, body: Record<string, unknown>): Promise<TestResponse> =>
-    target.request('POST', '/api/execute', { body });
+  const execute = (target: TestApp, body: ExecuteRequest) =>
+    target.client.POST('/api/execute', { body });
 
   beforeAll(async () => {
     fake = await startFakeAnthropic();
@@ -45,33 +38,36 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   });
 
   it('answers a prompt, starting the stopped environment on the way', async () => {
-    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({ exists: false });
+    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
+      exists: false,
+    });
     const res = await execute(t, { env: 'dev', prompt: 'hello there' });
-    expect(res.status).toBe(200);
-    const body = res.body as ExecuteBody;
+    expect(res.response.status).toBe(200);
+    const body = res.data;
     expect(body).toMatchObject({
       success: true,
       output: 'echo: hello there',
       exitCode: 0,
       truncated: false,
     });
-    expect(body.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(body.durationMs).toBeGreaterThan(0);
-    expect(body.error).toBeUndefined();
-    expect(body.json_output).toBeUndefined();
-    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({ running: true });
+    expect(body?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body?.durationMs).toBeGreaterThan(0);
+    expect(body?.error).toBeUndefined();
+    expect(body?.json_output).toBeUndefined();
+    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
+      running: true,
+    });
   });
 
   it('returns the CLI result object in json_output, with the fields `claude -p --output-format json` prints', async () => {
-    const res = await execute(t, { env: 'dev', prompt: 'as json', jsonOutput: true });
-    const body = res.body as ExecuteBody;
-    const result = JSON.parse(body.json_output ?? 'null') as Record<string, unknown>;
+    const body = (await execute(t, { env: 'dev', prompt: 'as json', jsonOutput: true })).data;
+    const result = JSON.parse(body?.json_output ?? 'null') as Record<string, unknown>;
     expect(result).toMatchObject({
       type: 'result',
       subtype: 'success',
       is_error: false,
       result: 'echo: as json',
-      session_id: body.sessionId,
+      session_id: body?.sessionId,
     });
 
     const direct = await t.docker.exec(`${t.config.agent.containerPrefix}dev`, {
@@ -85,22 +81,23 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   });
 
   it('resumes a session: the second turn sends the whole history and keeps the session id', async () => {
-    const first = (await execute(t, { env: 'dev', prompt: 'remember the word kiwi' }))
-      .body as ExecuteBody;
+    const first = (await execute(t, { env: 'dev', prompt: 'remember the word kiwi' })).data;
     const second = (
       await execute(t, {
         env: 'dev',
         prompt: 'which word?',
-        sessionId: first.sessionId,
+        sessionId: first?.sessionId,
         jsonOutput: true,
       })
-    ).body as ExecuteBody;
+    ).data;
     expect(second).toMatchObject({
       success: true,
-      sessionId: first.sessionId,
+      sessionId: first?.sessionId,
       output: 'echo: which word?',
     });
-    expect(JSON.parse(second.json_output ?? '{}')).toMatchObject({ session_id: first.sessionId });
+    expect(JSON.parse(second?.json_output ?? '{}')).toMatchObject({
+      session_id: first?.sessionId,
+    });
     const lastCall = fake.mainRequests[fake.mainRequests.length - 1].body;
     const history = JSON.stringify(lastCall.messages);
     expect(history).toContain('remember the word kiwi');
@@ -109,38 +106,38 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   });
 
   it('runs a reserved session, lists it, reads it, deletes it, then answers 404', async () => {
-    const created = await t.request('POST', '/api/sessions', {
+    const created = await t.client.POST('/api/sessions', {
       body: { env: 'dev', title: 'Groceries' },
     });
-    expect(created.status).toBe(201);
-    const { sessionId } = created.body as { sessionId: string };
+    expect(created.response.status).toBe(201);
+    const sessionId = created.data?.sessionId ?? '';
 
-    const run = (await execute(t, { env: 'dev', prompt: 'buy apples', sessionId }))
-      .body as ExecuteBody;
+    const run = (await execute(t, { env: 'dev', prompt: 'buy apples', sessionId })).data;
     expect(run).toMatchObject({ success: true, sessionId });
 
-    const list = await t.request('GET', '/api/sessions/dev?limit=100');
-    const item = (
-      list.body as { items: { id: string; status: string; messageCount: number }[] }
-    ).items.find((entry) => entry.id === sessionId);
+    const list = await t.client.GET('/api/sessions/{env}', {
+      params: { path: { env: 'dev' }, query: { limit: 100 } },
+    });
+    const item = list.data?.items.find((entry) => entry.id === sessionId);
     expect(item).toMatchObject({ id: sessionId, status: 'idle' });
     expect(item?.messageCount).toBeGreaterThanOrEqual(2);
 
-    const read = await t.request('GET', `/api/sessions/dev/${sessionId}`);
-    expect(read.status).toBe(200);
-    expect(JSON.stringify(read.body)).toContain('buy apples');
+    const session = { params: { path: { env: 'dev', id: sessionId } } };
+    const read = await t.client.GET('/api/sessions/{env}/{id}', session);
+    expect(read.response.status).toBe(200);
+    expect(JSON.stringify(read.data)).toContain('buy apples');
 
-    expect((await t.request('DELETE', `/api/sessions/dev/${sessionId}`)).status).toBe(204);
-    expect((await t.request('GET', `/api/sessions/dev/${sessionId}`)).status).toBe(404);
+    expect((await t.client.DELETE('/api/sessions/{env}/{id}', session)).response.status).toBe(204);
+    expect((await t.client.GET('/api/sessions/{env}/{id}', session)).response.status).toBe(404);
     const again = await execute(t, { env: 'dev', prompt: 'still there?', sessionId });
-    expect(again.status).toBe(404);
-    expect(again.body).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    expect(again.response.status).toBe(404);
+    expect(again.error).toMatchObject({ code: 'SESSION_NOT_FOUND' });
   });
 
   it('sends a 200 KiB prompt, past the argv limit, over stdin', async () => {
     const prompt = `start ${'p'.repeat(200 * 1024)} end`;
     const res = await execute(t, { env: 'dev', prompt });
-    expect(res.body).toMatchObject({ success: true });
+    expect(res.data).toMatchObject({ success: true });
     const lastCall = fake.mainRequests[fake.mainRequests.length - 1].body;
     expect(lastUserText(lastCall)).toContain(prompt);
   });
@@ -149,7 +146,7 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     const prompt =
       "$(touch /tmp/pwned1); `touch /tmp/pwned2` && touch /tmp/pwned3 | \"'$HOME' > /tmp/pwned4";
     const res = await execute(t, { env: 'dev', prompt });
-    expect(res.body).toMatchObject({ success: true, output: `echo: ${prompt}` });
+    expect(res.data).toMatchObject({ success: true, output: `echo: ${prompt}` });
     expect(lastUserText(fake.mainRequests[fake.mainRequests.length - 1].body)).toContain(prompt);
     const container = `${t.config.agent.containerPrefix}dev`;
     expect(dockerCli('exec', container, 'sh', '-c', 'ls /tmp /workspace')).not.toContain('pwned');
@@ -158,8 +155,8 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   it('runs a Bash tool call in the container', async () => {
     fake.replyBashTool('echo tool-ran > /workspace/marker.txt && cat /workspace/marker.txt');
     const res = await execute(t, { env: 'dev', prompt: 'use bash', allowedTools: ['Bash'] });
-    expect(res.body).toMatchObject({ success: true });
-    expect((res.body as ExecuteBody).output).toContain('tool-ran');
+    expect(res.data).toMatchObject({ success: true });
+    expect(res.data?.output).toContain('tool-ran');
   });
 
   it('answers an upstream API error with 200 and success: false', async () => {
@@ -170,50 +167,49 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
       times: -1,
     });
     const res = await execute(t, { env: 'dev', prompt: 'fail please' });
-    expect(res.status).toBe(200);
-    const body = res.body as ExecuteBody;
-    expect(body).toMatchObject({ success: false, code: 'CLI_ERROR' });
-    expect(body.error).toMatch(/poisoned|400|error/i);
+    expect(res.response.status).toBe(200);
+    expect(res.data).toMatchObject({ success: false, code: 'CLI_ERROR' });
+    expect(res.data?.error).toMatch(/poisoned|400|error/i);
   });
 
   it('kills the CLI in the container when the deadline passes', async () => {
     fake.replySlow('too late', { delayMs: 60_000 });
     const res = await execute(t, { env: 'dev', prompt: 'take your time', timeoutMs: 2000 });
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ success: false, code: 'EXECUTION_TIMEOUT', exitCode: null });
+    expect(res.response.status).toBe(200);
+    expect(res.data).toMatchObject({ success: false, code: 'EXECUTION_TIMEOUT', exitCode: null });
     expect(claudeProcesses(`${t.config.agent.containerPrefix}dev`)).toEqual([]);
   });
 
   it('returns a 1 MB answer whole', async () => {
     fake.replyBig(1_000_000);
-    const body = (await execute(t, { env: 'dev', prompt: 'a lot' })).body as ExecuteBody;
+    const body = (await execute(t, { env: 'dev', prompt: 'a lot' })).data;
     expect(body).toMatchObject({ success: true, truncated: false });
-    expect(body.output).toBe(bigText(1_000_000));
+    expect(body?.output).toBe(bigText(1_000_000));
   });
 
   it('answers 409 SESSION_BUSY while the session runs, and /health stays fast meanwhile', async () => {
-    const first = (await execute(t, { env: 'dev', prompt: 'session start' })).body as ExecuteBody;
+    const sessionId = (await execute(t, { env: 'dev', prompt: 'session start' })).data?.sessionId;
     const calls = fake.mainRequests.length;
     fake.replySlow('finally', { delayMs: 3000 });
     let settled = false;
-    const slow = execute(t, { env: 'dev', prompt: 'slow one', sessionId: first.sessionId }).finally(
-      () => {
-        settled = true;
-      },
-    );
+    const slow = execute(t, { env: 'dev', prompt: 'slow one', sessionId }).finally(() => {
+      settled = true;
+    });
     await fake.waitForMainRequests(calls + 1, 30_000);
 
-    const busy = await execute(t, { env: 'dev', prompt: 'me too', sessionId: first.sessionId });
-    expect(busy.status).toBe(409);
-    expect(busy.body).toMatchObject({ statusCode: 409, code: 'SESSION_BUSY' });
-    const deleting = await t.request('DELETE', `/api/sessions/dev/${first.sessionId}`);
-    expect(deleting.status).toBe(409);
-    expect(deleting.body).toMatchObject({ code: 'SESSION_BUSY' });
-    const health = await t.request('GET', '/health', { auth: false });
-    expect(health.status).toBe(200);
+    const busy = await execute(t, { env: 'dev', prompt: 'me too', sessionId });
+    expect(busy.response.status).toBe(409);
+    expect(busy.error).toMatchObject({ statusCode: 409, code: 'SESSION_BUSY' });
+    const deleting = await t.client.DELETE('/api/sessions/{env}/{id}', {
+      params: { path: { env: 'dev', id: sessionId ?? '' } },
+    });
+    expect(deleting.response.status).toBe(409);
+    expect(deleting.error).toMatchObject({ code: 'SESSION_BUSY' });
+    const health = await t.client.GET('/health', withoutToken);
+    expect(health.response.status).toBe(200);
     expect(settled).toBe(false);
 
-    expect((await slow).body).toMatchObject({ success: true, output: 'finally' });
+    expect((await slow).data).toMatchObject({ success: true, output: 'finally' });
   });
 
   it('runs 8 prompts in parallel across two environments', async () => {
@@ -223,10 +219,10 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     }));
     const results = await Promise.all(prompts.map((body) => execute(t, body)));
     results.forEach((res, i) => {
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ success: true, output: `echo: parallel ${i}` });
+      expect(res.response.status).toBe(200);
+      expect(res.data).toMatchObject({ success: true, output: `echo: parallel ${i}` });
     });
-    expect(new Set(results.map((res) => (res.body as ExecuteBody).sessionId)).size).toBe(8);
+    expect(new Set(results.map((res) => res.data?.sessionId)).size).toBe(8);
   });
 
   it.each([
@@ -268,9 +264,10 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     ],
   ])('rejects %s', async (_case, body, status, code) => {
     const calls = fake.requests.length;
-    const res = await execute(t, body);
-    expect(res.status).toBe(status);
-    expect(res.body).toMatchObject({ statusCode: status, code });
+    // Bodies the types refuse on purpose: the service must refuse them too.
+    const res = await execute(t, body as never);
+    expect(res.response.status).toBe(status);
+    expect(res.error).toMatchObject({ statusCode: status, code });
     expect(fake.requests.length).toBe(calls);
   });
 
@@ -290,17 +287,17 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
 
     it('cuts output over MAX_OUTPUT_BYTES and says so', async () => {
       fake.replyBig(50_000);
-      const body = (await execute(tight, { env: 'dev', prompt: 'big' })).body as ExecuteBody;
+      const body = (await execute(tight, { env: 'dev', prompt: 'big' })).data;
       expect(body).toMatchObject({ success: true, truncated: true });
-      expect(Buffer.byteLength(body.output ?? '')).toBeLessThanOrEqual(10_000);
-      expect(body.output).toBe(bigText(50_000).slice(0, 10_000));
+      expect(Buffer.byteLength(body?.output ?? '')).toBeLessThanOrEqual(10_000);
+      expect(body?.output).toBe(bigText(50_000).slice(0, 10_000));
     });
 
     it('answers a prompt over MAX_PROMPT_BYTES with 413 and runs nothing', async () => {
       const calls = fake.requests.length;
       const res = await execute(tight, { env: 'dev', prompt: 'é'.repeat(1001) });
-      expect(res.status).toBe(413);
-      expect(res.body).toMatchObject({ statusCode: 413, code: 'PROMPT_TOO_LARGE' });
+      expect(res.response.status).toBe(413);
+      expect(res.error).toMatchObject({ statusCode: 413, code: 'PROMPT_TOO_LARGE' });
       expect(fake.requests.length).toBe(calls);
     });
 
@@ -315,13 +312,13 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
       });
       await new Promise((resolve) => setTimeout(resolve, 300));
       const full = await execute(tight, { env: 'staging', prompt: 'no room' });
-      expect(full.status).toBe(429);
-      expect(full.body).toMatchObject({ code: 'QUEUE_FULL' });
-      expect(full.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(full.response.status).toBe(429);
+      expect(full.error).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(full.response.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(secondSettled).toBe(false);
       expect(fake.mainRequests.length).toBe(calls + 1);
-      expect((await first).body).toMatchObject({ success: true, output: 'first done' });
-      expect((await second).body).toMatchObject({ success: true, output: 'echo: wait for it' });
+      expect((await first).data).toMatchObject({ success: true, output: 'first done' });
+      expect((await second).data).toMatchObject({ success: true, output: 'echo: wait for it' });
     });
   });
 
@@ -330,13 +327,13 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     try {
       // Requests that fail validation still count: the bucket is checked before the body.
       for (let i = 0; i < 2; i += 1) {
-        expect((await execute(strict, { env: 'qa', prompt: 'x' })).status).toBe(404);
+        expect((await execute(strict, { env: 'qa', prompt: 'x' })).response.status).toBe(404);
       }
       const limited = await execute(strict, { env: 'qa', prompt: 'x' });
-      expect(limited.status).toBe(429);
-      expect(limited.body).toMatchObject({ code: 'RATE_LIMITED' });
-      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect((await strict.request('GET', '/api/containers/dev')).status).toBe(200);
+      expect(limited.response.status).toBe(429);
+      expect(limited.error).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(limited.response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await strict.client.GET('/api/containers/{env}', dev)).response.status).toBe(200);
     } finally {
       await strict.close();
     }

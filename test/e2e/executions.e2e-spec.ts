@@ -2,22 +2,33 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClaudeCodeClient, components, operations } from '../../client/src';
 import { claudeProcesses, removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { startServiceProcess } from '../support/service-process';
+import { createSpecCheckedClient } from '../support/spec-checked-client';
 import { readSse, SseEvent } from '../support/sse-client';
-import { startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
+import { envParams, startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
 
-interface Execution {
-  id: string;
-  status: string;
-  sessionId: string;
-  result: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  errorCode: string | null;
-  eventCount: number;
-  eventsToken?: string;
+type SubmitExecution = components['schemas']['SubmitExecutionDto'];
+type HistoryQuery = operations['listExecutions']['parameters']['query'];
+
+/** A run's path parameters. */
+const runParams = (id: string) => ({ params: { path: { id } } });
+
+/** Queues a run and returns it as accepted (202). */
+async function submit(client: ClaudeCodeClient, body: SubmitExecution) {
+  const res = await client.POST('/api/executions', { body });
+  expect(res.response.status).toBe(202);
+  if (!res.data) throw new Error(`submit failed: ${JSON.stringify(res.error)}`);
+  return res.data;
+}
+
+/** The run as GET /api/executions/{id} shows it. */
+async function getExecution(client: ClaudeCodeClient, id: string) {
+  const res = await client.GET('/api/executions/{id}', runParams(id));
+  if (!res.data) throw new Error(`no execution ${id}: ${JSON.stringify(res.error)}`);
+  return res.data;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,19 +44,14 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
       ...env,
     });
 
-  async function submit(target: TestApp, body: Record<string, unknown>): Promise<Execution> {
-    const res = await target.request('POST', '/api/executions', { body });
-    expect(res.status).toBe(202);
-    return res.body as Execution;
-  }
-
-  async function finished(target: TestApp, id: string): Promise<Execution> {
-    for (let i = 0; i < 600; i += 1) {
-      const execution = (await target.request('GET', `/api/executions/${id}`)).body as Execution;
-      if (!['queued', 'running'].includes(execution.status)) return execution;
-      await sleep(100);
-    }
-    throw new Error(`execution ${id} did not finish`);
+  /**
+   * The run once it has ended. It follows the event stream, which closes after the end is
+   * recorded, rather than polling: polls of runs slowed by a busy machine run into the rate limit.
+   */
+  async function finished(target: TestApp, id: string) {
+    const stream = await events(target, id);
+    expect(stream).toMatchObject({ status: 200, closedByServer: true });
+    return getExecution(target.client, id);
   }
 
   async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
@@ -70,7 +76,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   beforeAll(async () => {
     fake = await startFakeAnthropic();
     t = await app({ MAX_CONCURRENT_PER_ENV: '2', SSE_HEARTBEAT_MS: '200' });
-    await t.request('POST', '/api/containers/dev/start');
+    await t.client.POST('/api/containers/{env}/start', envParams('dev'));
   });
   afterEach(() => fake.clear());
   afterAll(async () => {
@@ -81,7 +87,11 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
 
   it('accepts a run with 202 at once and streams a tool-call run in order over SSE', async () => {
     fake.replyBashTool('echo from-the-tool');
-    const run = await submit(t, { env: 'dev', prompt: 'use the tool', allowedTools: ['Bash'] });
+    const run = await submit(t.client, {
+      env: 'dev',
+      prompt: 'use the tool',
+      allowedTools: ['Bash'],
+    });
     expect(run).toMatchObject({
       status: expect.stringMatching(/queued|running/),
       eventsToken: expect.any(String),
@@ -124,7 +134,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
 
   it('resumes a dropped stream from Last-Event-ID with no event lost or repeated, and replays a finished run', async () => {
     fake.replySlow('x'.repeat(3000), { delayMs: 200, chunkDelayMs: 40, chunkSize: 100 });
-    const run = await submit(t, {
+    const run = await submit(t.client, {
       env: 'dev',
       prompt: 'stream slowly',
       includePartialMessages: true,
@@ -147,33 +157,32 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   });
 
   it('cancels a running run: the CLI is gone from the container and the session resumes', async () => {
-    const session = (await submit(t, { env: 'dev', prompt: 'remember the cancelled run' }))
+    const session = (await submit(t.client, { env: 'dev', prompt: 'remember the cancelled run' }))
       .sessionId;
-    await until(
-      async () =>
-        (
-          await t.request('GET', `/api/executions?sessionId=${session}&status=succeeded`)
-        ).text.includes(session),
-      'first turn',
-    );
+    await until(async () => {
+      const succeeded = await t.client.GET('/api/executions', {
+        params: { query: { sessionId: session, status: 'succeeded' } },
+      });
+      return (succeeded.data?.items.length ?? 0) > 0;
+    }, 'first turn');
     fake.replySlow('never', { delayMs: 60_000 });
     const calls = fake.mainRequests.length;
-    const slow = await submit(t, { env: 'dev', prompt: 'take forever', sessionId: session });
+    const slow = await submit(t.client, { env: 'dev', prompt: 'take forever', sessionId: session });
     await fake.waitForMainRequests(calls + 1, 30_000);
 
-    const cancel = await t.request('POST', `/api/executions/${slow.id}/cancel`);
-    expect(cancel.status).toBe(200);
-    expect(cancel.body).toMatchObject({ id: slow.id, status: 'cancelled', errorCode: 'CANCELLED' });
+    const cancel = await t.client.POST('/api/executions/{id}/cancel', runParams(slow.id));
+    expect(cancel.response.status).toBe(200);
+    expect(cancel.data).toMatchObject({ id: slow.id, status: 'cancelled', errorCode: 'CANCELLED' });
     expect(claudeProcesses(`${t.config.agent.containerPrefix}dev`)).toEqual([]);
 
-    const again = await t.request('POST', `/api/executions/${slow.id}/cancel`);
-    expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ code: 'EXECUTION_FINISHED' });
+    const again = await t.client.POST('/api/executions/{id}/cancel', runParams(slow.id));
+    expect(again.response.status).toBe(409);
+    expect(again.error).toMatchObject({ code: 'EXECUTION_FINISHED' });
 
-    const resumed = await t.request('POST', '/api/execute', {
+    const resumed = await t.client.POST('/api/execute', {
       body: { env: 'dev', prompt: 'still there?', sessionId: session },
     });
-    expect(resumed.body).toMatchObject({
+    expect(resumed.data).toMatchObject({
       success: true,
       sessionId: session,
       output: 'echo: still there?',
@@ -186,19 +195,19 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
     const serial = await app({ MAX_CONCURRENT_PER_ENV: '1', MAX_QUEUE_PER_ENV: '3' });
     try {
       fake.replySlow('A done', { delayMs: 1500 });
-      const a = await submit(serial, { env: 'dev', prompt: 'A' });
+      const a = await submit(serial.client, { env: 'dev', prompt: 'A' });
       await fake.waitForMainRequests(1, 60_000);
-      const b = await submit(serial, { env: 'dev', prompt: 'B' });
-      const c = await submit(serial, { env: 'dev', prompt: 'C' });
-      const d = await submit(serial, { env: 'dev', prompt: 'D' });
-      const full = await serial.request('POST', '/api/executions', {
+      const b = await submit(serial.client, { env: 'dev', prompt: 'B' });
+      const c = await submit(serial.client, { env: 'dev', prompt: 'C' });
+      const d = await submit(serial.client, { env: 'dev', prompt: 'D' });
+      const full = await serial.client.POST('/api/executions', {
         body: { env: 'dev', prompt: 'E' },
       });
-      expect(full.status).toBe(429);
-      expect(full.body).toMatchObject({ code: 'QUEUE_FULL' });
+      expect(full.response.status).toBe(429);
+      expect(full.error).toMatchObject({ code: 'QUEUE_FULL' });
 
-      const cancelled = await serial.request('POST', `/api/executions/${c.id}/cancel`);
-      expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+      const cancelled = await serial.client.POST('/api/executions/{id}/cancel', runParams(c.id));
+      expect(cancelled.data).toMatchObject({ status: 'cancelled' });
       const results = await Promise.all([a, b, d].map((run) => finished(serial, run.id)));
       expect(results.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
       expect(
@@ -219,11 +228,11 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   });
 
   it('lets a second run on a busy session wait for its turn instead of refusing it', async () => {
-    const first = await submit(t, { env: 'staging', prompt: 'open a session' });
+    const first = await submit(t.client, { env: 'staging', prompt: 'open a session' });
     const { sessionId } = await finished(t, first.id);
     fake.replySlow('one', { delayMs: 1500 });
-    const one = await submit(t, { env: 'staging', prompt: 'turn one', sessionId });
-    const two = await submit(t, { env: 'staging', prompt: 'turn two', sessionId });
+    const one = await submit(t.client, { env: 'staging', prompt: 'turn one', sessionId });
+    const two = await submit(t.client, { env: 'staging', prompt: 'turn two', sessionId });
     const [doneOne, doneTwo] = [await finished(t, one.id), await finished(t, two.id)];
     expect([doneOne.status, doneTwo.status]).toEqual(['succeeded', 'succeeded']);
     expect(Date.parse(doneTwo.startedAt ?? '')).toBeGreaterThanOrEqual(
@@ -232,49 +241,50 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   });
 
   it('records a synchronous execute in the history, newest first, with filters and pages', async () => {
-    const res = await t.request('POST', '/api/execute', {
+    const res = await t.client.POST('/api/execute', {
       body: { env: 'staging', prompt: 'in the history' },
     });
-    const { sessionId } = res.body as { sessionId: string };
-    const list = await t.request('GET', `/api/executions?env=staging&sessionId=${sessionId}`);
-    expect((list.body as { items: Execution[] }).items).toEqual([
+    const sessionId = res.data?.sessionId;
+    const history = (query: HistoryQuery) => t.client.GET('/api/executions', { params: { query } });
+    const list = await history({ env: 'staging', sessionId });
+    expect(list.data?.items).toEqual([
       expect.objectContaining({ sessionId, status: 'succeeded', result: 'echo: in the history' }),
     ]);
-    const page1 = (await t.request('GET', '/api/executions?limit=2')).body as {
-      items: Execution[];
-      nextCursor: string;
-    };
-    const page2 = (await t.request('GET', `/api/executions?limit=2&cursor=${page1.nextCursor}`))
-      .body as { items: Execution[] };
-    expect(page1.items).toHaveLength(2);
-    expect(page2.items.map((run) => run.id)).not.toContain(page1.items[0].id);
-    expect((await t.request('GET', '/api/executions?status=bogus')).status).toBe(400);
-    expect((await t.request('GET', '/api/executions?cursor=garbage')).status).toBe(400);
-    expect((await t.request('GET', `/api/executions/${randomUUID()}`)).body).toMatchObject({
-      code: 'EXECUTION_NOT_FOUND',
-    });
-    expect((await t.request('GET', '/api/executions/not-a-uuid')).status).toBe(400);
-    const badResume = await t.request('GET', `/api/executions/${page1.items[0].id}/events`, {
+    const page1 = (await history({ limit: 2 })).data;
+    const page2 = (await history({ limit: 2, cursor: page1?.nextCursor ?? undefined })).data;
+    expect(page1?.items).toHaveLength(2);
+    expect(page2?.items.map((run) => run.id)).not.toContain(page1?.items[0].id);
+    expect((await history({ status: 'bogus' as never })).response.status).toBe(400);
+    expect((await history({ cursor: 'garbage' })).response.status).toBe(400);
+    const missing = await t.client.GET('/api/executions/{id}', runParams(randomUUID()));
+    expect(missing.error).toMatchObject({ code: 'EXECUTION_NOT_FOUND' });
+    const notUuid = await t.client.GET('/api/executions/{id}', runParams('not-a-uuid'));
+    expect(notUuid.response.status).toBe(400);
+    const badResume = await t.client.GET('/api/executions/{id}/events', {
+      ...runParams(page1?.items[0].id ?? ''),
       headers: { 'last-event-id': 'yesterday' },
     });
-    expect(badResume.status).toBe(400);
-    expect(badResume.body).toMatchObject({ code: 'VALIDATION_FAILED' });
-    expect((await t.request('POST', '/api/executions/not-a-uuid/cancel')).status).toBe(400);
+    expect(badResume.response.status).toBe(400);
+    expect(badResume.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const noStream = await t.client.GET('/api/executions/{id}/events', runParams(randomUUID()));
+    expect(noStream.error).toMatchObject({ code: 'EXECUTION_NOT_FOUND' });
+    const badCancel = await t.client.POST('/api/executions/{id}/cancel', runParams('not-a-uuid'));
+    expect(badCancel.response.status).toBe(400);
   });
 
   it("opens the stream with a run-scoped access_token, never another run's, never the main token, and not once expired", async () => {
     const short = await app({ EVENTS_TOKEN_TTL_MS: '4000' });
     try {
-      const one = await submit(short, { env: 'dev', prompt: 'token one' });
-      const two = await submit(short, { env: 'dev', prompt: 'token two' });
+      const one = await submit(short.client, { env: 'dev', prompt: 'token one' });
+      const two = await submit(short.client, { env: 'dev', prompt: 'token two' });
       const open = (id: string, token: string) =>
         readSse(
           `${short.baseUrl}/api/executions/${id}/events?access_token=${encodeURIComponent(token)}`,
         );
-      const ok = await open(one.id, one.eventsToken ?? '');
+      const ok = await open(one.id, one.eventsToken);
       expect(ok.status).toBe(200);
       expect(ok.events[ok.events.length - 1].event).toBe('end');
-      expect((await open(two.id, one.eventsToken ?? '')).status).toBe(401);
+      expect((await open(two.id, one.eventsToken)).status).toBe(401);
       expect((await open(one.id, short.token)).status).toBe(401);
       const elsewhere = await short.request(
         'GET',
@@ -283,7 +293,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
       );
       expect(elsewhere.status).toBe(401);
       await sleep(4100);
-      expect((await open(one.id, one.eventsToken ?? '')).status).toBe(401);
+      expect((await open(one.id, one.eventsToken)).status).toBe(401);
     } finally {
       await short.close();
     }
@@ -306,12 +316,7 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
     AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
     SHUTDOWN_GRACE_MS: '1500',
   });
-  const call = (baseUrl: string, method: string, path: string, body?: unknown) =>
-    fetch(`${baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  const clientOf = (baseUrl: string) => createSpecCheckedClient({ baseUrl, token });
 
   beforeAll(async () => {
     fake = await startFakeAnthropic();
@@ -323,35 +328,34 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
 
   it('on SIGTERM refuses new runs, lets a short run finish, and stops a long one as interrupted', async () => {
     const service = await startServiceProcess(env());
+    const client = clientOf(service.baseUrl);
     fake.replySlow('quick', { delayMs: 500 });
-    const quick = (await (
-      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'quick' })
-    ).json()) as Execution;
+    const quick = await submit(client, { env: 'dev', prompt: 'quick' });
     await fake.waitForMainRequests(1, 60_000);
     fake.replySlow('too long', { delayMs: 60_000 });
-    const long = (await (
-      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'long' })
-    ).json()) as Execution;
+    const long = await submit(client, { env: 'dev', prompt: 'long' });
     await fake.waitForMainRequests(2, 60_000);
 
     service.child.kill('SIGTERM');
     await sleep(200);
-    const refused = await call(service.baseUrl, 'POST', '/api/executions', {
-      env: 'dev',
-      prompt: 'late',
-    });
-    expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ code: 'SHUTTING_DOWN' });
+    const refused = await client.POST('/api/executions', { body: { env: 'dev', prompt: 'late' } });
+    expect(refused.response.status).toBe(503);
+    expect(refused.error).toMatchObject({ code: 'SHUTTING_DOWN' });
     // Nest re-raises the signal once its shutdown hooks are done.
     expect(await service.exited).toBe('SIGTERM');
     expect(claudeProcesses(`${prefix}dev`)).toEqual([]);
 
     const after = await startServiceProcess(env());
     try {
-      const get = async (id: string) =>
-        (await (await call(after.baseUrl, 'GET', `/api/executions/${id}`)).json()) as Execution;
-      expect(await get(quick.id)).toMatchObject({ status: 'succeeded', result: 'quick' });
-      expect(await get(long.id)).toMatchObject({ status: 'interrupted', errorCode: 'INTERRUPTED' });
+      const restarted = clientOf(after.baseUrl);
+      expect(await getExecution(restarted, quick.id)).toMatchObject({
+        status: 'succeeded',
+        result: 'quick',
+      });
+      expect(await getExecution(restarted, long.id)).toMatchObject({
+        status: 'interrupted',
+        errorCode: 'INTERRUPTED',
+      });
       // The stored events outlive the process: the finished run replays after the restart.
       const replay = await readSse(`${after.baseUrl}/api/executions/${quick.id}/events`, {
         headers: { authorization: `Bearer ${token}` },
@@ -369,9 +373,7 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
     fake.clear();
     const service = await startServiceProcess(env());
     fake.replySlow('orphan', { delayMs: 60_000 });
-    const run = (await (
-      await call(service.baseUrl, 'POST', '/api/executions', { env: 'dev', prompt: 'crash me' })
-    ).json()) as Execution;
+    const run = await submit(clientOf(service.baseUrl), { env: 'dev', prompt: 'crash me' });
     await fake.waitForMainRequests(1, 60_000);
     service.child.kill('SIGKILL');
     await service.exited;
@@ -379,10 +381,10 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
 
     const after = await startServiceProcess(env());
     try {
-      const record = (await (
-        await call(after.baseUrl, 'GET', `/api/executions/${run.id}`)
-      ).json()) as Execution;
-      expect(record).toMatchObject({ status: 'interrupted', errorCode: 'INTERRUPTED' });
+      expect(await getExecution(clientOf(after.baseUrl), run.id)).toMatchObject({
+        status: 'interrupted',
+        errorCode: 'INTERRUPTED',
+      });
       for (let i = 0; i < 50 && claudeProcesses(`${prefix}dev`).length > 0; i += 1)
         await sleep(100);
       expect(claudeProcesses(`${prefix}dev`)).toEqual([]);

@@ -1,6 +1,10 @@
-import { startTestApp, TestApp } from '../support/test-app';
+import { envParams, startTestApp, TestApp, withoutToken } from '../support/test-app';
 
 const ALLOWED_ORIGIN = 'https://lifeos.example.com';
+
+/** GET /api/containers/dev with these headers over the token's; a null one is left out. */
+const getStatus = (t: TestApp, headers: Record<string, string | null> = {}) =>
+  t.client.GET('/api/containers/{env}', { ...envParams('dev'), headers });
 
 describe('HTTP guard rails', () => {
   describe('auth, errors, CORS and request ids', () => {
@@ -18,15 +22,14 @@ describe('HTTP guard rails', () => {
     afterAll(() => t.close());
 
     it('keeps /health open', async () => {
-      const res = await t.request('GET', '/health', { auth: false });
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ status: 'ok' });
+      const res = await t.client.GET('/health', withoutToken);
+      expect(res.response.status).toBe(200);
+      expect(res.data).toEqual({ status: 'ok' });
     });
 
     it('accepts the main token and a rotation token, with any case of the scheme', async () => {
       for (const authorization of [`Bearer ${t.token}`, `bearer ${secondToken}`]) {
-        const res = await t.request('GET', '/api/containers/dev', { headers: { authorization } });
-        expect(res.status).toBe(200);
+        expect((await getStatus(t, { authorization })).response.status).toBe(200);
       }
     });
 
@@ -43,42 +46,38 @@ describe('HTTP guard rails', () => {
     ])(
       'answers 401 UNAUTHORIZED with WWW-Authenticate for %s',
       async (_case, authorization, challenge) => {
-        const headers: Record<string, string> = {};
-        if (authorization !== undefined) headers.authorization = authorization;
-        const res = await fetch(`${t.baseUrl}/api/containers/dev`, { headers });
-        const body = (await res.json()) as Record<string, unknown>;
-        expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toContain(challenge);
-        expect(body).toEqual({
+        const { response, error } = await getStatus(t, { authorization: authorization ?? null });
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toContain(challenge);
+        expect(error).toEqual({
           statusCode: 401,
           code: 'UNAUTHORIZED',
           message: expect.any(String),
-          requestId: res.headers.get('x-request-id'),
+          requestId: response.headers.get('x-request-id'),
         });
       },
     );
 
     it('rejects the right token with extra characters', async () => {
-      const res = await t.request('GET', '/api/containers/dev', {
-        headers: { authorization: `Bearer ${t.token}x` },
-      });
-      expect(res.status).toBe(401);
+      const res = await getStatus(t, { authorization: `Bearer ${t.token}x` });
+      expect(res.response.status).toBe(401);
     });
 
     it('sends x-request-id on every response and keeps a safe incoming one', async () => {
-      const fresh = await t.request('GET', '/health', { auth: false });
-      expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-      const kept = await t.request('GET', '/nope', { headers: { 'x-request-id': 'trace-123' } });
+      const fresh = await t.client.GET('/health', withoutToken);
+      expect(fresh.response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const kept = await t.request('GET', '/nope', {
+        headers: { 'x-request-id': 'trace-123' },
+        offSpec: true,
+      });
       expect(kept.headers.get('x-request-id')).toBe('trace-123');
       expect(kept.body).toMatchObject({ requestId: 'trace-123' });
-      const unsafe = await t.request('GET', '/health', {
-        headers: { 'x-request-id': 'a b<script>' },
-      });
-      expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const unsafe = await t.client.GET('/health', { headers: { 'x-request-id': 'a b<script>' } });
+      expect(unsafe.response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
 
     it('answers an unknown route with the error shape', async () => {
-      const res = await t.request('GET', '/api/nothing-here');
+      const res = await t.request('GET', '/api/nothing-here', { offSpec: true });
       expect(res.status).toBe(404);
       expect(res.body).toEqual({
         statusCode: 404,
@@ -120,14 +119,10 @@ describe('HTTP guard rails', () => {
       const foreign = await preflight('https://evil.example.com');
       expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
 
-      const simple = await t.request('GET', '/api/containers/dev', {
-        headers: { origin: ALLOWED_ORIGIN },
-      });
-      expect(simple.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
-      const simpleForeign = await t.request('GET', '/api/containers/dev', {
-        headers: { origin: 'https://lifeos.example.com.evil.net' },
-      });
-      expect(simpleForeign.headers.get('access-control-allow-origin')).toBeNull();
+      const simple = await getStatus(t, { origin: ALLOWED_ORIGIN });
+      expect(simple.response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+      const simpleForeign = await getStatus(t, { origin: 'https://lifeos.example.com.evil.net' });
+      expect(simpleForeign.response.headers.get('access-control-allow-origin')).toBeNull();
     });
   });
 
@@ -136,25 +131,21 @@ describe('HTTP guard rails', () => {
       const t = await startTestApp({ THROTTLE_IP_LIMIT: '4', THROTTLE_IP_TTL_MS: '60000' });
       try {
         for (let i = 0; i < 4; i += 1) {
-          const res = await t.request('GET', '/api/containers/dev', {
-            headers: { authorization: 'Bearer wrong-token' },
-          });
-          expect(res.status).toBe(401);
+          const res = await getStatus(t, { authorization: 'Bearer wrong-token' });
+          expect(res.response.status).toBe(401);
         }
-        const limited = await t.request('GET', '/api/containers/dev');
-        expect(limited.status).toBe(429);
-        expect(limited.body).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
-        const retryAfter = Number(limited.headers.get('retry-after'));
+        const limited = await getStatus(t);
+        expect(limited.response.status).toBe(429);
+        expect(limited.error).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+        const retryAfter = Number(limited.response.headers.get('retry-after'));
         expect(retryAfter).toBeGreaterThan(0);
         expect(retryAfter).toBeLessThanOrEqual(60);
 
-        const forged = await t.request('GET', '/api/containers/dev', {
-          headers: { 'x-forwarded-for': '203.0.113.9' },
-        });
-        expect(forged.status).toBe(429);
+        const forged = await getStatus(t, { 'x-forwarded-for': '203.0.113.9' });
+        expect(forged.response.status).toBe(429);
 
-        const health = await t.request('GET', '/health', { auth: false });
-        expect(health.status).toBe(200);
+        const health = await t.client.GET('/health', withoutToken);
+        expect(health.response.status).toBe(200);
       } finally {
         await t.close();
       }
@@ -166,12 +157,12 @@ describe('HTTP guard rails', () => {
         TRUST_PROXY: '127.0.0.1',
       });
       try {
-        const from = (ip: string) =>
-          t.request('GET', '/api/containers/dev', { headers: { 'x-forwarded-for': ip } });
-        expect((await from('198.51.100.1')).status).toBe(200);
-        expect((await from('198.51.100.1')).status).toBe(200);
-        expect((await from('198.51.100.1')).status).toBe(429);
-        expect((await from('198.51.100.2')).status).toBe(200);
+        const from = async (ip: string) =>
+          (await getStatus(t, { 'x-forwarded-for': ip })).response.status;
+        expect(await from('198.51.100.1')).toBe(200);
+        expect(await from('198.51.100.1')).toBe(200);
+        expect(await from('198.51.100.1')).toBe(429);
+        expect(await from('198.51.100.2')).toBe(200);
       } finally {
         await t.close();
       }
@@ -181,15 +172,13 @@ describe('HTTP guard rails', () => {
       const other = 'second-token-'.padEnd(40, 'q');
       const t = await startTestApp({ THROTTLE_TOKEN_LIMIT: '2', API_TOKENS: other });
       try {
-        expect((await t.request('GET', '/api/containers/dev')).status).toBe(200);
-        expect((await t.request('GET', '/api/containers/dev')).status).toBe(200);
-        const limited = await t.request('GET', '/api/containers/dev');
-        expect(limited.status).toBe(429);
-        expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
-        const otherToken = await t.request('GET', '/api/containers/dev', {
-          headers: { authorization: `Bearer ${other}` },
-        });
-        expect(otherToken.status).toBe(200);
+        expect((await getStatus(t)).response.status).toBe(200);
+        expect((await getStatus(t)).response.status).toBe(200);
+        const limited = await getStatus(t);
+        expect(limited.response.status).toBe(429);
+        expect(limited.response.headers.get('retry-after')).toMatch(/^\d+$/);
+        const otherToken = await getStatus(t, { authorization: `Bearer ${other}` });
+        expect(otherToken.response.status).toBe(200);
       } finally {
         await t.close();
       }

@@ -2,6 +2,7 @@ import * as claudecode from '../../examples/lifeos/claudecode';
 import { desktopAppInvoke, installTauriGlobal } from '../support/desktop-app-stub';
 import { removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
+import { specCheckedFetch } from '../support/spec-checked-client';
 import { startAppWithFakeUpstream, TestApp } from '../support/test-app';
 
 /** Everything one pass over the adapter's functions returned. */
@@ -91,7 +92,8 @@ describe('the LifeOS adapter (examples/lifeos/claudecode.ts)', () => {
   beforeAll(async () => {
     fake = await startFakeAnthropic();
     t = await startAppWithFakeUpstream(fake.url, prefixes);
-    claudecode.configureClaudeCode({ baseUrl: t.baseUrl, token: t.token });
+    // Every call the adapter makes is checked against openapi.json on the way back.
+    claudecode.configureClaudeCode({ baseUrl: t.baseUrl, token: t.token, fetch: specCheckedFetch });
   });
   afterAll(async () => {
     await t.close();
@@ -99,7 +101,7 @@ describe('the LifeOS adapter (examples/lifeos/claudecode.ts)', () => {
     prefixes.forEach(removeDockerObjects);
   });
 
-  it('in the browser, drives the real service and reports its errors as ClaudeCodeError', async () => {
+  it('on the web, drives the real service and reports its errors as ClaudeCodeError', async () => {
     const containerName = `${t.config.agent.containerPrefix}dev`;
     expect(await claudecode.getContainerStatus('dev')).toEqual({
       name: containerName,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SessionsService } from '../../src/sessions/sessions.service';
 import { removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
-import { startTestApp, TestApp } from '../support/test-app';
+import { envParams, startTestApp, TestApp } from '../support/test-app';
 
 const DIR = '/home/node/.claude/projects/-workspace';
 const TORN = '11111111-2222-4333-8444-555555555555';
@@ -20,25 +20,13 @@ const olderTranscript = `${JSON.stringify({
   timestamp: '2026-01-01T00:00:01.000Z',
 })}\n`;
 
-interface Summary {
-  id: string;
-  title: string | null;
-  createdAt: string;
-  updatedAt: string;
-  messageCount: number;
-  sizeBytes: number;
-  status: string;
-}
+/** A session's path parameters. */
+const session = (env: string, id: string) => ({ params: { path: { env, id } } });
 
-interface SessionList {
-  items: Summary[];
-  nextCursor: string | null;
-}
-
-interface SessionDetail extends Summary {
-  messages: { index: number; type: string; text?: string; toolCalls?: unknown[] }[];
-  nextCursor: string | null;
-  skippedLines: number;
+/** The paging query of the list and detail routes. */
+interface PageQuery {
+  limit?: number;
+  cursor?: string;
 }
 
 describe('sessions (real engine)', () => {
@@ -56,10 +44,11 @@ describe('sessions (real engine)', () => {
     removeDockerObjects(t.config.agent.containerPrefix);
   });
 
-  async function list(env = 'dev', query = ''): Promise<SessionList> {
-    const res = await t.request('GET', `/api/sessions/${env}${query}`);
-    expect(res.status).toBe(200);
-    return res.body as SessionList;
+  async function list(env = 'dev', query: PageQuery = {}) {
+    const res = await t.client.GET('/api/sessions/{env}', { params: { path: { env }, query } });
+    expect(res.response.status).toBe(200);
+    if (!res.data) throw new Error('no session list');
+    return res.data;
   }
 
   /** Writes a file as the CLI's user, with the mtime given (so the order is known). */
@@ -77,11 +66,12 @@ describe('sessions (real engine)', () => {
   }
 
   it('reserves a session and lists it as new while the container does not even exist', async () => {
-    const res = await t.request('POST', '/api/sessions', {
+    const res = await t.client.POST('/api/sessions', {
       body: { env: 'dev', title: 'Reserved work' },
     });
-    expect(res.status).toBe(201);
-    const body = res.body as { sessionId: string; createdAt: string };
+    expect(res.response.status).toBe(201);
+    const body = res.data;
+    if (!body) throw new Error(`reservation failed: ${JSON.stringify(res.error)}`);
     reserved = body.sessionId;
     expect(reserved).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -103,7 +93,9 @@ describe('sessions (real engine)', () => {
   });
 
   it('lists transcripts on disk with their title, message count and size', async () => {
-    expect((await t.request('POST', '/api/containers/dev/start')).status).toBe(200);
+    expect(
+      (await t.client.POST('/api/containers/{env}/start', envParams('dev'))).data,
+    ).toMatchObject({ running: true });
     await writeFile(`${DIR}/${TORN}.jsonl`, transcript, '2026-11-26 10:00:00');
     await writeFile(`${DIR}/${OLDER}.jsonl`, olderTranscript, '2026-01-01 00:00:02');
     await writeFile(
@@ -130,36 +122,37 @@ describe('sessions (real engine)', () => {
 
   it('pages the list with a stable cursor', async () => {
     const seen: string[] = [];
-    let query = '?limit=1';
+    let cursor: string | undefined;
     for (;;) {
-      const page = await list('dev', query);
+      const page = await list('dev', { limit: 1, cursor });
       expect(page.items).toHaveLength(1);
       seen.push(page.items[0].id);
       if (page.nextCursor === null) break;
-      query = `?limit=1&cursor=${encodeURIComponent(page.nextCursor)}`;
+      cursor = page.nextCursor;
     }
     expect(seen).toEqual([reserved, TORN, OLDER]);
   });
 
   it('returns one session with its messages in pages, counting the torn last line', async () => {
-    const first = await t.request('GET', `/api/sessions/dev/${TORN}?limit=3`);
-    expect(first.status).toBe(200);
-    const page = first.body as SessionDetail;
+    const torn = (query: PageQuery) =>
+      t.client.GET('/api/sessions/{env}/{id}', {
+        params: { path: { env: 'dev', id: TORN }, query },
+      });
+    const first = await torn({ limit: 3 });
+    expect(first.response.status).toBe(200);
+    const page = first.data;
     expect(page).toMatchObject({ id: TORN, messageCount: 5, skippedLines: 2, status: 'idle' });
-    expect(page.messages.map((message) => [message.index, message.type])).toEqual([
+    expect(page?.messages.map((message) => [message.index, message.type])).toEqual([
       [0, 'user'],
       [1, 'assistant'],
       [2, 'user'],
     ]);
-    expect(page.messages[1]).toMatchObject({
+    expect(page?.messages[1]).toMatchObject({
       text: 'Let me look.',
       toolCalls: [{ id: 'toolu_fake000004', name: 'Bash', input: { command: 'ls -la' } }],
     });
-    const rest = await t.request(
-      'GET',
-      `/api/sessions/dev/${TORN}?limit=3&cursor=${encodeURIComponent(page.nextCursor ?? '')}`,
-    );
-    expect(rest.body).toMatchObject({
+    const rest = await torn({ limit: 3, cursor: page?.nextCursor ?? '' });
+    expect(rest.data).toMatchObject({
       messages: [
         { index: 3, type: 'assistant', text: 'There is one file: README.md.' },
         { index: 4, type: 'system' },
@@ -167,8 +160,8 @@ describe('sessions (real engine)', () => {
       nextCursor: null,
     });
 
-    const empty = await t.request('GET', `/api/sessions/dev/${reserved}`);
-    expect(empty.body).toMatchObject({
+    const empty = await t.client.GET('/api/sessions/{env}/{id}', session('dev', reserved));
+    expect(empty.data).toMatchObject({
       id: reserved,
       status: 'new',
       messages: [],
@@ -178,12 +171,12 @@ describe('sessions (real engine)', () => {
 
   it('lists and reads sessions of a stopped container through the archive API', async () => {
     const before = await list();
-    expect((await t.request('POST', '/api/containers/dev/stop')).body).toMatchObject({
-      running: false,
-    });
+    expect(
+      (await t.client.POST('/api/containers/{env}/stop', envParams('dev'))).data,
+    ).toMatchObject({ running: false });
     expect(await list()).toEqual(before);
-    const detail = await t.request('GET', `/api/sessions/dev/${TORN}`);
-    expect(detail.body).toMatchObject({ messageCount: 5, skippedLines: 2 });
+    const detail = await t.client.GET('/api/sessions/{env}/{id}', session('dev', TORN));
+    expect(detail.data).toMatchObject({ messageCount: 5, skippedLines: 2 });
     // The execute route's check works on the stopped container too.
     const sessions = t.app.get(SessionsService);
     expect(await sessions.prepareRun('dev', TORN)).toEqual({ sessionId: TORN, resume: true });
@@ -195,10 +188,11 @@ describe('sessions (real engine)', () => {
 
   it('keeps sessions to their environment', async () => {
     for (const id of [TORN, reserved]) {
-      const res = await t.request('GET', `/api/sessions/staging/${id}`);
-      expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ code: 'SESSION_NOT_FOUND' });
-      expect((await t.request('DELETE', `/api/sessions/staging/${id}`)).status).toBe(404);
+      const res = await t.client.GET('/api/sessions/{env}/{id}', session('staging', id));
+      expect(res.response.status).toBe(404);
+      expect(res.error).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+      const deleted = await t.client.DELETE('/api/sessions/{env}/{id}', session('staging', id));
+      expect(deleted.response.status).toBe(404);
     }
     expect(await list('staging')).toEqual({ items: [], nextCursor: null });
     await expect(t.app.get(SessionsService).prepareRun('staging', TORN)).rejects.toMatchObject({
@@ -207,19 +201,23 @@ describe('sessions (real engine)', () => {
   });
 
   it('deletes a transcript and its subagent folder, starting the stopped container', async () => {
-    const res = await t.request('DELETE', `/api/sessions/dev/${TORN}`);
-    expect(res.status).toBe(204);
-    expect((await t.request('GET', '/api/containers/dev')).body).toMatchObject({ running: true });
+    const res = await t.client.DELETE('/api/sessions/{env}/{id}', session('dev', TORN));
+    expect(res.response.status).toBe(204);
+    expect((await t.client.GET('/api/containers/{env}', envParams('dev'))).data).toMatchObject({
+      running: true,
+    });
     expect(await exists(`${DIR}/${TORN}.jsonl`)).toBe(false);
     expect(await exists(`${DIR}/${TORN}`)).toBe(false);
     expect(await exists(`${DIR}/${OLDER}.jsonl`)).toBe(true);
 
-    const again = await t.request('DELETE', `/api/sessions/dev/${TORN}`);
-    expect(again.status).toBe(404);
-    expect(again.body).toMatchObject({ code: 'SESSION_NOT_FOUND' });
-    expect((await t.request('GET', `/api/sessions/dev/${TORN}`)).status).toBe(404);
+    const again = await t.client.DELETE('/api/sessions/{env}/{id}', session('dev', TORN));
+    expect(again.response.status).toBe(404);
+    expect(again.error).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    const read = await t.client.GET('/api/sessions/{env}/{id}', session('dev', TORN));
+    expect(read.response.status).toBe(404);
 
-    expect((await t.request('DELETE', `/api/sessions/dev/${reserved}`)).status).toBe(204);
+    const deleted = await t.client.DELETE('/api/sessions/{env}/{id}', session('dev', reserved));
+    expect(deleted.response.status).toBe(204);
     expect((await list()).items.map((item) => item.id)).toEqual([OLDER]);
   });
 
@@ -249,9 +247,9 @@ describe('sessions (real engine)', () => {
         messageCount: 2,
         status: 'idle',
       });
-      const detail = (await t.request('GET', `/api/sessions/dev/${id}`)).body as SessionDetail;
-      expect(detail.skippedLines).toBe(0);
-      expect(detail.messages.map((message) => [message.type, message.text])).toEqual([
+      const detail = (await t.client.GET('/api/sessions/{env}/{id}', session('dev', id))).data;
+      expect(detail?.skippedLines).toBe(0);
+      expect(detail?.messages.map((message) => [message.type, message.text])).toEqual([
         ['user', 'Hello from the sessions test'],
         ['assistant', 'echo: Hello from the sessions test'],
       ]);
@@ -259,15 +257,14 @@ describe('sessions (real engine)', () => {
   });
 
   it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {
-    for (const [method, path, body] of [
-      ['GET', '/api/sessions/prod', undefined],
-      ['GET', `/api/sessions/prod/${OLDER}`, undefined],
-      ['DELETE', `/api/sessions/prod/${OLDER}`, undefined],
-      ['POST', '/api/sessions', { env: 'prod' }],
-    ] as const) {
-      const res = await t.request(method, path, { body });
-      expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ code: 'ENV_NOT_FOUND' });
+    for (const res of [
+      await t.client.GET('/api/sessions/{env}', envParams('prod')),
+      await t.client.GET('/api/sessions/{env}/{id}', session('prod', OLDER)),
+      await t.client.DELETE('/api/sessions/{env}/{id}', session('prod', OLDER)),
+      await t.client.POST('/api/sessions', { body: { env: 'prod' } }),
+    ]) {
+      expect(res.response.status).toBe(404);
+      expect(res.error).toMatchObject({ code: 'ENV_NOT_FOUND' });
     }
   });
 

@@ -1,10 +1,9 @@
 import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { DEFAULT_AGENT_IMAGE } from '../../src/common/config/environment-variables';
-import { createClaudeCodeClient, type ClaudeCodeClient } from '../../client/src';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { dockerCli, removeDockerObjects } from '../support/docker-cli';
-import { startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
+import { envParams, startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
 
 /** Built by scripts/build-images.sh from docker/socket-proxy. */
 const PROXY_IMAGE = 'claudecode-socket-proxy:latest';
@@ -36,7 +35,6 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
   let proxyUrl: string;
   let fake: FakeAnthropic;
   let t: TestApp;
-  let client: ClaudeCodeClient;
 
   /** A raw Docker API call through the proxy, as any client on its network could make it. */
   const raw = (method: string, path: string, body?: unknown): Promise<Response> =>
@@ -84,7 +82,6 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
       AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
       AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
     });
-    client = createClaudeCodeClient({ baseUrl: t.baseUrl, token: t.token });
     dockerCli('create', '--name', foreignName, DEFAULT_AGENT_IMAGE);
   });
 
@@ -96,14 +93,15 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
   });
 
   it('is ready through the proxy', async () => {
-    const ready = await t.request('GET', '/health/ready');
-    expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', docker: 'ok' });
+    const ready = await t.client.GET('/health/ready');
+    expect(ready.response.status).toBe(200);
+    expect(ready.data).toEqual({ status: 'ok', docker: 'ok' });
   });
 
   it('starts an environment, runs a prompt in it, lists its sessions and stops it', async () => {
-    const params = { path: { env: 'dev' } };
-    const started = await client.POST('/api/containers/{env}/start', { params });
+    const { client } = t;
+    const dev = envParams('dev');
+    const started = await client.POST('/api/containers/{env}/start', dev);
     expect(started.response.status).toBe(200);
     expect(started.data).toMatchObject({ name: `${prefix}dev`, running: true });
 
@@ -114,13 +112,13 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
     expect(run.data).toMatchObject({ success: true, output: 'echo: through the proxy' });
 
     // Transcripts come back through the archive endpoint.
-    const sessions = await client.GET('/api/sessions/{env}', { params });
+    const sessions = await client.GET('/api/sessions/{env}', dev);
     expect(sessions.response.status).toBe(200);
     expect(sessions.data?.items.map((session) => session.id)).toContain(run.data?.sessionId);
 
-    const stopped = await client.POST('/api/containers/{env}/stop', { params });
+    const stopped = await client.POST('/api/containers/{env}/stop', dev);
     expect(stopped.data).toMatchObject({ exists: true, running: false });
-    const status = await client.GET('/api/containers/{env}', { params });
+    const status = await client.GET('/api/containers/{env}', dev);
     expect(status.data).toMatchObject({ state: 'exited' });
   });
 

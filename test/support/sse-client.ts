@@ -1,3 +1,5 @@
+import { specCheckedFetch } from './spec-checked-client';
+
 export interface SseEvent {
   id?: string;
   event: string;
@@ -14,8 +16,9 @@ export interface SseResult {
 }
 
 /**
- * Reads a text/event-stream over fetch, parsing frames as they arrive. Stops when the server
- * closes, or when `stopAfter` says so (then it disconnects, as a browser tab closing would).
+ * Reads a text/event-stream over fetch, parsing frames as they arrive; the answer's status and
+ * content type are checked against openapi.json. Stops when the server closes, or when
+ * `stopAfter` says so (then it disconnects, as a browser tab closing would).
  */
 export async function readSse(
   url: string,
@@ -25,7 +28,7 @@ export async function readSse(
   } = {},
 ): Promise<SseResult> {
   const abort = new AbortController();
-  const response = await fetch(url, { headers: options.headers, signal: abort.signal });
+  const response = await specCheckedFetch(url, { headers: options.headers, signal: abort.signal });
   const result: SseResult = {
     status: response.status,
     events: [],

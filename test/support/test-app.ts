@@ -7,13 +7,21 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
 import { DockerService } from '../../src/docker/docker.service';
+import type { ClaudeCodeClient } from '../../client/src';
+import { createSpecCheckedClient, specCheckedFetch } from './spec-checked-client';
 
 export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
   baseUrl: string;
   token: string;
-  /** Sends a request with the bearer token (unless `auth: false` or other headers say otherwise). */
+  /** The generated client with the bearer token; every answer is checked against openapi.json. */
+  client: ClaudeCodeClient;
+  /**
+   * A raw request, for what the typed client cannot send (broken JSON, odd headers, encoded
+   * paths): with the bearer token unless `auth: false` or other headers say otherwise, and its
+   * answer checked against openapi.json unless `offSpec`.
+   */
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
   docker: DockerService;
   close(): Promise<void>;
@@ -23,6 +31,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   body?: unknown;
   auth?: boolean;
+  /**
+   * Skips the spec check, for a request that purposely goes where openapi.json says nothing (an
+   * unknown route, /docs).
+   */
+  offSpec?: boolean;
 }
 
 export interface TestResponse {
@@ -31,6 +44,14 @@ export interface TestResponse {
   body: unknown;
   text: string;
 }
+
+/** An environment's path parameters: `client.GET('/api/containers/{env}', envParams('dev'))`. */
+export function envParams(env: string): { params: { path: { env: string } } } {
+  return { params: { path: { env } } };
+}
+
+/** Per-call client options that drop the bearer token, for the open routes and the 401s. */
+export const withoutToken = { headers: { authorization: null } };
 
 /** A random name part, so parallel or leftover runs never share containers or volumes. */
 export function uniqueSuffix(): string {
@@ -67,7 +88,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     if (options.auth !== false) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     Object.assign(headers, options.headers);
-    const response = await fetch(`${baseUrl}${path}`, {
+    const send = options.offSpec ? fetch : specCheckedFetch;
+    const response = await send(`${baseUrl}${path}`, {
       method,
       headers,
       body:
@@ -92,6 +114,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     config,
     baseUrl,
     token,
+    client: createSpecCheckedClient({ baseUrl, token }),
     request,
     docker: app.get(DockerService),
     close: () => app.close(),
