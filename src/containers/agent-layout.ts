@@ -14,3 +14,14 @@ export const AGENT_CREDENTIALS_DIR = `${AGENT_HOME}/.claude-credentials`;
 /** Labels that mark Docker objects as this service's. */
 export const MANAGED_LABEL = 'com.claudecode-api.managed';
 export const ENV_LABEL = 'com.claudecode-api.env';
+
+/**
+ * What the CLI keeps of one session in CLAUDE_CONFIG_DIR besides its transcript: the session's
+ * shell environment and the checkpoints of files it edited. They go when the session is deleted.
+ */
+export function sessionStatePaths(sessionId: string): string[] {
+  return [
+    `${AGENT_CONFIG_DIR}/session-env/${sessionId}`,
+    `${AGENT_CONFIG_DIR}/file-history/${sessionId}`,
+  ];
+}

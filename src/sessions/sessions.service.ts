@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { KeyedLock } from '../common/keyed-lock';
-import { AGENT_USER } from '../containers/agent-layout';
+import { AGENT_USER, sessionStatePaths } from '../containers/agent-layout';
 import { ContainersService } from '../containers/containers.service';
 import { EnvironmentPipe } from '../containers/environment.pipe';
 import { DockerOperationError } from '../docker/docker.errors';
@@ -151,8 +151,9 @@ export class SessionsService {
   }
 
   /**
-   * Removes the transcript, the subagent transcripts beside it and the reservation. The files
-   * are removed inside the container (as the CLI's user), which is started if it is stopped.
+   * Removes the transcript, the subagent transcripts beside it, the CLI's other state of the
+   * session and the reservation. The files are removed inside the container (as the CLI's user),
+   * which is started if it is stopped.
    */
   deleteSession(env: string, id: string): Promise<void> {
     return this.deletes.run(`${env}\u0000${id}`, async () => {
@@ -175,7 +176,7 @@ export class SessionsService {
     if (onDisk) {
       await this.containers.ensureRunning(env);
       const removed = await this.docker.exec(container, {
-        cmd: ['rm', '-rf', '--', ...paths],
+        cmd: ['rm', '-rf', '--', ...paths, ...sessionStatePaths(id)],
         user: AGENT_USER,
       });
       if (removed.exitCode !== 0) throw new DockerOperationError('delete the session files');

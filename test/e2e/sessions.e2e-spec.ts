@@ -254,6 +254,25 @@ describe('sessions (real engine)', () => {
         ['assistant', 'echo: Hello from the sessions test'],
       ]);
     });
+
+    it("deletes the CLI's own state of a session with its transcript", async () => {
+      // A Bash tool call makes the CLI keep the session's shell environment.
+      fake.replyBashTool('true');
+      const run = await t.docker.exec(container, {
+        cmd: ['claude', '-p', '--output-format', 'json', '--allowedTools', 'Bash'],
+        env: { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'sk-ant-dummy' },
+        stdin: 'Run a command',
+      });
+      expect(run.exitCode).toBe(0);
+      const { session_id: id } = JSON.parse(run.stdout) as { session_id: string };
+      const sessionEnv = `/home/node/.claude/session-env/${id}`;
+      expect(await exists(sessionEnv)).toBe(true);
+
+      const deleted = await t.client.DELETE('/api/sessions/{env}/{id}', session('dev', id));
+      expect(deleted.response.status).toBe(204);
+      expect(await exists(`${DIR}/${id}.jsonl`)).toBe(false);
+      expect(await exists(sessionEnv)).toBe(false);
+    });
   });
 
   it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {

@@ -304,7 +304,15 @@ describe('SessionsController (through the real pipes, guards and filter)', () =>
     expect(res.body).toBe('');
     expect(docker.startContainer).toHaveBeenCalledWith('claude-agent-dev');
     expect(docker.exec).toHaveBeenCalledWith('claude-agent-dev', {
-      cmd: ['rm', '-rf', '--', `${DIR}/${ID}.jsonl`, `${DIR}/${ID}`],
+      cmd: [
+        'rm',
+        '-rf',
+        '--',
+        `${DIR}/${ID}.jsonl`,
+        `${DIR}/${ID}`,
+        `/home/node/.claude/session-env/${ID}`,
+        `/home/node/.claude/file-history/${ID}`,
+      ],
       user: 'node',
     });
     await app.close();
