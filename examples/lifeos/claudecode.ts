@@ -313,7 +313,7 @@ interface ApiAnswer<T> {
 }
 
 async function unwrap<T>(answer: Promise<ApiAnswer<T>>, action: string): Promise<T> {
-  const { data, error, response } = await answer;
+  const { data, error, response } = await unreachableAsError(answer, action);
   if (response.ok) return data as T;
   const body = (error ?? {}) as ApiError;
   throw new ClaudeCodeError(
@@ -321,6 +321,15 @@ async function unwrap<T>(answer: Promise<ApiAnswer<T>>, action: string): Promise
     body.code,
     response.status,
   );
+}
+
+/** A request that got no answer at all (network down, DNS, CORS) fails as a ClaudeCodeError. */
+async function unreachableAsError<T>(pending: Promise<T>, action: string): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    throw new ClaudeCodeError(`${action} failed: ${(error as Error).message}`);
+  }
 }
 
 const SESSIONS_PAGE_SIZE = 100;
@@ -406,7 +415,7 @@ function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): Clau
       };
       options.signal?.addEventListener('abort', cancel, { once: true });
       let resultMessage: ClaudeCodeMessage | undefined;
-      try {
+      const follow = async () => {
         for await (const event of followExecutionEvents(run.id, {
           baseUrl: config.baseUrl,
           token: config.token,
@@ -416,6 +425,9 @@ function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): Clau
           if (event.type === 'result') resultMessage = event.message;
           onMessage(event.message);
         }
+      };
+      try {
+        await unreachableAsError(follow(), 'streamExecution');
       } finally {
         options.signal?.removeEventListener('abort', cancel);
       }

@@ -135,6 +135,17 @@ describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
 });
 
 describe('the LifeOS adapter on the web', () => {
+  it('reports a service it cannot reach as a ClaudeCodeError', async () => {
+    claudecode.configureClaudeCode({
+      baseUrl: 'http://127.0.0.1:9',
+      token: 'token',
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+    });
+    await expect(claudecode.getContainerStatus('dev')).rejects.toEqual(
+      new claudecode.ClaudeCodeError('getContainerStatus failed: fetch failed'),
+    );
+  });
+
   it('refuses to guess where the service is', async () => {
     // This module instance was never configured.
     await jest.isolateModulesAsync(async () => {
