@@ -1,12 +1,9 @@
 import 'reflect-metadata';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/common/config/load-config';
 import { DockerService } from '../src/docker/docker.service';
-import { OPENAPI_FILE, PROJECT_ROOT } from '../src/openapi/openapi';
 import { FakeAnthropic, startFakeAnthropic } from '../test/support/fake-anthropic';
 
 export interface BenchRig {
@@ -43,9 +40,6 @@ export async function startRig(
   environments: string[],
   settings: Record<string, string> = {},
 ): Promise<BenchRig> {
-  // The SSE reader checks answers against openapi.json, which it looks for at the root of the
-  // compiled tree (dist-bench/), one level below the repository's.
-  copyFileSync(join(PROJECT_ROOT, '..', 'openapi.json'), OPENAPI_FILE);
   const fake = await startFakeAnthropic();
   const agentEnv = { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'sk-ant-bench' };
   const prefix = `cca-bench-${randomBytes(3).toString('hex')}-`;
