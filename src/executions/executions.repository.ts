@@ -101,7 +101,7 @@ export class ExecutionsRepository {
     return this.database.db;
   }
 
-  /** Prepared once per SQL text: the event path runs for every line a CLI writes. */
+  /** Prepared once per fixed SQL text: the run and event paths run for every line a CLI writes. */
   private statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
     let prepared = this.statements.get(sql);
     if (!prepared) {
@@ -114,56 +114,53 @@ export class ExecutionsRepository {
   insert(
     record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
   ): void {
-    this.db
-      .prepare(
-        `INSERT INTO executions (id, env, session_id, status, request, created_at)
+    this.statement(
+      `INSERT INTO executions (id, env, session_id, status, request, created_at)
          VALUES (?, ?, ?, 'queued', ?, ?)`,
-      )
-      .run(
-        record.id,
-        record.env,
-        record.sessionId,
-        JSON.stringify(record.request),
-        record.createdAt,
-      );
+    ).run(
+      record.id,
+      record.env,
+      record.sessionId,
+      JSON.stringify(record.request),
+      record.createdAt,
+    );
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM executions WHERE id = ?').run(id);
+    this.statement('DELETE FROM executions WHERE id = ?').run(id);
   }
 
   markRunning(id: string, startedAt: string): void {
-    this.db
-      .prepare(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`)
-      .run(startedAt, id);
+    this.statement(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`).run(
+      startedAt,
+      id,
+    );
   }
 
   finish(id: string, end: ExecutionEnd, finishedAt: string): void {
-    this.db
-      .prepare(
-        `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
+    this.statement(
+      `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
            cost_usd = ?, usage = ?, result_message = ?, error = ?, error_code = ?
          WHERE id = ?`,
-      )
-      .run(
-        end.status,
-        finishedAt,
-        end.exitCode,
-        end.result,
-        end.truncated ? 1 : 0,
-        end.costUsd,
-        end.usage ? JSON.stringify(end.usage) : null,
-        end.resultMessage,
-        end.error,
-        end.errorCode,
-        id,
-      );
+    ).run(
+      end.status,
+      finishedAt,
+      end.exitCode,
+      end.result,
+      end.truncated ? 1 : 0,
+      end.costUsd,
+      end.usage ? JSON.stringify(end.usage) : null,
+      end.resultMessage,
+      end.error,
+      end.errorCode,
+      id,
+    );
   }
 
   get(id: string): ExecutionRecord | null {
-    const row = this.db
-      .prepare<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?')
-      .get(id);
+    const row = this.statement<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?').get(
+      id,
+    );
     return row ? toRecord(row) : null;
   }
 
@@ -214,11 +211,9 @@ export class ExecutionsRepository {
   }
 
   eventsAfter(id: string, afterSeq: number): StoredEvent[] {
-    return this.db
-      .prepare<[string, number], StoredEvent>(
-        'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
-      )
-      .all(id, afterSeq);
+    return this.statement<[string, number], StoredEvent>(
+      'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
+    ).all(id, afterSeq);
   }
 
   /** Deletes runs (and their events) created before `cutoff`; returns how many. */
