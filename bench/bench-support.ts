@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/common/config/load-config';
 import { DockerService } from '../src/docker/docker.service';
@@ -44,13 +45,14 @@ export async function startRig(
   const agentEnv = { ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'sk-ant-bench' };
   const prefix = `cca-bench-${randomBytes(3).toString('hex')}-`;
   const token = randomBytes(24).toString('hex');
+  const dataDir = `/tmp/${prefix}data`;
   const config = loadConfig({
     API_TOKEN: token,
     CONTAINER_PREFIX: prefix,
     VOLUME_PREFIX: prefix,
     AGENT_NETWORK: 'host',
     ENVIRONMENTS: environments.join(','),
-    DATA_DIR: `/tmp/${prefix}data`,
+    DATA_DIR: dataDir,
     DOCS_ENABLED: 'false',
     THROTTLE_CLAUDE_LIMIT: '100000',
     THROTTLE_TOKEN_LIMIT: '100000',
@@ -83,6 +85,7 @@ export async function startRig(
     close: async () => {
       await app.close();
       await fake.close();
+      rmSync(dataDir, { recursive: true, force: true });
       for (const env of environments) await docker.removeContainer(`${prefix}${env}`);
       for (const volume of [
         'credentials',
