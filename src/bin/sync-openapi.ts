@@ -1,13 +1,8 @@
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { createSpecApp } from '../openapi/spec-app';
-import {
-  CLIENT_SCHEMA_FILE,
-  generateOpenApiArtifacts,
-  OPENAPI_FILE,
-  PROJECT_ROOT,
-} from '../openapi/openapi';
+import { CLIENT_SCHEMA_FILE, OPENAPI_FILE, PROJECT_ROOT } from '../openapi/openapi';
+import { generateArtifactsFromSpecApp } from '../openapi/spec-app';
 
 /**
  * Writes openapi.json and the client's generated types from the built app.
@@ -15,9 +10,7 @@ import {
  */
 async function main(): Promise<void> {
   const check = process.argv.includes('--check');
-  const app = await createSpecApp();
-  const { spec, clientSchema } = generateOpenApiArtifacts(app);
-  await app.close();
+  const { spec, clientSchema } = await generateArtifactsFromSpecApp();
   let stale = false;
   for (const [file, content] of [
     [OPENAPI_FILE, spec],

@@ -67,10 +67,7 @@ export class ContainersService {
   /** Creates the container if needed, starts it, and returns its status. Idempotent. */
   start(env: string): Promise<ContainerStatusDto> {
     return this.lifecycle.run(env, async () => {
-      const name = this.containerName(env);
-      const existing = await this.docker.inspectContainer(name);
-      if (!existing) await this.create(env);
-      if (!existing?.running) await this.startCreated(name);
+      await this.startLocked(env);
       return this.getStatus(env);
     });
   }
@@ -79,8 +76,17 @@ export class ContainersService {
   async ensureRunning(env: string): Promise<string> {
     const name = this.containerName(env);
     const existing = await this.docker.inspectContainer(name);
-    if (!existing?.running) await this.start(env);
+    // Under the lock it looks again: another request may be starting it.
+    if (!existing?.running) await this.lifecycle.run(env, () => this.startLocked(env));
     return name;
+  }
+
+  /** Only under the environment's lifecycle lock. */
+  private async startLocked(env: string): Promise<void> {
+    const name = this.containerName(env);
+    const existing = await this.docker.inspectContainer(name);
+    if (!existing) await this.create(env);
+    if (!existing?.running) await this.startCreated(name);
   }
 
   /** Stops the container if it runs, and returns its status. Idempotent. */

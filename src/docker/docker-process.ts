@@ -91,8 +91,8 @@ export class DockerProcess extends EventEmitter {
   private finish(code: number | null, error?: Error): void {
     if (this.exited) return;
     this.exited = true;
-    const signal = code !== null ? (SIGNAL_EXIT_CODES[code] ?? null) : this.lastSignal;
-    this.signalCode = this.killed ? (signal ?? this.lastSignal) : null;
+    const signal = (code === null ? undefined : SIGNAL_EXIT_CODES[code]) ?? this.lastSignal;
+    this.signalCode = this.killed ? signal : null;
     this.exitCode = this.signalCode ? null : code;
     this.stdout.end();
     this.stderr.end();

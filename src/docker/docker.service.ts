@@ -45,7 +45,6 @@ const FIND_RUN_PIDS = `for dir in /proc/[0-9]*; do
   tr '\\0' '\\n' < "$dir/environ" 2>/dev/null | grep -qxF "$1" && echo "\${dir#/proc/}"
 done`;
 const SIGNAL_RUN_SCRIPT = `pids=$(${FIND_RUN_PIDS}); [ -z "$pids" ] || kill -s "$2" $pids 2>/dev/null; exit 0`;
-const COUNT_RUN_SCRIPT = `(${FIND_RUN_PIDS}) | wc -l`;
 
 /** Networks Docker always has; they are never created. */
 const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none']);
@@ -285,15 +284,6 @@ export class DockerService {
       ],
       user,
     });
-  }
-
-  /** How many processes of a run are alive in the container (0 once it is fully gone). */
-  async countRunProcesses(containerName: string, runId: string, user?: string): Promise<number> {
-    const result = await this.exec(containerName, {
-      cmd: ['sh', '-c', COUNT_RUN_SCRIPT, 'count-run', `${RUN_MARKER}=${runId}`],
-      user,
-    });
-    return Number.parseInt(result.stdout.trim(), 10) || 0;
   }
 
   // ---------------------------------------------------------------------------------------------

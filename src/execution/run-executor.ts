@@ -4,7 +4,6 @@ import { PermissionMode } from './dto/execute-request.dto';
 /** One prompt, fully resolved: which container, which session, which limits. */
 export interface RunRequest {
   runId: string;
-  env: string;
   containerName: string;
   prompt: string;
   sessionId: string;

@@ -52,7 +52,6 @@ export class SdkRunExecutor extends RunExecutor {
     const options: Options = {
       ...this.cliOptions(request),
       abortController,
-      stderr: (data) => state.addStderr(data),
       spawnClaudeCodeProcess: (spawn) => {
         process = this.docker.spawn(request.containerName, {
           cmd: [spawn.command, ...spawn.args],

@@ -94,6 +94,7 @@ interface ExecutionRow {
 @Injectable()
 export class ExecutionsRepository {
   private readonly statements = new Map<string, Statement>();
+  private appendEventTransaction?: (id: string, event: StoredEvent, store: boolean) => void;
 
   constructor(private readonly database: DatabaseService) {}
 
@@ -197,17 +198,20 @@ export class ExecutionsRepository {
 
   /** Stores one event, or counts it as dropped when it is past the run's bounds. */
   appendEvent(id: string, event: StoredEvent, store: boolean): void {
-    const insert = this.statement(
-      'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
+    this.appendEventTransaction ??= this.db.transaction(
+      (runId: string, stored: StoredEvent, keep: boolean) => {
+        if (keep) {
+          this.statement(
+            'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
+          ).run(runId, stored.seq, stored.type, stored.data);
+        }
+        this.statement(
+          `UPDATE executions SET event_count = event_count + 1,
+             events_dropped = events_dropped + ? WHERE id = ?`,
+        ).run(keep ? 0 : 1, runId);
+      },
     );
-    const count = this.statement(
-      `UPDATE executions SET event_count = event_count + 1,
-         events_dropped = events_dropped + ? WHERE id = ?`,
-    );
-    this.db.transaction(() => {
-      if (store) insert.run(id, event.seq, event.type, event.data);
-      count.run(store ? 0 : 1, id);
-    })();
+    this.appendEventTransaction(id, event, store);
   }
 
   eventsAfter(id: string, afterSeq: number): StoredEvent[] {

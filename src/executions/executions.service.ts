@@ -27,10 +27,10 @@ import {
   ExecutionFilter,
   ExecutionRecord,
   ExecutionsRepository,
-  StoredRequest,
 } from './executions.repository';
 import { RunEvent, RunEventHub } from './run-event-hub';
 import { RunQueue } from './run-queue';
+import { SubmitExecutionDto } from './dto/submit-execution.dto';
 
 export interface SubmitOptions {
   /** The synchronous route keeps its contract: a busy session is 409, not a wait. */
@@ -77,10 +77,7 @@ export class ExecutionsService
   ) {}
 
   /** Checks the request, records the run as queued and queues it. */
-  async submit(
-    request: ExecuteRequestDto & { includePartialMessages?: boolean },
-    options: SubmitOptions,
-  ): Promise<ExecutionRecord> {
+  async submit(request: SubmitExecutionDto, options: SubmitOptions): Promise<ExecutionRecord> {
     if (this.draining) {
       throw new ApiError(
         HttpStatus.SERVICE_UNAVAILABLE,
@@ -109,7 +106,7 @@ export class ExecutionsService
       id,
       env,
       sessionId,
-      request: storedRequest(request),
+      request,
       createdAt: new Date().toISOString(),
     });
     try {
@@ -255,7 +252,6 @@ export class ExecutionsService
       : false;
     return this.executor.run({
       runId: record.id,
-      env: record.env,
       containerName,
       prompt: request.prompt,
       sessionId: record.sessionId,
@@ -392,12 +388,6 @@ export class ExecutionsService
       );
     }
   }
-}
-
-function storedRequest(
-  request: ExecuteRequestDto & { includePartialMessages?: boolean },
-): StoredRequest {
-  return JSON.parse(JSON.stringify(request)) as StoredRequest;
 }
 
 function eventFrame(event: RunEvent): SseFrame {
