@@ -1,3 +1,5 @@
+import { trimSlash } from './url.js';
+
 /** One event of a run's stream: a message of the run, or the final `end`. */
 export type ExecutionEvent =
   | { id: number; type: ExecutionMessageType; message: ExecutionMessage }
@@ -50,9 +52,7 @@ export async function* streamExecution(
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
-  const url = new URL(
-    `${trimSlash(options.baseUrl)}/api/executions/${encodeURIComponent(id)}/events`,
-  );
+  const url = eventsUrl(options.baseUrl, id);
   if (!options.token && options.eventsToken)
     url.searchParams.set('access_token', options.eventsToken);
   const response = await (options.fetch ?? fetch)(url, { headers, signal: options.signal });
@@ -78,7 +78,7 @@ export async function* streamExecution(
 
 /** The URL for a browser `EventSource`, opened with the run-scoped `eventsToken`. */
 export function eventSourceUrl(baseUrl: string, id: string, eventsToken: string): string {
-  const url = new URL(`${trimSlash(baseUrl)}/api/executions/${encodeURIComponent(id)}/events`);
+  const url = eventsUrl(baseUrl, id);
   url.searchParams.set('access_token', eventsToken);
   return url.toString();
 }
@@ -103,6 +103,6 @@ export function parseFrame(frame: string): ExecutionEvent | null {
   return { id: Number(id), type, message: payload as ExecutionMessage };
 }
 
-function trimSlash(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, '');
+function eventsUrl(baseUrl: string, id: string): URL {
+  return new URL(`${trimSlash(baseUrl)}/api/executions/${encodeURIComponent(id)}/events`);
 }

@@ -1,4 +1,5 @@
 import createClient, { type Client } from 'openapi-fetch';
+import { trimSlash } from './url.js';
 import type { paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
@@ -17,7 +18,7 @@ export type ClaudeCodeClient = Client<paths>;
 /** A typed client of claudecode-api: `client.GET('/api/containers/{env}', …)` and so on. */
 export function createClaudeCodeClient(options: ClaudeCodeClientOptions): ClaudeCodeClient {
   return createClient<paths>({
-    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    baseUrl: trimSlash(options.baseUrl),
     headers: { Authorization: `Bearer ${options.token}` },
     fetch: options.fetch,
   });

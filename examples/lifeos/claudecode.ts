@@ -14,6 +14,8 @@ import {
   createClaudeCodeClient,
   streamExecution as followExecutionEvents,
   type ClaudeCodeClient,
+  type ClaudeCodeClientOptions,
+  type components,
   type ExecutionMessage,
 } from '@lifeos/claudecode-api-client';
 
@@ -73,12 +75,8 @@ export class ClaudeCodeError extends Error {
   }
 }
 
-export interface ClaudeCodeWebConfig {
-  /** claudecode-api's origin, e.g. `https://claudecode.example.com`. */
-  baseUrl: string;
-  token: string;
-  fetch?: typeof globalThis.fetch;
-}
+/** claudecode-api's origin (e.g. `https://claudecode.example.com`), its token, and a `fetch`. */
+export type ClaudeCodeWebConfig = ClaudeCodeClientOptions;
 
 /**
  * The desktop app's Tauri commands. Its Rust handlers take snake_case arguments, which Tauri
@@ -94,13 +92,11 @@ export const TAURI_COMMANDS = {
   deleteSession: 'delete_claude_session',
 } as const;
 
-let webConfig: ClaudeCodeWebConfig | undefined;
-let webClient: ClaudeCodeClient | undefined;
+let web: { client: ClaudeCodeClient; config: ClaudeCodeWebConfig } | undefined;
 
 /** Points the web mode at claudecode-api. The desktop app ignores it. */
 export function configureClaudeCode(config: ClaudeCodeWebConfig): void {
-  webConfig = { ...config };
-  webClient = createClaudeCodeClient(config);
+  web = { client: createClaudeCodeClient(config), config: { ...config } };
 }
 
 export async function executePrompt(
@@ -184,10 +180,10 @@ function backend(): ClaudeCodeBackend {
     if (!invoke) throw new ClaudeCodeError('window.__TAURI__ has no invoke function');
     return tauriBackend(invoke);
   }
-  if (!webConfig || !webClient) {
+  if (!web) {
     throw new ClaudeCodeError('claudecode-api is not configured: call configureClaudeCode() first');
   }
-  return webBackend(webClient, webConfig);
+  return webBackend(web.client, web.config);
 }
 
 // ---- The desktop app ------------------------------------------------------------------------
@@ -227,11 +223,14 @@ function tauriBackend(invoke: TauriInvoke): ClaudeCodeBackend {
     });
 
   return {
-    executePrompt: async (env, prompt, options) =>
-      fromDesktopResult(await runPrompt(env, prompt, options), options.jsonOutput ?? false),
+    executePrompt: async (env, prompt, options) => {
+      const desktop = await runPrompt(env, prompt, options);
+      return fromDesktopResult(desktop, parseResultMessage(desktop.json_output), options);
+    },
     getContainerStatus: async (env) => {
-      const status = await call<ContainerStatus>(TAURI_COMMANDS.getContainerStatus, { env });
-      return { name: status.name, exists: status.exists, running: status.running };
+      return toContainerStatus(
+        await call<ContainerStatus>(TAURI_COMMANDS.getContainerStatus, { env }),
+      );
     },
     startContainer: (env) => call<void>(TAURI_COMMANDS.startContainer, { env }),
     stopContainer: (env) => call<void>(TAURI_COMMANDS.stopContainer, { env }),
@@ -254,7 +253,7 @@ function tauriBackend(invoke: TauriInvoke): ClaudeCodeBackend {
       const desktop = await runPrompt(env, prompt, { ...options, jsonOutput: true });
       const resultMessage = parseResultMessage(desktop.json_output);
       if (resultMessage) onMessage(resultMessage);
-      return fromDesktopResult(desktop, options.jsonOutput ?? false);
+      return fromDesktopResult(desktop, resultMessage, options);
     },
   };
 }
@@ -263,8 +262,11 @@ function tauriBackend(invoke: TauriInvoke): ClaudeCodeBackend {
  * The desktop puts the CLI's whole stdout in `output`, so with JSON output that is the JSON text;
  * the web gives the answer text. The answer text is what both modes return.
  */
-function fromDesktopResult(desktop: DesktopResult, jsonOutput: boolean): ClaudeCodeResult {
-  const resultMessage = parseResultMessage(desktop.json_output);
+function fromDesktopResult(
+  desktop: DesktopResult,
+  resultMessage: ClaudeCodeMessage | undefined,
+  options: ExecuteOptions,
+): ClaudeCodeResult {
   const output =
     resultMessage && typeof resultMessage.result === 'string'
       ? resultMessage.result
@@ -274,8 +276,13 @@ function fromDesktopResult(desktop: DesktopResult, jsonOutput: boolean): ClaudeC
     success: desktop.success,
     output,
     error: desktop.error,
-    json_output: jsonOutput ? desktop.json_output : null,
+    json_output: options.jsonOutput ? desktop.json_output : null,
   });
+}
+
+/** Only the fields both backends report (the web's status has more). */
+function toContainerStatus(status: ContainerStatus): ContainerStatus {
+  return { name: status.name, exists: status.exists, running: status.running };
 }
 
 function parseResultMessage(jsonText: string | null): ClaudeCodeMessage | undefined {
@@ -298,13 +305,6 @@ function isoFromUnixSeconds(text: string): string {
 
 // ---- claudecode-api -------------------------------------------------------------------------
 
-/** claudecode-api's error body. */
-interface ApiError {
-  statusCode?: number;
-  code?: string;
-  message?: string;
-}
-
 /** An openapi-fetch answer: `data` on success, `error` (the error body) otherwise. */
 interface ApiAnswer<T> {
   data?: T;
@@ -315,7 +315,8 @@ interface ApiAnswer<T> {
 async function unwrap<T>(answer: Promise<ApiAnswer<T>>, action: string): Promise<T> {
   const { data, error, response } = await unreachableAsError(answer, action);
   if (response.ok) return data as T;
-  const body = (error ?? {}) as ApiError;
+  // Absent when the body was not the service's (a proxy's error page, say).
+  const body = (error ?? {}) as Partial<components['schemas']['ErrorResponseDto']>;
   throw new ClaudeCodeError(
     `${action} failed: ${body.message ?? `HTTP ${response.status}`}`,
     body.code,
@@ -353,11 +354,9 @@ function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): Clau
       });
     },
     getContainerStatus: async (env) => {
-      const status = await unwrap(
-        client.GET('/api/containers/{env}', envPath(env)),
-        'getContainerStatus',
+      return toContainerStatus(
+        await unwrap(client.GET('/api/containers/{env}', envPath(env)), 'getContainerStatus'),
       );
-      return { name: status.name, exists: status.exists, running: status.running };
     },
     startContainer: async (env) => {
       await unwrap(client.POST('/api/containers/{env}/start', envPath(env)), 'startContainer');
