@@ -13,7 +13,7 @@ set -euo pipefail
 DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# The pinned CLI version lives in one place: the agent Dockerfile's ARG.
+# The pinned CLI version is the agent Dockerfile's ARG; versions.spec.ts checks the other copies.
 CLAUDE_CODE_VERSION="$(sed -n 's/^ARG CLAUDE_CODE_VERSION=//p' "$ROOT/docker/agent/Dockerfile")"
 AGENT_IMAGE="claudecode-agent"
 API_IMAGE="claudecode-api"

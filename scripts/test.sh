@@ -31,8 +31,7 @@ log "the compose stack (socket proxy, API, agent) on the built images"
 
 mkdir -p test-output
 status=0
-node --experimental-vm-modules node_modules/jest/bin/jest.js --ci \
-  --json --outputFile=test-output/jest.json "$@" || status=$?
+npm test -s -- --ci --json --outputFile=test-output/jest.json "$@" || status=$?
 
 # One plain closing line, whatever the runner printed above.
 node -e '
