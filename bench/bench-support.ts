@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/common/config/load-config';
 import { DockerService } from '../src/docker/docker.service';
+import { removeDockerObjects } from '../test/support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../test/support/fake-anthropic';
 
 export interface BenchRig {
@@ -86,14 +87,7 @@ export async function startRig(
       await app.close();
       await fake.close();
       rmSync(dataDir, { recursive: true, force: true });
-      for (const env of environments) await docker.removeContainer(`${prefix}${env}`);
-      for (const volume of [
-        'credentials',
-        'config',
-        ...environments.map((env) => `sessions-${env}`),
-      ]) {
-        await docker.removeVolume(`${prefix}${volume}`);
-      }
+      removeDockerObjects(prefix);
     },
   };
 }

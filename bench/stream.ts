@@ -125,7 +125,7 @@ async function burst(rig: BenchRig, count: number): Promise<void> {
   loop.disable();
   clearInterval(sampler);
   const failed = streams.filter(
-    (stream) => !JSON.stringify(stream.events.at(-1)?.data ?? '').includes('succeeded'),
+    (stream) => !(stream.events.at(-1)?.data ?? '').includes('"status":"succeeded"'),
   ).length;
   console.log(
     `burst: ${count} runs over ${ENVS.length} environments in ${((nowMs() - start) / 1000).toFixed(1)} s, ${failed} not succeeded; ` +

@@ -9,6 +9,7 @@ import { startServiceProcess } from '../support/service-process';
 import { createSpecCheckedClient } from '../support/spec-checked-client';
 import { readSse, SseEvent } from '../support/sse-client';
 import { envParams, startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
+import { sleep, waitUntil } from '../support/wait';
 
 type SubmitExecution = components['schemas']['SubmitExecutionDto'];
 type HistoryQuery = operations['listExecutions']['parameters']['query'];
@@ -31,8 +32,6 @@ async function getExecution(client: ClaudeCodeClient, id: string) {
   return res.data;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('background runs: queue, events, cancel, history (real engine, real CLI)', () => {
   let fake: FakeAnthropic;
   let t: TestApp;
@@ -52,14 +51,6 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
     const stream = await events(target, id);
     expect(stream).toMatchObject({ status: 200, closedByServer: true });
     return getExecution(target.client, id);
-  }
-
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    for (let i = 0; i < 300; i += 1) {
-      if (await condition()) return;
-      await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${what}`);
   }
 
   const events = (
@@ -159,7 +150,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   it('cancels a running run: the CLI is gone from the container and the session resumes', async () => {
     const session = (await submit(t.client, { env: 'dev', prompt: 'remember the cancelled run' }))
       .sessionId;
-    await until(async () => {
+    await waitUntil(async () => {
       const succeeded = await t.client.GET('/api/executions', {
         params: { query: { sessionId: session, status: 'succeeded' } },
       });
