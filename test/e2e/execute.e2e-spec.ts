@@ -104,6 +104,16 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     expect(history).toContain('remember the word kiwi');
     expect(history).toContain('echo: remember the word kiwi');
     expect(lastUserText(lastCall)).toContain('which word?');
+
+    // The same id in upper case is the same session: the CLI names its files in lower case.
+    const shouted = await execute(t, {
+      env: 'dev',
+      prompt: 'still kiwi?',
+      sessionId: first?.sessionId?.toUpperCase(),
+    });
+    expect(shouted.data).toMatchObject({ success: true, sessionId: first?.sessionId });
+    const shoutedCall = fake.mainRequests[fake.mainRequests.length - 1].body;
+    expect(JSON.stringify(shoutedCall.messages)).toContain('which word?');
   });
 
   it('runs a reserved session, lists it, reads it, deletes it, then answers 404', async () => {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { LowerCase } from '../../common/http/lower-case.decorator';
 import {
   ArrayMaxSize,
   IsBoolean,
@@ -46,6 +47,7 @@ export class ExecuteRequestDto {
 
   /** Continue this session (or start a reserved one). Without it, a new session is started. */
   @IsOptional()
+  @LowerCase()
   @IsUUID('all')
   sessionId?: string;
 

@@ -1,3 +1,4 @@
+import { LowerCase } from '../../common/http/lower-case.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEnum, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/http/page-query.dto';
@@ -12,6 +13,7 @@ export class ListExecutionsQueryDto extends PageQueryDto {
 
   /** Only this session's runs. */
   @IsOptional()
+  @LowerCase()
   @IsUUID('all')
   sessionId?: string;
 
