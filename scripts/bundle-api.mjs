@@ -66,7 +66,7 @@ async function main() {
     external: [...Object.keys(ON_DISK), AGENT_SDK, ...NOT_INSTALLED],
     logLevel: 'warning',
   });
-  // The Agent SDK is ESM-only, loaded by a real import() (src/execution/import-esm.js) that
+  // The Agent SDK is ESM-only, loaded by a real import() (src/agent/import-esm.js) that
   // resolves from the bundle's directory up to node_modules. Its main entry is bundled on its own
   // so that file holds whatever it imports: today nothing but Node's modules, but a version that
   // needed its peer dependencies (@anthropic-ai/sdk, zod...) would otherwise fail only at the

@@ -14,7 +14,7 @@ import {
 } from './common/throttling/throttling';
 import { ContainersModule } from './containers/containers.module';
 import { DockerModule } from './docker/docker.module';
-import { ExecutionModule } from './execution/execution.module';
+import { ExecutionsModule } from './executions/executions.module';
 import { HealthModule } from './health/health.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
@@ -34,7 +34,7 @@ export class AppModule {
         ContainersModule,
         StoreModule,
         SessionsModule,
-        ExecutionModule,
+        ExecutionsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -13,7 +13,7 @@ import {
   AGENT_USER,
   ENV_LABEL,
   MANAGED_LABEL,
-} from './agent-layout';
+} from '../agent/agent-layout';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerStatusDto } from './dto/container-status.dto';
 

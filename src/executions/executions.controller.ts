@@ -35,7 +35,8 @@ import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { SubmitExecutionDto } from './dto/submit-execution.dto';
-import { ExecutionsFacade } from './executions.facade';
+import { ExecutionEvents } from './execution-events';
+import { ExecutionsService } from './executions.service';
 
 @ApiTags('executions')
 @ApiAuthenticated()
@@ -43,7 +44,8 @@ import { ExecutionsFacade } from './executions.facade';
 @Controller('api/executions')
 export class ExecutionsController {
   constructor(
-    private readonly executions: ExecutionsFacade,
+    private readonly executions: ExecutionsService,
+    private readonly events: ExecutionEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -69,7 +71,7 @@ export class ExecutionsController {
     type: ErrorResponseDto,
   })
   submitExecution(@Body() request: SubmitExecutionDto): Promise<SubmittedExecutionDto> {
-    return this.executions.submit(request);
+    return this.executions.submitInBackground(request);
   }
 
   /** The run history, newest first. */
@@ -128,7 +130,7 @@ export class ExecutionsController {
     return sendSse(
       request,
       reply,
-      this.executions.events(id, lastEventId),
+      this.events.open(id, lastEventId),
       this.config.history.heartbeatMs,
     );
   }

@@ -1,26 +1,40 @@
 import { Module } from '@nestjs/common';
+import { AgentModule } from '../agent/agent.module';
 import { ContainersModule } from '../containers/containers.module';
-import { RunExecutor } from '../execution/run-executor';
-import { SdkRunExecutor } from '../execution/sdk-run-executor';
 import { SessionsModule } from '../sessions/sessions.module';
+import { ExecuteController } from './execute.controller';
+import { ExecuteService } from './execute.service';
+import { ExecutionEvents } from './execution-events';
 import { ExecutionsController } from './executions.controller';
-import { ExecutionsFacade } from './executions.facade';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
+import { HistoryMaintenance } from './history-maintenance';
+import { RunAdmission } from './run-admission';
 import { RunEventHub } from './run-event-hub';
+import { RunLifecycle } from './run-lifecycle';
 import { InProcessRunQueue, RunQueue } from './run-queue';
+import { RunRecorder } from './run-recorder';
+import { ShutdownDrain } from './shutdown-drain';
 
+/**
+ * Runs of Claude Code: the synchronous `POST /api/execute` and the background runs, their
+ * queue, history and events.
+ */
 @Module({
-  imports: [ContainersModule, SessionsModule],
-  controllers: [ExecutionsController],
+  imports: [AgentModule, ContainersModule, SessionsModule],
+  controllers: [ExecuteController, ExecutionsController],
   providers: [
+    ExecuteService,
     ExecutionsService,
-    ExecutionsFacade,
     ExecutionsRepository,
+    ExecutionEvents,
+    HistoryMaintenance,
+    RunAdmission,
     RunEventHub,
+    RunLifecycle,
+    RunRecorder,
+    ShutdownDrain,
     { provide: RunQueue, useClass: InProcessRunQueue },
-    { provide: RunExecutor, useClass: SdkRunExecutor },
   ],
-  exports: [ExecutionsService],
 })
 export class ExecutionsModule {}

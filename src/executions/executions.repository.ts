@@ -1,30 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Statement } from 'better-sqlite3';
 import { DatabaseService } from '../store/database.service';
+import { ExecutionRequest } from './execution-request';
 import { ExecutionStatus } from './execution-status';
 
-/** What a run was asked to do, as submitted (the prompt included). */
-export interface StoredRequest {
-  env: string;
-  prompt: string;
-  jsonOutput?: boolean;
-  sessionId?: string;
-  model?: string;
-  maxTurns?: number;
-  allowedTools?: string[];
-  disallowedTools?: string[];
-  permissionMode?: string;
-  appendSystemPrompt?: string;
-  timeoutMs?: number;
-  includePartialMessages?: boolean;
-}
-
-export interface ExecutionRecord {
+/** A run as the history list shows it: everything but the stored request and result message. */
+export interface ExecutionSummary {
   id: string;
   env: string;
   sessionId: string;
   status: ExecutionStatus;
-  request: StoredRequest;
+  prompt: string;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -33,12 +19,17 @@ export interface ExecutionRecord {
   truncated: boolean;
   costUsd: number | null;
   usage: Record<string, unknown> | null;
-  /** The CLI's result message as JSON, as it sent it. */
-  resultMessage: string | null;
   error: string | null;
   errorCode: string | null;
   eventCount: number;
   eventsDropped: number;
+}
+
+/** A whole run. */
+export interface ExecutionRecord extends ExecutionSummary {
+  request: ExecutionRequest;
+  /** The CLI's result message as JSON, as it sent it. */
+  resultMessage: string | null;
 }
 
 export type ExecutionEnd = Pick<
@@ -69,12 +60,12 @@ export interface ExecutionFilter {
   limit: number;
 }
 
-interface ExecutionRow {
+interface SummaryRow {
   id: string;
   env: string;
   session_id: string;
   status: ExecutionStatus;
-  request: string;
+  prompt: string;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -83,12 +74,21 @@ interface ExecutionRow {
   truncated: number;
   cost_usd: number | null;
   usage: string | null;
-  result_message: string | null;
   error: string | null;
   error_code: string | null;
   event_count: number;
   events_dropped: number;
 }
+
+interface ExecutionRow extends SummaryRow {
+  request: string;
+  result_message: string | null;
+}
+
+/** The list's columns: the prompt is taken out of the stored request, the rest is left unread. */
+const SUMMARY_COLUMNS = `id, env, session_id, status, json_extract(request, '$.prompt') AS prompt,
+  created_at, started_at, finished_at, exit_code, result, truncated, cost_usd, usage, error,
+  error_code, event_count, events_dropped`;
 
 /** The run history: the `executions` table and each run's stored stream events. */
 @Injectable()
@@ -159,13 +159,13 @@ export class ExecutionsRepository {
   }
 
   get(id: string): ExecutionRecord | null {
-    const row = this.statement<[string], ExecutionRow>('SELECT * FROM executions WHERE id = ?').get(
-      id,
-    );
+    const row = this.statement<[string], ExecutionRow>(
+      `SELECT ${SUMMARY_COLUMNS}, request, result_message FROM executions WHERE id = ?`,
+    ).get(id);
     return row ? toRecord(row) : null;
   }
 
-  list(filter: ExecutionFilter): ExecutionRecord[] {
+  list(filter: ExecutionFilter): ExecutionSummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const match = (clause: string, value: string | undefined) => {
@@ -180,20 +180,21 @@ export class ExecutionsRepository {
       where.push('(created_at < ? OR (created_at = ? AND id < ?))');
       params.push(filter.before.createdAt, filter.before.createdAt, filter.before.id);
     }
-    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM executions
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], ExecutionRow>(sql)
+    return this.statement<(string | number)[], SummaryRow>(sql)
       .all(...params, filter.limit)
-      .map(toRecord);
+      .map(toSummary);
   }
 
-  withStatus(statuses: readonly ExecutionStatus[]): ExecutionRecord[] {
+  withStatus(statuses: readonly ExecutionStatus[]): ExecutionSummary[] {
     const marks = statuses.map(() => '?').join(', ');
-    return this.db
-      .prepare<string[], ExecutionRow>(`SELECT * FROM executions WHERE status IN (${marks})`)
+    return this.statement<string[], SummaryRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE status IN (${marks})`,
+    )
       .all(...statuses)
-      .map(toRecord);
+      .map(toSummary);
   }
 
   /** Stores one event, or counts it as dropped when it is past the run's bounds. */
@@ -232,11 +233,19 @@ export class ExecutionsRepository {
 
 function toRecord(row: ExecutionRow): ExecutionRecord {
   return {
+    ...toSummary(row),
+    request: JSON.parse(row.request) as ExecutionRequest,
+    resultMessage: row.result_message,
+  };
+}
+
+function toSummary(row: SummaryRow): ExecutionSummary {
+  return {
     id: row.id,
     env: row.env,
     sessionId: row.session_id,
     status: row.status,
-    request: JSON.parse(row.request) as StoredRequest,
+    prompt: row.prompt,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -245,7 +254,6 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
     truncated: row.truncated === 1,
     costUsd: row.cost_usd,
     usage: row.usage ? (JSON.parse(row.usage) as Record<string, unknown>) : null,
-    resultMessage: row.result_message,
     error: row.error,
     errorCode: row.error_code,
     eventCount: row.event_count,

@@ -22,7 +22,8 @@ export abstract class RunQueue {
   abstract submit(run: QueuedRun): void;
   /** Takes a run out of the queue; false when it is not waiting (running, done, unknown). */
   abstract remove(id: string): boolean;
-  abstract isSessionWaiting(env: string, sessionId: string): boolean;
+  /** True while a run of the session is running or waiting. */
+  abstract isSessionBusy(env: string, sessionId: string): boolean;
   /** Everything still waiting, oldest first. */
   abstract waiting(): QueuedRun[];
 }
@@ -66,8 +67,11 @@ export class InProcessRunQueue extends RunQueue {
     return false;
   }
 
-  isSessionWaiting(env: string, sessionId: string): boolean {
-    return this.queueOf(env).some((run) => run.sessionId === sessionId);
+  isSessionBusy(env: string, sessionId: string): boolean {
+    return (
+      this.registry.isSessionRunning(env, sessionId) ||
+      this.queueOf(env).some((run) => run.sessionId === sessionId)
+    );
   }
 
   waiting(): QueuedRun[] {

@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { KeyedLock } from '../common/keyed-lock';
-import { AGENT_USER, sessionStatePaths } from '../containers/agent-layout';
+import { AGENT_USER, sessionStatePaths } from '../agent/agent-layout';
 import { ContainersService } from '../containers/containers.service';
 import { EnvironmentPipe } from '../containers/environment.pipe';
 import { DockerOperationError } from '../docker/docker.errors';

@@ -1,4 +1,4 @@
-import { AGENT_PROJECTS_DIR } from '../containers/agent-layout';
+import { AGENT_PROJECTS_DIR } from '../agent/agent-layout';
 
 /**
  * The Claude Code CLI's transcripts: one JSON object per line in

@@ -2,7 +2,7 @@ import {
   AGENT_CONFIG_DIR,
   AGENT_CREDENTIALS_DIR,
   AGENT_PROJECTS_DIR,
-} from '../../src/containers/agent-layout';
+} from '../../src/agent/agent-layout';
 import { CLAUDE_CODE_VERSION } from '../../src/common/config/environment-variables';
 import { inspectJson, removeDockerObjects } from '../support/docker-cli';
 import { envParams, startTestApp, TestApp } from '../support/test-app';

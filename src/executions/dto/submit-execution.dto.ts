@@ -1,5 +1,5 @@
 import { IsBoolean, IsOptional } from 'class-validator';
-import { ExecuteRequestDto } from '../../execution/dto/execute-request.dto';
+import { ExecuteRequestDto } from './execute-request.dto';
 
 /** The execute body, for a run that goes into the background. */
 export class SubmitExecutionDto extends ExecuteRequestDto {

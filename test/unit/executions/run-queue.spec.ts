@@ -54,9 +54,12 @@ describe('InProcessRunQueue', () => {
     queue.submit(run('b', 'dev', 'shared'));
     queue.submit(run('c', 'dev', 'other'));
     expect(started).toEqual(['a', 'c']);
-    expect(queue.isSessionWaiting('dev', 'shared')).toBe(true);
+    expect(queue.isSessionBusy('dev', 'shared')).toBe(true);
     await finish('a');
     expect(started).toEqual(['a', 'c', 'b']);
+    expect(queue.isSessionBusy('dev', 'shared')).toBe(true);
+    await finish('b');
+    expect(queue.isSessionBusy('dev', 'shared')).toBe(false);
   });
 
   it('refuses beyond MAX_QUEUE_PER_ENV with 429 QUEUE_FULL, and a removed run never starts', async () => {

@@ -1,5 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { LowerCase } from '../../common/http/lower-case.decorator';
 import {
   ArrayMaxSize,
   IsBoolean,
@@ -14,22 +13,15 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-
-/** The Claude Code CLI's permission modes. */
-export enum PermissionMode {
-  default = 'default',
-  acceptEdits = 'acceptEdits',
-  bypassPermissions = 'bypassPermissions',
-  plan = 'plan',
-  dontAsk = 'dontAsk',
-  auto = 'auto',
-}
+import { PermissionMode } from '../../agent/run-executor';
+import { LowerCase } from '../../common/http/lower-case.decorator';
+import { ExecutionRequest } from '../execution-request';
 
 /** A tool name or rule as the CLI takes it, e.g. `Bash`, `Read`, `Bash(git log:*)`. */
 const TOOL_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*(\(.{0,200}\))?$/;
 
 /** One prompt for the environment's Claude Code, optionally continuing a session. */
-export class ExecuteRequestDto {
+export class ExecuteRequestDto implements ExecutionRequest {
   /** The environment whose container runs the prompt, e.g. `dev`. */
   @IsString()
   @MinLength(1)

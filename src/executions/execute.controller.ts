@@ -13,13 +13,13 @@ import { ErrorResponseDto } from '../common/errors/error-response.dto';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
-import { ExecutionService } from './execution.service';
+import { ExecuteService } from './execute.service';
 
 @ApiTags('execution')
 @ApiAuthenticated()
 @Controller('api')
-export class ExecutionController {
-  constructor(private readonly execution: ExecutionService) {}
+export class ExecuteController {
+  constructor(private readonly execution: ExecuteService) {}
 
   /**
    * Runs a prompt with Claude Code in the environment's container and waits for the answer.

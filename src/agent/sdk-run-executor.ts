@@ -1,12 +1,11 @@
 import type { Options, SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { AGENT_USER } from '../containers/agent-layout';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
+import { AGENT_USER } from './agent-layout';
 import { loadAgentSdk } from './agent-sdk.loader';
-import { PermissionMode } from './dto/execute-request.dto';
-import { RunEnd, RunExecutor, RunOutcome, RunRequest } from './run-executor';
+import { PermissionMode, RunEnd, RunExecutor, RunOutcome, RunRequest } from './run-executor';
 
 /** After SIGTERM, how long the CLI gets before SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -96,6 +95,10 @@ export class SdkRunExecutor extends RunExecutor {
     }
     const exitCode = await this.waitForExit(process, kill);
     return state.outcome(exitCode);
+  }
+
+  async kill(containerName: string, runId: string): Promise<void> {
+    await this.docker.signalRun(containerName, runId, 'SIGKILL');
   }
 
   private cliOptions(request: RunRequest): Options {

@@ -1,24 +1,40 @@
 import type { SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
-import { PermissionMode } from './dto/execute-request.dto';
 
-/** One prompt, fully resolved: which container, which session, which limits. */
-export interface RunRequest {
-  runId: string;
-  containerName: string;
+/** The Claude Code CLI's permission modes. */
+export enum PermissionMode {
+  default = 'default',
+  acceptEdits = 'acceptEdits',
+  bypassPermissions = 'bypassPermissions',
+  plan = 'plan',
+  dontAsk = 'dontAsk',
+  auto = 'auto',
+}
+
+/**
+ * What a prompt asks of the CLI. The API's request DTO, the stored request and the runner all
+ * share this one shape.
+ */
+export interface PromptOptions {
   prompt: string;
-  sessionId: string;
-  /** Continue an existing transcript (`--resume`) instead of starting one (`--session-id`). */
-  resume: boolean;
   model?: string;
   maxTurns?: number;
   allowedTools?: string[];
   disallowedTools?: string[];
   permissionMode?: PermissionMode;
   appendSystemPrompt?: string;
-  deadlineMs: number;
-  maxOutputBytes: number;
   /** Also stream token deltas (`stream_event` messages). */
   includePartialMessages?: boolean;
+}
+
+/** One prompt, fully resolved: which container, which session, which limits. */
+export interface RunRequest extends PromptOptions {
+  runId: string;
+  containerName: string;
+  sessionId: string;
+  /** Continue an existing transcript (`--resume`) instead of starting one (`--session-id`). */
+  resume: boolean;
+  deadlineMs: number;
+  maxOutputBytes: number;
   /** Aborting it interrupts the run: the turn is interrupted, then the CLI killed after a grace. */
   signal?: AbortSignal;
   /** Called with every message of the run, as it arrives. */
@@ -42,9 +58,11 @@ export interface RunOutcome {
 }
 
 /**
- * Runs prompts in an environment's container. The routes and the execution service depend on
- * this interface only, so a pool of warm CLI processes can implement it later.
+ * Runs prompts in an environment's container. The executions feature depends on this interface
+ * only, so a pool of warm CLI processes can implement it later, and tests can fake it.
  */
 export abstract class RunExecutor {
   abstract run(request: RunRequest): Promise<RunOutcome>;
+  /** Kills whatever is left of a run in the container (a CLI orphaned by a crash of the service). */
+  abstract kill(containerName: string, runId: string): Promise<void>;
 }

@@ -1,9 +1,7 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
-import { toResponse } from '../../../src/execution/execution.service';
-import { RunOutcome } from '../../../src/execution/run-executor';
-import { cutUtf8 } from '../../../src/execution/sdk-run-executor';
+import { RunOutcome } from '../../../src/agent/run-executor';
+import { toEnd, toExecuteResponse } from '../../../src/executions/execution-outcome';
 import { ExecutionRecord } from '../../../src/executions/executions.repository';
-import { toEnd } from '../../../src/executions/executions.service';
 
 const SESSION = '3f1c2a4e-8b7d-4c1e-9f00-0123456789ab';
 
@@ -107,12 +105,13 @@ describe('toEnd: how a run outcome is recorded', () => {
   });
 });
 
-describe('toResponse: the desktop app shape of a finished run', () => {
+describe('toExecuteResponse: the desktop app shape of a finished run', () => {
   const record: ExecutionRecord = {
     id: 'e1',
     env: 'dev',
     sessionId: SESSION,
     status: 'succeeded',
+    prompt: 'hello',
     request: { env: 'dev', prompt: 'hello' },
     createdAt: '2026-11-27T00:00:00.000Z',
     startedAt: '2026-11-27T00:00:00.100Z',
@@ -130,7 +129,7 @@ describe('toResponse: the desktop app shape of a finished run', () => {
   };
 
   it('keeps the plan fields and adds the new ones beside them', () => {
-    expect(toResponse(record, true)).toEqual({
+    expect(toExecuteResponse(record, true)).toEqual({
       success: true,
       output: 'hi',
       json_output: '{"type":"result"}',
@@ -139,7 +138,7 @@ describe('toResponse: the desktop app shape of a finished run', () => {
       durationMs: 1250,
       truncated: false,
     });
-    expect(toResponse(record, false)).not.toHaveProperty('json_output');
+    expect(toExecuteResponse(record, false)).not.toHaveProperty('json_output');
   });
 
   it('reports a failure with success: false, a readable error and its code', () => {
@@ -150,18 +149,10 @@ describe('toResponse: the desktop app shape of a finished run', () => {
       error: 'too slow',
       errorCode: 'EXECUTION_TIMEOUT',
     };
-    expect(toResponse(failed, false)).toMatchObject({
+    expect(toExecuteResponse(failed, false)).toMatchObject({
       success: false,
       error: 'too slow',
       code: 'EXECUTION_TIMEOUT',
     });
-  });
-});
-
-describe('cutUtf8', () => {
-  it('never splits a character', () => {
-    expect(cutUtf8('aé€😀', 4)).toEqual({ output: 'aé', truncated: true });
-    expect(cutUtf8('aé€😀', 6)).toEqual({ output: 'aé€', truncated: true });
-    expect(cutUtf8('short', 10)).toEqual({ output: 'short', truncated: false });
   });
 });

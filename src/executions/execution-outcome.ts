@@ -1,0 +1,195 @@
+import { RunOutcome } from '../agent/run-executor';
+import { ApiError } from '../common/errors/api-error';
+import { ExecuteResponseDto } from './dto/execute-response.dto';
+import { ExecutionDto } from './dto/execution.dto';
+import { ExecutionErrorCode } from './execution-error-codes';
+import { ExecutionStatus } from './execution-status';
+import { ExecutionEnd, ExecutionRecord, ExecutionSummary } from './executions.repository';
+
+/** Why a run was stopped from outside: a cancel through the API, or the service shutting down. */
+export type StopReason = 'cancel' | 'shutdown';
+
+/** How a run's outcome is recorded. */
+export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEnd {
+  const { result } = outcome;
+  const base: ExecutionEnd = {
+    ...emptyEnd(),
+    exitCode: outcome.exitCode,
+    result: outcome.output || null,
+    truncated: outcome.truncated,
+    costUsd: result?.total_cost_usd ?? null,
+    usage: (result?.usage as Record<string, unknown> | undefined) ?? null,
+    resultMessage: result ? asPrintedByJsonFormat(result) : null,
+  };
+  switch (outcome.end) {
+    case 'cancelled':
+      return stopReason === 'shutdown'
+        ? {
+            ...base,
+            ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
+            error: 'The service shut down during the run; it was stopped',
+          }
+        : { ...base, ...failure(ExecutionStatus.cancelled, ExecutionErrorCode.CANCELLED) };
+    case 'timeout':
+      return {
+        ...base,
+        ...failure(ExecutionStatus.timed_out, ExecutionErrorCode.EXECUTION_TIMEOUT),
+      };
+    case 'output_limit':
+      return { ...base, ...failure(ExecutionStatus.failed, ExecutionErrorCode.OUTPUT_LIMIT) };
+    case 'result':
+      if (result && !result.is_error && result.subtype === 'success')
+        return { ...base, status: ExecutionStatus.succeeded };
+      return {
+        ...base,
+        ...failure(ExecutionStatus.failed, ExecutionErrorCode.CLI_ERROR),
+        error: describeResultError(result),
+      };
+    case 'exited':
+      return {
+        ...base,
+        ...failure(ExecutionStatus.failed, ExecutionErrorCode.CLI_EXITED),
+        error:
+          outcome.failure ??
+          (outcome.stderrTail || `Claude Code exited with code ${outcome.exitCode}`),
+      };
+  }
+}
+
+/** The end of a run that never reached the CLI. */
+export function endWithoutRun(why: 'cancelled' | 'shutdown' | 'crash'): ExecutionEnd {
+  switch (why) {
+    case 'cancelled':
+      return {
+        ...emptyEnd(),
+        ...failure(ExecutionStatus.cancelled, ExecutionErrorCode.CANCELLED),
+        error: 'Cancelled before it started',
+      };
+    case 'shutdown':
+      return {
+        ...emptyEnd(),
+        ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
+        error: 'The service shut down before the run started',
+      };
+    case 'crash':
+      return {
+        ...emptyEnd(),
+        ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
+        error: 'The service stopped while the run was in flight',
+      };
+  }
+}
+
+/** The end of a run that could not be set up (container, session, Docker). */
+export function endOfSetupFailure(error: unknown): ExecutionEnd {
+  const reason = error instanceof ApiError ? error.message : 'an internal error';
+  return {
+    ...emptyEnd(),
+    status: ExecutionStatus.failed,
+    error: `The run could not start: ${reason}`,
+    errorCode: ExecutionErrorCode.SETUP_FAILED,
+  };
+}
+
+/** What the final `end` event says about the run. */
+export function endSummary(record: ExecutionSummary): Record<string, unknown> {
+  return {
+    id: record.id,
+    status: record.status,
+    sessionId: record.sessionId,
+    exitCode: record.exitCode,
+    error: record.error,
+    errorCode: record.errorCode,
+    eventCount: record.eventCount,
+    eventsDropped: record.eventsDropped,
+  };
+}
+
+export function toExecutionDto(record: ExecutionSummary): ExecutionDto {
+  return {
+    id: record.id,
+    env: record.env,
+    sessionId: record.sessionId,
+    status: record.status,
+    prompt: record.prompt,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    exitCode: record.exitCode,
+    result: record.result,
+    truncated: record.truncated,
+    costUsd: record.costUsd,
+    usage: record.usage,
+    error: record.error,
+    errorCode: record.errorCode,
+    eventCount: record.eventCount,
+    eventsDropped: record.eventsDropped,
+  };
+}
+
+/** A finished run in the shape the LifeOS web app and the desktop app share. */
+export function toExecuteResponse(
+  record: ExecutionRecord,
+  jsonOutput: boolean,
+): ExecuteResponseDto {
+  const response: ExecuteResponseDto = {
+    success: record.status === ExecutionStatus.succeeded,
+    sessionId: record.sessionId,
+    exitCode: record.exitCode,
+    durationMs: Date.parse(record.finishedAt ?? record.createdAt) - Date.parse(record.createdAt),
+    truncated: record.truncated,
+  };
+  if (record.result) response.output = record.result;
+  if (jsonOutput && record.resultMessage) response.json_output = record.resultMessage;
+  if (!response.success) {
+    response.error = record.error ?? 'The run failed';
+    if (record.errorCode) response.code = record.errorCode as ExecutionErrorCode;
+  }
+  return response;
+}
+
+const FAILURE_MESSAGES: Partial<Record<ExecutionErrorCode, string>> = {
+  [ExecutionErrorCode.CANCELLED]: 'The run was cancelled',
+  [ExecutionErrorCode.EXECUTION_TIMEOUT]: 'The run passed its deadline and was stopped',
+  [ExecutionErrorCode.OUTPUT_LIMIT]:
+    'Claude Code wrote far more than MAX_OUTPUT_BYTES and was stopped',
+};
+
+function failure(
+  status: ExecutionStatus,
+  errorCode: ExecutionErrorCode,
+): Pick<ExecutionEnd, 'status' | 'error' | 'errorCode'> {
+  return { status, errorCode, error: FAILURE_MESSAGES[errorCode] ?? null };
+}
+
+function emptyEnd(): ExecutionEnd {
+  return {
+    status: ExecutionStatus.failed,
+    exitCode: null,
+    result: null,
+    truncated: false,
+    costUsd: null,
+    usage: null,
+    resultMessage: null,
+    error: null,
+    errorCode: null,
+  };
+}
+
+/**
+ * The result object as `claude -p --output-format json` prints it. In stream-json mode (which
+ * the SDK speaks) the CLI adds one field that the json format leaves out.
+ */
+function asPrintedByJsonFormat(result: NonNullable<RunOutcome['result']>): string {
+  const { model_usage_since_last_result: _streamOnly, ...printed } = result as typeof result & {
+    model_usage_since_last_result?: unknown;
+  };
+  return JSON.stringify(printed);
+}
+
+function describeResultError(result: RunOutcome['result']): string {
+  if (!result) return 'Claude Code ended without a result';
+  if (result.subtype === 'success') return result.result || 'Claude Code reported an error';
+  const details = result.errors?.join('; ');
+  return details ? `${result.subtype}: ${details}` : `Claude Code stopped: ${result.subtype}`;
+}

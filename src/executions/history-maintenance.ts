@@ -1,0 +1,69 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { RunExecutor } from '../agent/run-executor';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ContainersService } from '../containers/containers.service';
+import { endWithoutRun } from './execution-outcome';
+import { ExecutionStatus } from './execution-status';
+import { ExecutionsRepository } from './executions.repository';
+import { RunRecorder } from './run-recorder';
+
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Keeps the history true and bounded: at boot, runs a crash left in flight are ended (their
+ * CLIs killed); every hour, runs past HISTORY_RETENTION_DAYS are pruned.
+ */
+@Injectable()
+export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(HistoryMaintenance.name);
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: ExecutionsRepository,
+    private readonly recorder: RunRecorder,
+    private readonly containers: ContainersService,
+    private readonly executor: RunExecutor,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.recoverAfterCrash();
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  /** Runs left `queued` or `running` by a crash: their CLIs are killed and they end `interrupted`. */
+  private recoverAfterCrash(): void {
+    const orphans = this.repository.withStatus([ExecutionStatus.queued, ExecutionStatus.running]);
+    for (const orphan of orphans) {
+      if (orphan.status === ExecutionStatus.running) {
+        this.executor
+          .kill(this.containers.containerName(orphan.env), orphan.id)
+          .catch((error: unknown) =>
+            this.logger.warn(`could not stop the CLI of run ${orphan.id}: ${String(error)}`),
+          );
+      }
+      this.recorder.ended(orphan.id, endWithoutRun('crash'));
+    }
+    if (orphans.length > 0)
+      this.logger.warn(`Marked ${orphans.length} run(s) left over by a crash as interrupted`);
+  }
+
+  private prune(): void {
+    const { retentionDays } = this.config.history;
+    const cutoff = new Date(Date.now() - retentionDays * DAY_MS).toISOString();
+    const pruned = this.repository.pruneBefore(cutoff);
+    if (pruned > 0) this.logger.log(`Pruned ${pruned} run(s) older than ${retentionDays} days`);
+  }
+}

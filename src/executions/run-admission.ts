@@ -1,0 +1,60 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+import { ContainersService } from '../containers/containers.service';
+import { EnvironmentPipe } from '../containers/environment.pipe';
+import { SessionsService } from '../sessions/sessions.service';
+import { ExecutionRequest } from './execution-request';
+import { sessionBusy } from './executions.errors';
+import { RunQueue } from './run-queue';
+
+export interface AdmitOptions {
+  /** The synchronous route keeps its contract: a busy session is 409, not a wait. */
+  rejectBusySession: boolean;
+}
+
+/**
+ * Decides whether a request may become a run, before anything is recorded: a known environment,
+ * a prompt within MAX_PROMPT_BYTES, a container that runs, a session that exists. Docker being
+ * down, or an unknown session, is refused now rather than after the wait in the queue.
+ */
+@Injectable()
+export class RunAdmission {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly environments: EnvironmentPipe,
+    private readonly containers: ContainersService,
+    private readonly sessions: SessionsService,
+    private readonly queue: RunQueue,
+  ) {}
+
+  /** Returns the run's environment and session id; throws the request's 4xx/5xx otherwise. */
+  async admit(
+    request: ExecutionRequest,
+    options: AdmitOptions,
+  ): Promise<{ env: string; sessionId: string }> {
+    const env = this.environments.transform(request.env);
+    this.checkPromptSize(request.prompt);
+    const sessionId = request.sessionId ?? randomUUID();
+    if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
+      throw sessionBusy(sessionId);
+    }
+    await this.containers.ensureRunning(env);
+    if (request.sessionId) await this.sessions.prepareRun(env, request.sessionId);
+    return { env, sessionId };
+  }
+
+  private checkPromptSize(prompt: string): void {
+    const { maxPromptBytes } = this.config.execution;
+    const size = Buffer.byteLength(prompt, 'utf8');
+    if (size > maxPromptBytes) {
+      throw new ApiError(
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        ErrorCode.PROMPT_TOO_LARGE,
+        `The prompt is ${size} bytes; the limit is ${maxPromptBytes} (MAX_PROMPT_BYTES)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { RunExecutor, RunOutcome } from '../agent/run-executor';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-codes';
+import { ContainersService } from '../containers/containers.service';
+import { SessionsService } from '../sessions/sessions.service';
+import { endOfSetupFailure, StopReason, toEnd } from './execution-outcome';
+import { ExecutionEnd, ExecutionRecord } from './executions.repository';
+import { EventTally, RunRecorder } from './run-recorder';
+
+/** A run in flight: how to stop it, and why it was stopped. */
+interface ActiveRun {
+  abort: AbortController;
+  stopReason?: StopReason;
+  done: Promise<void>;
+}
+
+/**
+ * The runs in flight: each one is set up (container, session), handed to the RunExecutor, and
+ * recorded until its end. Stops runs on cancel and on shutdown, after which it takes none.
+ */
+@Injectable()
+export class RunLifecycle {
+  private readonly logger = new Logger(RunLifecycle.name);
+  private readonly active = new Map<string, ActiveRun>();
+  private accepting = true;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly containers: ContainersService,
+    private readonly sessions: SessionsService,
+    private readonly executor: RunExecutor,
+    private readonly recorder: RunRecorder,
+  ) {}
+
+  /** Throws 503 SHUTTING_DOWN once the drain has begun. */
+  assertAccepting(): void {
+    if (this.accepting) return;
+    throw new ApiError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      ErrorCode.SHUTTING_DOWN,
+      'The service is shutting down; retry shortly',
+      { headers: { 'Retry-After': '10' } },
+    );
+  }
+
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Runs a queued run to its end; never throws. */
+  async run(record: ExecutionRecord): Promise<void> {
+    let settle: () => void = () => undefined;
+    const active: ActiveRun = {
+      abort: new AbortController(),
+      done: new Promise((resolve) => (settle = resolve)),
+    };
+    this.active.set(record.id, active);
+    const tally = this.recorder.started(record.id);
+    try {
+      const outcome = await this.execute(record, active, tally);
+      this.recorder.ended(record.id, toEnd(outcome, active.stopReason));
+    } catch (error) {
+      if (!(error instanceof ApiError))
+        this.logger.error(`run ${record.id} failed: ${String(error)}`);
+      this.recorder.ended(record.id, endOfSetupFailure(error));
+    } finally {
+      this.active.delete(record.id);
+      settle();
+    }
+  }
+
+  /** Ends a run that left the queue before it started. */
+  endQueued(id: string, end: ExecutionEnd): void {
+    this.recorder.ended(id, end);
+  }
+
+  /** Interrupts a running run and waits for its end; false when it is not running here. */
+  async stop(id: string, reason: StopReason): Promise<boolean> {
+    const active = this.active.get(id);
+    if (!active) return false;
+    active.stopReason ??= reason;
+    active.abort.abort();
+    await active.done;
+    return true;
+  }
+
+  /** Waits up to `graceMs` for the running runs, then stops the rest. */
+  async drain(graceMs: number): Promise<void> {
+    const running = [...this.active.values()].map((run) => run.done);
+    if (running.length === 0) return;
+    this.logger.log(`Waiting up to ${graceMs} ms for ${running.length} run(s)`);
+    const graceOver = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.all(running), graceOver]);
+    await Promise.all([...this.active.keys()].map((id) => this.stop(id, 'shutdown')));
+  }
+
+  private async execute(
+    record: ExecutionRecord,
+    active: ActiveRun,
+    tally: EventTally,
+  ): Promise<RunOutcome> {
+    const { request } = record;
+    const limits = this.config.execution;
+    const containerName = await this.containers.ensureRunning(record.env);
+    // Decided now, not at submit: an earlier run in the queue may have started the transcript.
+    const resume = request.sessionId
+      ? (await this.sessions.prepareRun(record.env, record.sessionId)).resume
+      : false;
+    return this.executor.run({
+      ...request,
+      runId: record.id,
+      containerName,
+      sessionId: record.sessionId,
+      resume,
+      deadlineMs: Math.min(request.timeoutMs ?? limits.timeoutMs, limits.timeoutMs),
+      maxOutputBytes: limits.maxOutputBytes,
+      signal: active.abort.signal,
+      onMessage: (message) => this.recorder.message(record.id, tally, message),
+    });
+  }
+}

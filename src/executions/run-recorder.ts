@@ -1,0 +1,47 @@
+import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ExecutionEnd, ExecutionsRepository } from './executions.repository';
+import { RunEventHub } from './run-event-hub';
+
+/** How far a run's stored events have come; the recorder numbers and bounds them with it. */
+export interface EventTally {
+  nextSeq: number;
+  storedBytes: number;
+}
+
+/**
+ * Writes what happens to a run into the history and tells the live listeners: its start, each
+ * message (numbered, stored within the run's bounds, always relayed) and its end.
+ */
+@Injectable()
+export class RunRecorder {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: ExecutionsRepository,
+    private readonly hub: RunEventHub,
+  ) {}
+
+  started(id: string): EventTally {
+    this.repository.markRunning(id, new Date().toISOString());
+    return { nextSeq: 1, storedBytes: 0 };
+  }
+
+  message(id: string, tally: EventTally, message: SDKMessage): void {
+    const data = JSON.stringify(message);
+    const event = { seq: tally.nextSeq, type: message.type, data };
+    tally.nextSeq += 1;
+    const { maxEventsPerRun, maxEventBytesPerRun } = this.config.history;
+    const store =
+      event.seq <= maxEventsPerRun && tally.storedBytes + data.length <= maxEventBytesPerRun;
+    if (store) tally.storedBytes += data.length;
+    this.repository.appendEvent(id, event, store);
+    this.hub.publish(id, event);
+  }
+
+  /** Records the end, then announces it: the hub is the one way a run's end is told. */
+  ended(id: string, end: ExecutionEnd): void {
+    this.repository.finish(id, end, new Date().toISOString());
+    this.hub.end(id);
+  }
+}
