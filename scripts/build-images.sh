@@ -9,9 +9,9 @@
 #
 # Usage: build-images.sh [--force] [--force-base] [--with-api]
 set -euo pipefail
-
-DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_PREFIX="build-images"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The pinned CLI version is the agent Dockerfile's ARG; versions.spec.ts checks the other copies.
 CLAUDE_CODE_VERSION="$(sed -n 's/^ARG CLAUDE_CODE_VERSION=//p' "$ROOT/docker/agent/Dockerfile")"
@@ -28,12 +28,9 @@ for arg in "$@"; do
     --force-base) FORCE_BASE=1; FORCE=1 ;;
     --with-api) WITH_API=1 ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "build-images: unknown argument: $arg" >&2; exit 2 ;;
+    *) log "unknown argument: $arg"; exit 2 ;;
   esac
 done
-
-log() { echo "build-images: $*" >&2; }
-have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
 # Build context dir $1 as tag $2 (plus any further tags), extra args after --.
 build() {

@@ -6,13 +6,14 @@
 # Needs: scripts/build-images.sh --with-api.
 # Usage: scripts/check-images.sh
 set -euo pipefail
+LOG_PREFIX="check-images"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
 API_IMAGE=claudecode-api:latest
 API_BUDGET_MB=250 # MB as `docker images` counts them (10^6 bytes)
 IMAGES=("$API_IMAGE" claudecode-agent:latest claudecode-socket-proxy:latest)
 
-log() { echo "check-images: $*" >&2; }
 failures=0
 fail() { log "FAIL: $*"; failures=$((failures + 1)); }
 

@@ -11,19 +11,17 @@
 #
 # Usage: scripts/compose-smoke.sh
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_PREFIX="compose-smoke"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
 COMPOSE=/usr/bin/docker-compose
 ID="$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 PROJECT="cca-smoke-$ID"
 PREFIX="cca-smoke-$ID-"
 WORK="$(mktemp -d /tmp/cca-smoke.XXXXXX)"
 FAKE_PID=""
-
-log() { echo "compose-smoke: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 compose() {
   # --env-file: the settings below only, never a developer's .env next to the compose file.
@@ -60,8 +58,7 @@ trap cleanup EXIT
 [[ -d node_modules ]] || die "node_modules missing: run npm ci"
 AGENT_IMAGE="$(sed -n 's/^ *AGENT_IMAGE: //p' docker-compose.yml)"
 for image in claudecode-api:latest claudecode-socket-proxy:latest "$AGENT_IMAGE"; do
-  "$DOCKER" image inspect "$image" >/dev/null 2>&1 \
-    || die "image $image missing: run scripts/build-images.sh --with-api"
+  have_image "$image" || die "image $image missing: run scripts/build-images.sh --with-api"
 done
 
 # TypeScript compiled by the repo's own tsc (node 20 cannot run .ts); NODE_PATH lets the output,

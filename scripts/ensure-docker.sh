@@ -5,37 +5,22 @@
 # /usr/local/bin/docker that may come first on PATH breaks BuildKit builds
 # against Debian's 20.10 engine.
 set -euo pipefail
+LOG_PREFIX="ensure-docker"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DOCKER=/usr/bin/docker
 DOCKERD=/usr/sbin/dockerd
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid
 PACKAGES=(docker.io docker-compose mmdebstrap eatmydata)
 WAIT_SECONDS="${ENSURE_DOCKER_WAIT_SECONDS:-60}"
 
-log() { echo "ensure-docker: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (installs packages, starts dockerd)"
 
 missing_packages() {
   local pkg
   for pkg in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
-      echo "$pkg"
-    fi
-  done
-}
-
-# Another apt/dpkg run (e.g. a background install) holds the lock: wait for it
-# instead of failing on "Could not get lock".
-wait_for_dpkg_lock() {
-  local waited=0
-  while pgrep -x 'apt-get|apt|dpkg' >/dev/null 2>&1; do
-    if (( waited == 0 )); then log "waiting for another apt/dpkg run to finish..."; fi
-    if (( waited >= 900 )); then die "apt/dpkg still busy after ${waited}s"; fi
-    sleep 3
-    waited=$((waited + 3))
+    package_installed "$pkg" || echo "$pkg"
   done
 }
 
@@ -48,17 +33,12 @@ install_packages() {
   mapfile -t missing < <(missing_packages)
   (( ${#missing[@]} == 0 )) && return 0
   log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Lock::Timeout covers a run that starts between our check and ours.
   # Recommends stay on: the verified setup had them (cgroupfs-mount, uidmap,
   # fakeroot... for dockerd and mmdebstrap).
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
   mapfile -t missing < <(missing_packages)
   (( ${#missing[@]} == 0 )) || die "packages still missing after apt-get install: ${missing[*]}"
 }
-
-engine_up() { "$DOCKER" info >/dev/null 2>&1; }
 
 start_dockerd() {
   if pgrep -x dockerd >/dev/null 2>&1; then

@@ -8,8 +8,10 @@
 #
 # Usage: make-base-images.sh [--force]   (--force rebuilds even if present)
 set -euo pipefail
+LOG_PREFIX="make-base-images"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DOCKER=/usr/bin/docker # Debian's client; see ensure-docker.sh
 DEBIAN_TAG=debian:bookworm-slim
 NODE_TAG=node:22-bookworm-slim
 # Pinned so rebuilds are reproducible; override from the environment if needed.
@@ -23,13 +25,9 @@ for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "make-base-images: unknown argument: $arg" >&2; exit 2 ;;
+    *) log "unknown argument: $arg"; exit 2 ;;
   esac
 done
-
-log() { echo "make-base-images: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
 WORKDIR="$(mktemp -d /tmp/make-base-images.XXXXXX)"
 trap 'rm -rf "$WORKDIR"' EXIT
@@ -137,7 +135,7 @@ EOF
     || { tail -n 40 "$WORKDIR/node-build.log" >&2; die "building $NODE_TAG failed"; }
 }
 
-"$DOCKER" info >/dev/null 2>&1 || die "Docker engine not answering (run scripts/ensure-docker.sh)"
+engine_up || die "Docker engine not answering (run scripts/ensure-docker.sh)"
 
 if (( FORCE )) || ! have_image "$DEBIAN_TAG"; then
   build_debian

@@ -6,10 +6,10 @@
 #
 # Usage: scripts/start.sh        (settings: environment variables or .env, see the README)
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_PREFIX="start"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-
-log() { echo "start: $*" >&2; }
 
 "$ROOT/scripts/build-images.sh"
 

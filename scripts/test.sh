@@ -6,10 +6,10 @@
 #
 # Usage: scripts/test.sh [jest args...]
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOG_PREFIX="test"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-
-log() { echo "test: $*" >&2; }
 
 "$ROOT/scripts/build-images.sh" --with-api
 "$ROOT/scripts/ensure-chromium.sh"

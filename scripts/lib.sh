@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts in this folder; sourced, never run. The sourcing script sets
+# LOG_PREFIX (its name, e.g. LOG_PREFIX=test) first, then:
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Sets ROOT (the repository) and DOCKER (the client); defines log, die, have_image, engine_up,
+# package_installed, wait_for_dpkg_lock and apt_install.
+
+: "${LOG_PREFIX:?set LOG_PREFIX before sourcing lib.sh}"
+
+# shellcheck disable=SC2034 # used by the sourcing scripts
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Always Debian's client: a newer /usr/local/bin/docker that may come first on PATH breaks
+# BuildKit builds against Debian's 20.10 engine.
+DOCKER=/usr/bin/docker
+
+log() { echo "$LOG_PREFIX: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+engine_up() { "$DOCKER" info >/dev/null 2>&1; }
+
+package_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+# Another apt/dpkg run (e.g. a background install) holds the lock: wait for it
+# instead of failing on "Could not get lock".
+wait_for_dpkg_lock() {
+  local waited=0
+  while pgrep -x 'apt-get|apt|dpkg' >/dev/null 2>&1; do
+    if (( waited == 0 )); then log "waiting for another apt/dpkg run to finish..."; fi
+    if (( waited >= 900 )); then die "apt/dpkg still busy after ${waited}s"; fi
+    sleep 3
+    waited=$((waited + 3))
+  done
+}
+
+# apt_install [apt-get install options...] packages...: update the lists, then install,
+# quietly. Lock::Timeout: another apt run (ensure-docker.sh, ensure-chromium.sh, a background
+# install) may hold the lock, or take it between a caller's check and this run.
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+}
