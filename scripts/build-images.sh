@@ -2,12 +2,13 @@
 # Build the project's Docker images, starting the engine and making the local
 # base images first if needed. Images are only built when their tag is
 # missing, unless --force is given (project images) or --force-base (also the
-# local debian/node base images, see make-base-images.sh). The agent image and
-# the socket proxy (docker/socket-proxy, which the e2e tests need) are always
-# built; the API image (./Dockerfile) with --with-api, which also rebuilds the
-# proxy: the two deploy together (docker-compose.yml).
+# local debian/node base images, see make-base-images.sh). The agent image is
+# always built; the socket proxy (docker/socket-proxy, which the e2e tests need)
+# too, unless --agent-only (all start.sh needs); the API image (./Dockerfile)
+# with --with-api, which also rebuilds the proxy: the two deploy together
+# (docker-compose.yml).
 #
-# Usage: build-images.sh [--force] [--force-base] [--with-api]
+# Usage: build-images.sh [--force] [--force-base] [--agent-only | --with-api]
 set -euo pipefail
 LOG_PREFIX="build-images"
 # shellcheck source-path=SCRIPTDIR
@@ -22,15 +23,18 @@ PROXY_IMAGE="claudecode-socket-proxy"
 FORCE=0
 FORCE_BASE=0
 WITH_API=0
+AGENT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     --force-base) FORCE_BASE=1; FORCE=1 ;;
     --with-api) WITH_API=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --agent-only) AGENT_ONLY=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) log "unknown argument: $arg"; exit 2 ;;
   esac
 done
+if (( AGENT_ONLY && WITH_API )); then log "--agent-only and --with-api exclude each other"; exit 2; fi
 
 # Build context dir $1 as tag $2 (plus any further tags), extra args after --.
 build() {
@@ -82,7 +86,7 @@ else
   "$ROOT/scripts/make-base-images.sh"
 fi
 build_agent
-build_proxy
+if (( ! AGENT_ONLY )); then build_proxy; fi
 if (( WITH_API )); then build_api; fi
 "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' \
   | grep -E "^($AGENT_IMAGE|$API_IMAGE|$PROXY_IMAGE):" >&2 || true

@@ -11,7 +11,7 @@ LOG_PREFIX="start"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-"$ROOT/scripts/build-images.sh"
+"$ROOT/scripts/build-images.sh" --agent-only # the socket proxy is for compose only
 
 if [[ ! -d node_modules ]]; then
   log "installing dependencies"
