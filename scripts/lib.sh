@@ -3,7 +3,7 @@
 # LOG_PREFIX (its name, e.g. LOG_PREFIX=test) first, then:
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Sets ROOT (the repository) and DOCKER (the client); defines log, die, have_image, engine_up,
-# package_installed, wait_for_dpkg_lock and apt_install.
+# package_installed, wait_for_dpkg_lock, apt_install and ensure_node_modules.
 
 : "${LOG_PREFIX:?set LOG_PREFIX before sourcing lib.sh}"
 
@@ -43,4 +43,12 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+}
+
+# npm ci in the repository when there is no node_modules yet.
+ensure_node_modules() {
+  if [[ ! -d "$ROOT/node_modules" ]]; then
+    log "installing dependencies"
+    (cd "$ROOT" && npm ci --no-audit --no-fund)
+  fi
 }

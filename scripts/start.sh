@@ -13,10 +13,7 @@ cd "$ROOT"
 
 "$ROOT/scripts/build-images.sh" --agent-only # the socket proxy is for compose only
 
-if [[ ! -d node_modules ]]; then
-  log "installing dependencies"
-  npm ci --no-audit --no-fund
-fi
+ensure_node_modules
 log "building"
 npm run -s build
 

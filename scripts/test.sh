@@ -13,10 +13,7 @@ cd "$ROOT"
 
 "$ROOT/scripts/build-images.sh" --with-api
 "$ROOT/scripts/ensure-chromium.sh"
-if [[ ! -d node_modules ]]; then
-  log "installing dependencies"
-  npm ci --no-audit --no-fund
-fi
+ensure_node_modules
 
 log "the images: non-root, health checks, the API image's size budget"
 "$ROOT/scripts/check-images.sh"
