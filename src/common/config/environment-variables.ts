@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
   ArrayNotEmpty,
@@ -39,6 +40,20 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (['false', '0', 'no', 'off'].includes(normalized)) return false;
   return value;
 };
+
+/**
+ * An integer variable: a string of digits (spaces around it allowed) becomes a number, which must
+ * be an integer in [min, max]. The checks register max, min, then integer, as the stacked
+ * decorators did, so a bad value is reported with the same messages in the same order.
+ */
+function IntegerSetting({ min, max }: { min: number; max?: number }): PropertyDecorator {
+  return applyDecorators(
+    ...(max === undefined ? [] : [Max(max)]),
+    Min(min),
+    IsInt(),
+    Transform(toInteger),
+  );
+}
 
 /** An exact browser origin: scheme, host and optional port, nothing else. */
 function IsExactOrigin(options?: ValidationOptions): PropertyDecorator {
@@ -108,10 +123,7 @@ function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
  * embedded ones the README documents.
  */
 export class EnvironmentVariables {
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @IntegerSetting({ min: 1, max: 65535 })
   PORT: number = 3000;
 
   @IsString()
@@ -151,9 +163,7 @@ export class EnvironmentVariables {
   @IsDockerHost()
   DOCKER_HOST?: string;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
+  @IntegerSetting({ min: 100 })
   DOCKER_TIMEOUT_MS: number = 15000;
 
   @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
@@ -177,42 +187,28 @@ export class EnvironmentVariables {
   @Matches(/^\/[^\0]*$/, { message: 'AGENT_WORKDIR must be an absolute path' })
   AGENT_WORKDIR: string = '/workspace';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting({ min: 1 })
   THROTTLE_IP_LIMIT: number = 120;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @IntegerSetting({ min: 1000 })
   THROTTLE_IP_TTL_MS: number = 60000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting({ min: 1 })
   THROTTLE_TOKEN_LIMIT: number = 600;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @IntegerSetting({ min: 1000 })
   THROTTLE_TOKEN_TTL_MS: number = 60000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting({ min: 1 })
   THROTTLE_CLAUDE_LIMIT: number = 30;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @IntegerSetting({ min: 1000 })
   THROTTLE_CLAUDE_TTL_MS: number = 60000;
 
   @IsTrustProxy()
   TRUST_PROXY: string = 'false';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1024)
+  @IntegerSetting({ min: 1024 })
   BODY_LIMIT_BYTES: number = 2 * 1024 * 1024;
 
   @Transform(toBoolean)
@@ -223,66 +219,40 @@ export class EnvironmentVariables {
   @MinLength(1)
   DATA_DIR: string = './data';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @IntegerSetting({ min: 1000 })
   EXECUTION_TIMEOUT_MS: number = 10 * 60 * 1000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting({ min: 1 })
   MAX_PROMPT_BYTES: number = 1024 * 1024;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1024)
+  @IntegerSetting({ min: 1024 })
   MAX_OUTPUT_BYTES: number = 4 * 1024 * 1024;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(64)
+  @IntegerSetting({ min: 1, max: 64 })
   MAX_CONCURRENT_PER_ENV: number = 4;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(10000)
+  @IntegerSetting({ min: 0, max: 10000 })
   MAX_QUEUE_PER_ENV: number = 20;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
+  @IntegerSetting({ min: 0 })
   SHUTDOWN_GRACE_MS: number = 30000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
+  @IntegerSetting({ min: 100 })
   CANCEL_GRACE_MS: number = 3000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @IntegerSetting({ min: 1 })
   HISTORY_RETENTION_DAYS: number = 30;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(10)
+  @IntegerSetting({ min: 10 })
   EVENTS_MAX_PER_RUN: number = 5000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1024)
+  @IntegerSetting({ min: 1024 })
   EVENTS_MAX_BYTES_PER_RUN: number = 16 * 1024 * 1024;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
+  @IntegerSetting({ min: 100 })
   SSE_HEARTBEAT_MS: number = 15000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @IntegerSetting({ min: 1000 })
   EVENTS_TOKEN_TTL_MS: number = 10 * 60 * 1000;
 
   @IsOptional()

@@ -1,0 +1,77 @@
+import { EnvironmentVariables } from '../../../../src/common/config/environment-variables';
+import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
+
+const TOKEN = 't'.repeat(32);
+
+/** Every integer setting with its bounds, as the messages name them. */
+const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
+  { name: 'PORT', min: 1, max: 65535 },
+  { name: 'DOCKER_TIMEOUT_MS', min: 100 },
+  { name: 'THROTTLE_IP_LIMIT', min: 1 },
+  { name: 'THROTTLE_IP_TTL_MS', min: 1000 },
+  { name: 'THROTTLE_TOKEN_LIMIT', min: 1 },
+  { name: 'THROTTLE_TOKEN_TTL_MS', min: 1000 },
+  { name: 'THROTTLE_CLAUDE_LIMIT', min: 1 },
+  { name: 'THROTTLE_CLAUDE_TTL_MS', min: 1000 },
+  { name: 'BODY_LIMIT_BYTES', min: 1024 },
+  { name: 'EXECUTION_TIMEOUT_MS', min: 1000 },
+  { name: 'MAX_PROMPT_BYTES', min: 1 },
+  { name: 'MAX_OUTPUT_BYTES', min: 1024 },
+  { name: 'MAX_CONCURRENT_PER_ENV', min: 1, max: 64 },
+  { name: 'MAX_QUEUE_PER_ENV', min: 0, max: 10000 },
+  { name: 'SHUTDOWN_GRACE_MS', min: 0 },
+  { name: 'CANCEL_GRACE_MS', min: 100 },
+  { name: 'HISTORY_RETENTION_DAYS', min: 1 },
+  { name: 'EVENTS_MAX_PER_RUN', min: 10 },
+  { name: 'EVENTS_MAX_BYTES_PER_RUN', min: 1024 },
+  { name: 'SSE_HEARTBEAT_MS', min: 100 },
+  { name: 'EVENTS_TOKEN_TTL_MS', min: 1000 },
+];
+
+/** The problems with `env`; a small MAX_PROMPT_BYTES keeps a bad BODY_LIMIT_BYTES to its own. */
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadConfig({ API_TOKEN: TOKEN, MAX_PROMPT_BYTES: '1', ...env });
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('integer settings', () => {
+  it('are all listed here', () => {
+    const numeric = Object.entries(new EnvironmentVariables())
+      .filter(([, value]) => typeof value === 'number')
+      .map(([name]) => name);
+    expect(numeric).toEqual(INTEGER_SETTINGS.map(({ name }) => name));
+  });
+
+  it.each(INTEGER_SETTINGS)(
+    '$name keeps its messages for a value that is not an integer',
+    ({ name, min, max }) => {
+      const expected = [
+        ...(max === undefined ? [] : [`${name} must not be greater than ${max}`]),
+        `${name} must not be less than ${min}`,
+        `${name} must be an integer number`,
+      ];
+      expect(problemsOf({ [name]: 'lots' })).toEqual(expected);
+      expect(problemsOf({ [name]: '1.5' })).toEqual(expected);
+    },
+  );
+
+  it.each(INTEGER_SETTINGS)('$name names its bounds', ({ name, min, max }) => {
+    expect(problemsOf({ [name]: String(min - 1) })).toEqual([
+      `${name} must not be less than ${min}`,
+    ]);
+    if (max !== undefined) {
+      expect(problemsOf({ [name]: String(max + 1) })).toEqual([
+        `${name} must not be greater than ${max}`,
+      ]);
+    }
+  });
+
+  it('reads digits with spaces around them', () => {
+    expect(loadConfig({ API_TOKEN: TOKEN, PORT: ' 8080 ' }).port).toBe(8080);
+  });
+});
