@@ -612,7 +612,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContainerStatusDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -630,7 +630,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -679,7 +679,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -706,7 +706,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -755,7 +755,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -782,7 +782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -832,7 +832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -859,7 +859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit) */
+            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -868,7 +868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -924,7 +924,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -933,7 +933,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -974,7 +974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -992,7 +992,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit) */
+            /** @description PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1001,7 +1001,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description QUEUE_FULL or RATE_LIMITED */
+            /**
+             * @description QUEUE_FULL: the environment has MAX_QUEUE_PER_ENV runs waiting
+             *
+             *     RATE_LIMITED: see the Retry-After header
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1049,7 +1053,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1067,7 +1071,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1106,7 +1110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1142,7 +1146,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1185,7 +1189,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1203,7 +1207,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1244,7 +1248,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1271,7 +1275,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1325,7 +1329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1343,7 +1347,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1399,7 +1403,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1417,7 +1421,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1467,7 +1471,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Missing or invalid bearer token */
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1503,7 +1507,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Rate limited; see the Retry-After header */
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -1,12 +1,8 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
-import {
-  ApiNotFoundResponse,
-  ApiParam,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
 import { ContainersService } from './containers.service';
 import { ContainerStatusDto } from './dto/container-status.dto';
 import { EnvironmentPipe } from './environment.pipe';
@@ -14,14 +10,17 @@ import { EnvironmentPipe } from './environment.pipe';
 @ApiTags('containers')
 @ApiAuthenticated()
 @ApiParam({ name: 'env', description: 'A configured environment, e.g. `dev`', example: 'dev' })
-@ApiNotFoundResponse({
-  description: 'ENV_NOT_FOUND: not a configured environment',
-  type: ErrorResponseDto,
-})
-@ApiServiceUnavailableResponse({
-  description: 'DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING',
-  type: ErrorResponseDto,
-})
+@ApiErrors(
+  {
+    404: [ErrorCode.ENV_NOT_FOUND],
+    503: [
+      ErrorCode.DOCKER_UNAVAILABLE,
+      ErrorCode.CONTAINER_UNAVAILABLE,
+      ErrorCode.AGENT_IMAGE_MISSING,
+    ],
+  },
+  { 404: 'not a configured environment' },
+)
 @Controller('api/containers/:env')
 export class ContainersController {
   constructor(private readonly containers: ContainersService) {}

@@ -1,15 +1,8 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiPayloadTooLargeResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
@@ -31,23 +24,16 @@ export class ExecuteController {
   @RunsClaude()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecuteResponseDto })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED', type: ErrorResponseDto })
-  @ApiNotFoundResponse({
-    description: 'ENV_NOT_FOUND or SESSION_NOT_FOUND',
-    type: ErrorResponseDto,
-  })
-  @ApiConflictResponse({
-    description: 'SESSION_BUSY: the session runs a prompt',
-    type: ErrorResponseDto,
-  })
-  @ApiPayloadTooLargeResponse({
-    description: 'PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit)',
-    type: ErrorResponseDto,
-  })
-  @ApiServiceUnavailableResponse({
-    description: 'DOCKER_UNAVAILABLE or CONTAINER_UNAVAILABLE',
-    type: ErrorResponseDto,
-  })
+  @ApiErrors(
+    {
+      400: [ErrorCode.VALIDATION_FAILED],
+      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+      409: [ErrorCode.SESSION_BUSY],
+      413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
+      503: [ErrorCode.DOCKER_UNAVAILABLE, ErrorCode.CONTAINER_UNAVAILABLE],
+    },
+    { 409: 'the session runs a prompt' },
+  )
   executePrompt(@Body() request: ExecuteRequestDto): Promise<ExecuteResponseDto> {
     return this.execution.execute(request);
   }

@@ -12,23 +12,13 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiPayloadTooLargeResponse,
-  ApiQuery,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { AcceptsEventsToken } from '../common/auth/events-token.decorator';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
 import { sendSse } from '../common/http/sse';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
@@ -40,7 +30,7 @@ import { ExecutionsService } from './executions.service';
 
 @ApiTags('executions')
 @ApiAuthenticated()
-@ApiBadRequestResponse({ description: 'VALIDATION_FAILED', type: ErrorResponseDto })
+@ApiErrors({ 400: [ErrorCode.VALIDATION_FAILED] })
 @Controller('api/executions')
 export class ExecutionsController {
   constructor(
@@ -57,19 +47,15 @@ export class ExecutionsController {
   @RunsClaude()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: SubmittedExecutionDto })
-  @ApiNotFoundResponse({
-    description: 'ENV_NOT_FOUND or SESSION_NOT_FOUND',
-    type: ErrorResponseDto,
-  })
-  @ApiPayloadTooLargeResponse({
-    description: 'PROMPT_TOO_LARGE or PAYLOAD_TOO_LARGE (the body limit)',
-    type: ErrorResponseDto,
-  })
-  @ApiTooManyRequestsResponse({ description: 'QUEUE_FULL or RATE_LIMITED', type: ErrorResponseDto })
-  @ApiServiceUnavailableResponse({
-    description: 'DOCKER_UNAVAILABLE or SHUTTING_DOWN',
-    type: ErrorResponseDto,
-  })
+  @ApiErrors(
+    {
+      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+      413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
+      429: [ErrorCode.QUEUE_FULL],
+      503: [ErrorCode.DOCKER_UNAVAILABLE, ErrorCode.SHUTTING_DOWN],
+    },
+    { 429: 'the environment has MAX_QUEUE_PER_ENV runs waiting' },
+  )
   submitExecution(@Body() request: SubmitExecutionDto): Promise<SubmittedExecutionDto> {
     return this.executions.submitInBackground(request);
   }
@@ -84,7 +70,7 @@ export class ExecutionsController {
   /** One run: its status, timestamps, result, cost and usage. */
   @Get(':id')
   @ApiOkResponse({ type: ExecutionDto })
-  @ApiNotFoundResponse({ description: 'EXECUTION_NOT_FOUND', type: ErrorResponseDto })
+  @ApiErrors({ 404: [ErrorCode.EXECUTION_NOT_FOUND] })
   getExecution(@Param('id', UuidParamPipe) id: string): ExecutionDto {
     return this.executions.get(id);
   }
@@ -96,11 +82,10 @@ export class ExecutionsController {
   @Post(':id/cancel')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecutionDto })
-  @ApiNotFoundResponse({ description: 'EXECUTION_NOT_FOUND', type: ErrorResponseDto })
-  @ApiConflictResponse({
-    description: 'EXECUTION_FINISHED: the run has already ended',
-    type: ErrorResponseDto,
-  })
+  @ApiErrors(
+    { 404: [ErrorCode.EXECUTION_NOT_FOUND], 409: [ErrorCode.EXECUTION_FINISHED] },
+    { 409: 'the run has already ended' },
+  )
   cancelExecution(@Param('id', UuidParamPipe) id: string): Promise<ExecutionDto> {
     return this.executions.cancel(id);
   }
@@ -120,7 +105,7 @@ export class ExecutionsController {
     description: 'An event stream',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ApiNotFoundResponse({ description: 'EXECUTION_NOT_FOUND', type: ErrorResponseDto })
+  @ApiErrors({ 404: [ErrorCode.EXECUTION_NOT_FOUND] })
   streamExecutionEvents(
     @Param('id', UuidParamPipe) id: string,
     @Headers('last-event-id') lastEventId: string | undefined,

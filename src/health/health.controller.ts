@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/public.decorator';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
 import { HealthDto, ReadinessDto } from './dto/health.dto';
 import { HealthService } from './health.service';
 
@@ -20,7 +21,7 @@ export class HealthController {
   /** Readiness: the Docker engine answers a ping. */
   @Get('ready')
   @ApiOkResponse({ type: ReadinessDto })
-  @ApiServiceUnavailableResponse({ description: 'DOCKER_UNAVAILABLE', type: ErrorResponseDto })
+  @ApiErrors({ 503: [ErrorCode.DOCKER_UNAVAILABLE] })
   getReadiness(): Promise<ReadinessDto> {
     return this.health.checkReadiness();
   }

@@ -1,12 +1,17 @@
 import { OpenAPIObject } from '@nestjs/swagger';
+import { ErrorCode } from '../common/errors/error-codes';
+import { describeErrors, ErrorCodeList, errorExamples } from '../common/errors/error-examples';
 import { ErrorResponseDto } from '../common/errors/error-response.dto';
 
 /** Methods whose requests Fastify reads a JSON body for, whether the route expects one or not. */
 const BODY_METHODS = ['post', 'put', 'patch', 'delete'] as const;
 
-const BODY_PARSING_RESPONSES = {
-  '400': 'VALIDATION_FAILED: the body is not valid JSON, or the input is invalid',
-  '413': 'PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES',
+const BODY_PARSING_RESPONSES: { [S in 400 | 413]: { codes: ErrorCodeList<S>; note: string } } = {
+  400: {
+    codes: [ErrorCode.VALIDATION_FAILED],
+    note: 'the body is not valid JSON, or the input is invalid',
+  },
+  413: { codes: [ErrorCode.PAYLOAD_TOO_LARGE], note: 'the body is over BODY_LIMIT_BYTES' },
 };
 
 /**
@@ -19,10 +24,10 @@ export function addBodyParsingResponses(document: OpenAPIObject): void {
     for (const method of BODY_METHODS) {
       const operation = pathItem[method];
       if (!operation) continue;
-      for (const [status, description] of Object.entries(BODY_PARSING_RESPONSES)) {
+      for (const [status, { codes, note }] of Object.entries(BODY_PARSING_RESPONSES)) {
         operation.responses[status] ??= {
-          description,
-          content: { 'application/json': { schema } },
+          description: describeErrors(codes, note),
+          content: { 'application/json': { schema, examples: errorExamples(codes) } },
         };
       }
     }

@@ -10,18 +10,15 @@ import {
   Query,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiParam,
-  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
-import { ErrorResponseDto } from '../common/errors/error-response.dto';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
+import { ErrorCode } from '../common/errors/error-codes';
 import { EnvironmentPipe } from '../containers/environment.pipe';
 import { CreatedSessionDto, CreateSessionDto } from './dto/create-session.dto';
 import { GetSessionQueryDto, SessionDetailDto } from './dto/session-detail.dto';
@@ -38,8 +35,7 @@ const ID_PARAM = { name: 'id', description: 'The session id', format: 'uuid' };
 
 @ApiTags('sessions')
 @ApiAuthenticated()
-@ApiBadRequestResponse({ description: 'VALIDATION_FAILED', type: ErrorResponseDto })
-@ApiServiceUnavailableResponse({ description: 'DOCKER_UNAVAILABLE', type: ErrorResponseDto })
+@ApiErrors({ 400: [ErrorCode.VALIDATION_FAILED], 503: [ErrorCode.DOCKER_UNAVAILABLE] })
 @Controller('api/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
@@ -47,7 +43,7 @@ export class SessionsController {
   /** Reserves a new session id in an environment, optionally with a title. */
   @Post()
   @ApiCreatedResponse({ type: CreatedSessionDto })
-  @ApiNotFoundResponse({ description: 'ENV_NOT_FOUND', type: ErrorResponseDto })
+  @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND] })
   createSession(@Body() body: CreateSessionDto): CreatedSessionDto {
     return this.sessions.createSession(body);
   }
@@ -56,7 +52,7 @@ export class SessionsController {
   @Get(':env')
   @ApiOkResponse({ type: SessionListDto })
   @ApiParam(ENV_PARAM)
-  @ApiNotFoundResponse({ description: 'ENV_NOT_FOUND', type: ErrorResponseDto })
+  @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND] })
   listSessions(
     @Param('env', EnvironmentPipe) env: string,
     @Query() query: ListSessionsQueryDto,
@@ -69,10 +65,7 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDetailDto })
   @ApiParam(ENV_PARAM)
   @ApiParam(ID_PARAM)
-  @ApiNotFoundResponse({
-    description: 'ENV_NOT_FOUND or SESSION_NOT_FOUND',
-    type: ErrorResponseDto,
-  })
+  @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND] })
   getSession(
     @Param('env', EnvironmentPipe) env: string,
     @Param('id', UuidParamPipe) id: string,
@@ -87,14 +80,13 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiParam(ENV_PARAM)
   @ApiParam(ID_PARAM)
-  @ApiNotFoundResponse({
-    description: 'ENV_NOT_FOUND or SESSION_NOT_FOUND',
-    type: ErrorResponseDto,
-  })
-  @ApiConflictResponse({
-    description: 'SESSION_BUSY: a prompt is running in it',
-    type: ErrorResponseDto,
-  })
+  @ApiErrors(
+    {
+      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+      409: [ErrorCode.SESSION_BUSY],
+    },
+    { 409: 'a prompt is running in it' },
+  )
   deleteSession(
     @Param('env', EnvironmentPipe) env: string,
     @Param('id', UuidParamPipe) id: string,

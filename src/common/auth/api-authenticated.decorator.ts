@@ -1,10 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
-import { ErrorResponseDto } from '../errors/error-response.dto';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrors } from '../errors/api-errors.decorator';
+import { ErrorCode } from '../errors/error-codes';
 
 export const BEARER_SCHEME = 'bearer';
 
@@ -15,12 +12,8 @@ export const BEARER_SCHEME = 'bearer';
 export const ApiAuthenticated = (): ClassDecorator & MethodDecorator =>
   applyDecorators(
     ApiBearerAuth(BEARER_SCHEME),
-    ApiUnauthorizedResponse({
-      description: 'Missing or invalid bearer token',
-      type: ErrorResponseDto,
-    }),
-    ApiTooManyRequestsResponse({
-      description: 'Rate limited; see the Retry-After header',
-      type: ErrorResponseDto,
-    }),
+    ApiErrors(
+      { 401: [ErrorCode.UNAUTHORIZED], 429: [ErrorCode.RATE_LIMITED] },
+      { 401: 'missing or invalid bearer token', 429: 'see the Retry-After header' },
+    ),
   );

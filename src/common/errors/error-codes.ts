@@ -1,4 +1,7 @@
-/** Stable machine-readable error codes. Clients switch on these; never rename one. */
+/**
+ * Stable machine-readable error codes. Clients switch on these; never rename one. Each code's
+ * status and the example reply the spec shows are in error-examples.ts.
+ */
 export const ErrorCode = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNAUTHORIZED: 'UNAUTHORIZED',

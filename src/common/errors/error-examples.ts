@@ -1,0 +1,107 @@
+import { DEFAULT_AGENT_IMAGE } from '../config/environment-variables';
+import { ErrorCode } from './error-codes';
+import { ErrorResponseDto } from './error-response.dto';
+
+// Made-up ids, shaped like the real ones.
+const REQUEST_ID = '0b6f4c2e-8d1a-4f3b-9e5c-7a2d1c3b4e5f';
+const SESSION_ID = '5f0c8e2a-3b1d-4c7e-9a6f-2d8b1e4c7a90';
+const EXECUTION_ID = 'a3c1e7d2-6b4f-4a8e-b2d9-1f0e3c5a7b6d';
+
+interface ErrorExample {
+  status: number;
+  message: string;
+  details?: readonly string[];
+}
+
+/**
+ * The status each code is answered with, and a message worded as where it is thrown (settings at
+ * their embedded defaults), for the examples in the spec. No secret appears in any of them.
+ */
+export const ERROR_EXAMPLES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    message: 'The request is invalid',
+    details: ['extra: property extra should not exist'],
+  },
+  UNAUTHORIZED: { status: 401, message: 'Invalid bearer token' },
+  FORBIDDEN: { status: 403, message: 'Forbidden resource' },
+  NOT_FOUND: { status: 404, message: 'Cannot GET /api/unknown' },
+  ENV_NOT_FOUND: {
+    status: 404,
+    message: 'Unknown environment "qa"; configured: dev, staging, prod',
+  },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'Request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry in 17 s' },
+  DOCKER_UNAVAILABLE: {
+    status: 503,
+    message: 'The Docker engine is not reachable; try again shortly',
+  },
+  DOCKER_ERROR: { status: 502, message: 'Docker failed to start the container' },
+  CONTAINER_UNAVAILABLE: {
+    status: 503,
+    message: 'The container claude-agent-dev could not be started',
+  },
+  AGENT_IMAGE_MISSING: {
+    status: 503,
+    message: `The agent image ${DEFAULT_AGENT_IMAGE} is not on the Docker host; build it with scripts/build-images.sh`,
+  },
+  SESSION_NOT_FOUND: { status: 404, message: `No session ${SESSION_ID} in environment dev` },
+  SESSION_BUSY: {
+    status: 409,
+    message: `Session ${SESSION_ID} is already running a prompt; wait for it to finish`,
+  },
+  PROMPT_TOO_LARGE: {
+    status: 413,
+    message: 'The prompt is 1048577 bytes; the limit is 1048576 (MAX_PROMPT_BYTES)',
+  },
+  QUEUE_FULL: {
+    status: 429,
+    message: 'Environment dev has 20 runs waiting (MAX_QUEUE_PER_ENV); retry later',
+  },
+  EXECUTION_NOT_FOUND: { status: 404, message: `No execution ${EXECUTION_ID}` },
+  EXECUTION_FINISHED: {
+    status: 409,
+    message: `Execution ${EXECUTION_ID} has already ended (succeeded)`,
+  },
+  SHUTTING_DOWN: { status: 503, message: 'The service is shutting down; retry shortly' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+} as const satisfies Record<ErrorCode, ErrorExample>;
+
+/** A status some code is answered with. */
+export type ErrorStatus = (typeof ERROR_EXAMPLES)[ErrorCode]['status'];
+
+/** The codes answered with `status`. */
+export type ErrorCodeOf<S extends ErrorStatus> = {
+  [C in ErrorCode]: (typeof ERROR_EXAMPLES)[C]['status'] extends S ? C : never;
+}[ErrorCode];
+
+/** At least one code. */
+export type ErrorCodeList<S extends ErrorStatus> = readonly [ErrorCodeOf<S>, ...ErrorCodeOf<S>[]];
+
+/** "A", "A or B", "A, B or C", then the note if there is one. */
+export function describeErrors(codes: readonly ErrorCode[], note?: string): string {
+  const list =
+    codes.length === 1 ? codes[0] : `${codes.slice(0, -1).join(', ')} or ${codes.at(-1)}`;
+  return note ? `${list}: ${note}` : list;
+}
+
+/** One example reply per code, named by the code. */
+export function errorExamples(
+  codes: readonly ErrorCode[],
+): Record<string, { summary: string; value: ErrorResponseDto }> {
+  return Object.fromEntries(
+    codes.map((code) => {
+      const example: ErrorExample = ERROR_EXAMPLES[code];
+      const value: ErrorResponseDto = {
+        statusCode: example.status,
+        code,
+        message: example.message,
+        requestId: REQUEST_ID,
+      };
+      if (example.details) value.details = [...example.details];
+      return [code, { summary: code, value }];
+    }),
+  );
+}
