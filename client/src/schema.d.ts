@@ -639,7 +639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
+            /** @description DOCKER_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -791,7 +791,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
+            /** @description DOCKER_UNAVAILABLE */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -868,7 +868,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: see the Retry-After header */
+            /**
+             * @description QUEUE_FULL: the environment has MAX_QUEUE_PER_ENV runs waiting
+             *
+             *     RATE_LIMITED: see the Retry-After header
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -877,7 +881,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE or CONTAINER_UNAVAILABLE */
+            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE, AGENT_IMAGE_MISSING or SHUTTING_DOWN */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1014,7 +1018,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE or SHUTTING_DOWN */
+            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE, AGENT_IMAGE_MISSING or SHUTTING_DOWN */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1516,7 +1520,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE */
+            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -7,18 +7,18 @@ import { ContainersService } from './containers.service';
 import { ContainerStatusDto } from './dto/container-status.dto';
 import { EnvironmentPipe } from './environment.pipe';
 
+/** The 503s of starting an environment's container, and creating it first when needed. */
+export const CONTAINER_START_ERRORS = [
+  ErrorCode.DOCKER_UNAVAILABLE,
+  ErrorCode.CONTAINER_UNAVAILABLE,
+  ErrorCode.AGENT_IMAGE_MISSING,
+] as const;
+
 @ApiTags('containers')
 @ApiAuthenticated()
 @ApiParam({ name: 'env', description: 'A configured environment, e.g. `dev`', example: 'dev' })
 @ApiErrors(
-  {
-    404: [ErrorCode.ENV_NOT_FOUND],
-    503: [
-      ErrorCode.DOCKER_UNAVAILABLE,
-      ErrorCode.CONTAINER_UNAVAILABLE,
-      ErrorCode.AGENT_IMAGE_MISSING,
-    ],
-  },
+  { 404: [ErrorCode.ENV_NOT_FOUND], 503: [ErrorCode.DOCKER_UNAVAILABLE] },
   { 404: 'not a configured environment' },
 )
 @Controller('api/containers/:env')
@@ -34,6 +34,7 @@ export class ContainersController {
   /** Creates the agent container if needed and starts it. Calling it again is harmless. */
   @Post('start')
   @HttpCode(HttpStatus.OK)
+  @ApiErrors({ 503: CONTAINER_START_ERRORS })
   startContainer(@Param('env', EnvironmentPipe) env: string): Promise<ContainerStatusDto> {
     return this.containers.start(env);
   }

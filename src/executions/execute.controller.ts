@@ -7,6 +7,7 @@ import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecuteService } from './execute.service';
+import { ApiRunAdmissionErrors } from './executions.controller';
 
 @ApiTags('execution')
 @ApiAuthenticated()
@@ -24,16 +25,8 @@ export class ExecuteController {
   @RunsClaude()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecuteResponseDto })
-  @ApiErrors(
-    {
-      400: [ErrorCode.VALIDATION_FAILED],
-      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
-      409: [ErrorCode.SESSION_BUSY],
-      413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
-      503: [ErrorCode.DOCKER_UNAVAILABLE, ErrorCode.CONTAINER_UNAVAILABLE],
-    },
-    { 409: 'the session runs a prompt' },
-  )
+  @ApiRunAdmissionErrors()
+  @ApiErrors({ 409: [ErrorCode.SESSION_BUSY] }, { 409: 'the session runs a prompt' })
   executePrompt(@Body() request: ExecuteRequestDto): Promise<ExecuteResponseDto> {
     return this.execution.execute(request);
   }

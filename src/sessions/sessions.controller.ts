@@ -19,6 +19,7 @@ import {
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 import { EnvironmentPipe } from '../containers/environment.pipe';
 import { CreatedSessionDto, CreateSessionDto } from './dto/create-session.dto';
 import { GetSessionQueryDto, SessionDetailDto } from './dto/session-detail.dto';
@@ -84,6 +85,7 @@ export class SessionsController {
     {
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
       409: [ErrorCode.SESSION_BUSY],
+      503: CONTAINER_START_ERRORS,
     },
     { 409: 'a prompt is running in it' },
   )
