@@ -307,7 +307,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -648,6 +648,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     startContainer: {
@@ -724,6 +733,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     stopContainer: {
@@ -793,6 +811,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -883,6 +910,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE, AGENT_IMAGE_MISSING or SHUTTING_DOWN */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1020,6 +1056,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE, AGENT_IMAGE_MISSING or SHUTTING_DOWN */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1297,6 +1342,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     listSessions: {
@@ -1362,6 +1416,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1436,6 +1499,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1522,6 +1594,15 @@ export interface operations {
             };
             /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

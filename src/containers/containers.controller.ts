@@ -18,7 +18,11 @@ export const CONTAINER_START_ERRORS = [
 @ApiAuthenticated()
 @ApiParam({ name: 'env', description: 'A configured environment, e.g. `dev`', example: 'dev' })
 @ApiErrors(
-  { 404: [ErrorCode.ENV_NOT_FOUND], 503: [ErrorCode.DOCKER_UNAVAILABLE] },
+  {
+    404: [ErrorCode.ENV_NOT_FOUND],
+    503: [ErrorCode.DOCKER_UNAVAILABLE],
+    504: [ErrorCode.DOCKER_TIMEOUT],
+  },
   { 404: 'not a configured environment' },
 )
 @Controller('api/containers/:env')

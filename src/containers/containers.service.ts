@@ -16,19 +16,45 @@ import {
 } from '../agent/agent-layout';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerStatusDto } from './dto/container-status.dto';
+import { ContainerStates } from './container-states';
+import { EnvironmentPipe } from './environment.pipe';
 
 const STOP_GRACE_SECONDS = 10;
+/** How long a credentials-file check is trusted before it is made again (in the background). */
+const AUTH_CHECK_TTL_MS = 5000;
+
+/** Whether an environment's container exists, and runs. */
+export type RunState = 'missing' | 'stopped' | 'running';
+
+interface AuthCheck {
+  method: AgentAuthMethod;
+  checkedAt: number;
+  refreshing: boolean;
+}
 
 /** The lifecycle of the one long-lived agent container per environment. */
 @Injectable()
 export class ContainersService {
   // Start and stop of one environment never interleave (two starts would race to create).
   private readonly lifecycle = new KeyedLock();
+  private readonly authChecks = new Map<string, AuthCheck>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerService,
+    private readonly states: ContainerStates,
+    private readonly environments: EnvironmentPipe,
   ) {}
+
+  /** Throws 404 ENV_NOT_FOUND unless the environment is configured. */
+  checkEnvironment(env: string): void {
+    this.environments.transform(env);
+  }
+
+  async runState(env: string): Promise<RunState> {
+    const info = await this.states.get(env);
+    return info === null ? 'missing' : info.running ? 'running' : 'stopped';
+  }
 
   containerName(env: string): string {
     return `${this.config.agent.containerPrefix}${env}`;
@@ -44,8 +70,12 @@ export class ContainersService {
     ];
   }
 
+  /** The container's status as the service keeps it (see ContainerStates). */
   async getStatus(env: string): Promise<ContainerStatusDto> {
-    const info = await this.docker.inspectContainer(this.containerName(env));
+    return this.statusOf(env, await this.states.get(env));
+  }
+
+  private async statusOf(env: string, info: ContainerInfo | null): Promise<ContainerStatusDto> {
     return { ...this.toStatus(env, info), auth: { method: await this.authMethod(env, info) } };
   }
 
@@ -55,27 +85,41 @@ export class ContainersService {
     if (agentEnv.ANTHROPIC_API_KEY) return AgentAuthMethod.api_key;
     if (agentEnv.CLAUDE_CODE_OAUTH_TOKEN) return AgentAuthMethod.oauth_token;
     if (!info) return AgentAuthMethod.none;
+    const known = this.authChecks.get(env);
+    if (!known) return this.checkCredentialsFile(env);
+    if (Date.now() - known.checkedAt > AUTH_CHECK_TTL_MS && !known.refreshing) {
+      // Answered from the last check; the next read gets the new one.
+      known.refreshing = true;
+      this.checkCredentialsFile(env).catch(() => (known.refreshing = false));
+    }
+    return known.method;
+  }
+
+  private async checkCredentialsFile(env: string): Promise<AgentAuthMethod> {
     const file = await this.docker.statPath(
       this.containerName(env),
       `${AGENT_CREDENTIALS_DIR}/.credentials.json`,
     );
-    return file && !file.isDirectory && file.size > 0
-      ? AgentAuthMethod.credentials_file
-      : AgentAuthMethod.none;
+    const method =
+      file && !file.isDirectory && file.size > 0
+        ? AgentAuthMethod.credentials_file
+        : AgentAuthMethod.none;
+    this.authChecks.set(env, { method, checkedAt: Date.now(), refreshing: false });
+    return method;
   }
 
   /** Creates the container if needed, starts it, and returns its status. Idempotent. */
   start(env: string): Promise<ContainerStatusDto> {
     return this.lifecycle.run(env, async () => {
       await this.startLocked(env);
-      return this.getStatus(env);
+      return this.statusOf(env, await this.states.get(env));
     });
   }
 
   /** The name of the environment's container, started (and created) first when it does not run. */
   async ensureRunning(env: string): Promise<string> {
     const name = this.containerName(env);
-    const existing = await this.docker.inspectContainer(name);
+    const existing = await this.states.get(env);
     // Under the lock it looks again: another request may be starting it.
     if (!existing?.running) await this.lifecycle.run(env, () => this.startLocked(env));
     return name;
@@ -84,18 +128,23 @@ export class ContainersService {
   /** Only under the environment's lifecycle lock. */
   private async startLocked(env: string): Promise<void> {
     const name = this.containerName(env);
-    const existing = await this.docker.inspectContainer(name);
+    const existing = await this.states.refresh(env);
     if (!existing) await this.create(env);
-    if (!existing?.running) await this.startCreated(name);
+    if (!existing?.running) {
+      await this.startCreated(name);
+      // A container (re)started may come with other credentials: check them afresh.
+      this.authChecks.delete(env);
+      await this.states.refresh(env);
+    }
   }
 
   /** Stops the container if it runs, and returns its status. Idempotent. */
   stop(env: string): Promise<ContainerStatusDto> {
     return this.lifecycle.run(env, async () => {
       const name = this.containerName(env);
-      const existing = await this.docker.inspectContainer(name);
+      const existing = await this.states.refresh(env);
       if (existing?.running) await this.docker.stopContainer(name, STOP_GRACE_SECONDS);
-      return this.getStatus(env);
+      return this.statusOf(env, await this.states.refresh(env));
     });
   }
 

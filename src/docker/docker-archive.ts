@@ -38,10 +38,56 @@ export function parsePathStat(header: string): PathStat {
   };
 }
 
+/** A regular file met in a tar stream. */
+export interface ArchiveFile {
+  /** Its path in the archive (see `stripFirstComponent`). */
+  name: string;
+  size: number;
+  mode: number;
+  /** Whole seconds: tar keeps no more. */
+  mtime: Date;
+}
+
+/** What a visitor answers: `stop` ends the walk (the rest of the archive is not read). */
+export type VisitResult = void | 'stop';
+
 /**
- * The regular files of a directory's tar archive, as Docker sends it: every name starts with the
- * directory's own base name, which is cut off. Content is read only for the files `wantContent`
- * picks that fit `maxContentBytes`; everything else is skipped as it streams by.
+ * Calls `visit` with each regular file of a tar stream and its content, one at a time, holding
+ * none of them: what the visitor does not read is skipped as it streams by. With
+ * `stripFirstComponent`, names lose their first component, which is how Docker's archive of a
+ * directory names its files (`dir/a.txt` → `a.txt`; the directory itself is left out).
+ */
+export async function visitArchiveFiles(
+  archive: Readable,
+  visit: (file: ArchiveFile, content: AsyncIterable<unknown>) => Promise<VisitResult> | VisitResult,
+  options: { stripFirstComponent?: boolean } = {},
+): Promise<void> {
+  try {
+    for await (const entry of tarEntries(archive)) {
+      const { header } = entry;
+      const name = options.stripFirstComponent ? header.name.replace(/^[^/]*\/?/, '') : header.name;
+      if (!isRegularFile(header) || name === '') {
+        entry.resume();
+        continue;
+      }
+      const file: ArchiveFile = {
+        name,
+        size: header.size ?? 0,
+        mode: header.mode ?? 0,
+        mtime: header.mtime ?? new Date(0),
+      };
+      if ((await visit(file, entry)) === 'stop') return;
+      entry.resume();
+    }
+  } finally {
+    // Stops the transfer of whatever is left.
+    archive.destroy();
+  }
+}
+
+/**
+ * The regular files of a directory's tar archive, as Docker sends it. Content is read only for
+ * the files `wantContent` picks that fit `maxContentBytes`.
  */
 export async function readDirectoryEntries(
   archive: Readable,
@@ -49,30 +95,17 @@ export async function readDirectoryEntries(
 ): Promise<ArchiveEntry[]> {
   const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
   const entries: ArchiveEntry[] = [];
-  try {
-    for await (const file of tarEntries(archive)) {
-      const { header } = file;
-      const name = header.name.replace(/^[^/]*\/?/, '');
-      if (!isRegularFile(header) || name === '') {
-        file.resume();
-        continue;
-      }
-      const entry: ArchiveEntry = {
-        name,
-        size: header.size ?? 0,
-        mode: header.mode ?? 0,
-        mtime: header.mtime ?? new Date(0),
-      };
-      if (entry.size <= maxContentBytes && options.wantContent?.(entry)) {
-        entry.content = (await readAtMost(file, maxContentBytes)).content;
-      } else {
-        file.resume();
+  await visitArchiveFiles(
+    archive,
+    async (file, content) => {
+      const entry: ArchiveEntry = { ...file };
+      if (entry.size <= maxContentBytes && options.wantContent?.(file)) {
+        entry.content = (await readAtMost(content, maxContentBytes)).content;
       }
       entries.push(entry);
-    }
-  } finally {
-    archive.destroy();
-  }
+    },
+    { stripFirstComponent: true },
+  );
   return entries;
 }
 
@@ -81,22 +114,13 @@ export async function readSingleFile(
   archive: Readable,
   maxBytes: number,
 ): Promise<FileContent | null> {
-  try {
-    for await (const file of tarEntries(archive)) {
-      if (!isRegularFile(file.header)) return null;
-      const { content, truncated } = await readAtMost(file, maxBytes);
-      return {
-        size: file.header.size ?? content.length,
-        mtime: file.header.mtime ?? new Date(0),
-        content,
-        truncated,
-      };
-    }
-    return null;
-  } finally {
-    // Stop the transfer of whatever is left (the rest of a cut file).
-    archive.destroy();
-  }
+  let found = null as FileContent | null;
+  await visitArchiveFiles(archive, async (file, content): Promise<VisitResult> => {
+    const { content: bytes, truncated } = await readAtMost(content, maxBytes);
+    found = { size: file.size, mtime: file.mtime, content: bytes, truncated };
+    return 'stop';
+  });
+  return found;
 }
 
 /** One file of a tar stream (a streamx stream): its header, then its bytes. */

@@ -2,13 +2,25 @@ import { HttpStatus } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 
-/** The engine cannot be reached (socket missing, refused, or too slow). */
+/** The engine cannot be reached (socket missing, connection refused or reset). */
 export class DockerUnavailableError extends ApiError {
   constructor() {
     super(
       HttpStatus.SERVICE_UNAVAILABLE,
       ErrorCode.DOCKER_UNAVAILABLE,
       'The Docker engine is not reachable; try again shortly',
+      { headers: { 'Retry-After': '5' } },
+    );
+  }
+}
+
+/** The engine accepted the call but did not finish it within DOCKER_TIMEOUT_MS. */
+export class DockerTimeoutError extends ApiError {
+  constructor(operation: string) {
+    super(
+      HttpStatus.GATEWAY_TIMEOUT,
+      ErrorCode.DOCKER_TIMEOUT,
+      `Docker did not finish in time: ${operation}`,
       { headers: { 'Retry-After': '5' } },
     );
   }

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex, PassThrough, Readable } from 'node:stream';
 import { APP_CONFIG, AppConfig, DockerConnectionConfig } from '../common/config/app-config';
 import {
   DockerConflictError,
   DockerNotFoundError,
   DockerOperationError,
+  DockerTimeoutError,
   DockerUnavailableError,
 } from './docker.errors';
 import { DockerProcess } from './docker-process';
@@ -15,6 +16,8 @@ import {
   ContainerInfo,
   ContainerSpec,
   ContainerState,
+  DockerEvent,
+  EventWatch,
   ExecOptions,
   ExecResult,
   FileContent,
@@ -34,8 +37,13 @@ const UNAVAILABLE_CODES = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
-  'DOCKER_TIMEOUT',
 ]);
+
+interface CallOptions {
+  notModifiedIsSuccess?: boolean;
+  notFoundIsNull?: boolean;
+  timeoutMs?: number;
+}
 
 /** The environment variable that tags every process of one run inside a container. */
 export const RUN_MARKER = 'CLAUDECODE_API_RUN_ID';
@@ -70,35 +78,34 @@ export class DockerService {
   }
 
   async imageExists(reference: string): Promise<boolean> {
-    try {
-      await this.call('inspect the image', () => this.docker.getImage(reference).inspect());
-      return true;
-    } catch (error) {
-      if (error instanceof DockerNotFoundError) return false;
-      throw error;
-    }
+    const image = await this.call(
+      'inspect the image',
+      () => this.docker.getImage(reference).inspect(),
+      {
+        notFoundIsNull: true,
+      },
+    );
+    return image !== null;
   }
 
   /** The container's state, or null when there is no container of that name. */
   async inspectContainer(name: string): Promise<ContainerInfo | null> {
-    try {
-      const info = await this.call('inspect the container', () =>
-        this.docker.getContainer(name).inspect(),
-      );
-      return {
-        id: info.Id,
-        name: info.Name.replace(/^\//, ''),
-        state: info.State.Status as ContainerState,
-        running: info.State.Running,
-        image: info.Config.Image,
-        createdAt: info.Created,
-        startedAt: isDockerZeroTime(info.State.StartedAt) ? null : info.State.StartedAt,
-        labels: info.Config.Labels ?? {},
-      };
-    } catch (error) {
-      if (error instanceof DockerNotFoundError) return null;
-      throw error;
-    }
+    const info = await this.call(
+      'inspect the container',
+      () => this.docker.getContainer(name).inspect(),
+      { notFoundIsNull: true },
+    );
+    if (info === null) return null;
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      state: info.State.Status as ContainerState,
+      running: info.State.Running,
+      image: info.Config.Image,
+      createdAt: info.Created,
+      startedAt: isDockerZeroTime(info.State.StartedAt) ? null : info.State.StartedAt,
+      labels: info.Config.Labels ?? {},
+    };
   }
 
   /** Creates the container; false when one of that name exists already. */
@@ -151,13 +158,11 @@ export class DockerService {
 
   /** Removes the container (volumes stay); a missing container is fine. */
   async removeContainer(name: string): Promise<void> {
-    try {
-      await this.call('remove the container', () =>
-        this.docker.getContainer(name).remove({ force: true }),
-      );
-    } catch (error) {
-      if (!(error instanceof DockerNotFoundError)) throw error;
-    }
+    await this.call(
+      'remove the container',
+      () => this.docker.getContainer(name).remove({ force: true }),
+      { notFoundIsNull: true },
+    );
   }
 
   /** Creates a bridge network unless it exists (or is one of Docker's built-in ones). */
@@ -184,11 +189,9 @@ export class DockerService {
   }
 
   async removeVolume(name: string): Promise<void> {
-    try {
-      await this.call('remove the volume', () => this.docker.getVolume(name).remove());
-    } catch (error) {
-      if (!(error instanceof DockerNotFoundError)) throw error;
-    }
+    await this.call('remove the volume', () => this.docker.getVolume(name).remove(), {
+      notFoundIsNull: true,
+    });
   }
 
   /** Runs a process in a running container to its end and collects its output. */
@@ -291,78 +294,163 @@ export class DockerService {
   // needs no process inside. 404 (no such container or no such path) is null.
 
   /** What is at a path in the container, or null when the container or the path is missing. */
-  async statPath(containerName: string, path: string): Promise<PathStat | null> {
-    try {
-      return await this.call('stat a path in the container', async () => {
-        const response: unknown = await this.docker
-          .getContainer(containerName)
-          .infoArchive({ path });
-        return pathStatOf(response);
-      });
-    } catch (error) {
-      if (error instanceof DockerNotFoundError) return null;
-      throw error;
-    }
+  statPath(containerName: string, path: string): Promise<PathStat | null> {
+    return this.call(
+      'stat a path in the container',
+      async () => pathStatOf(await this.docker.getContainer(containerName).infoArchive({ path })),
+      { notFoundIsNull: true },
+    );
   }
 
   /**
    * The regular files below a directory of the container (recursively), with the content of
    * the ones `options.wantContent` picks; null when the container or the directory is missing.
    */
-  async readDirectoryArchive(
+  readDirectoryArchive(
     containerName: string,
     dir: string,
     options: ReadDirectoryOptions = {},
   ): Promise<ArchiveEntry[] | null> {
-    try {
-      return await this.call('read a directory of the container', async () => {
-        const archive = await this.docker.getContainer(containerName).getArchive({ path: dir });
-        return readDirectoryEntries(asReadable(archive), options);
-      });
-    } catch (error) {
-      if (error instanceof DockerNotFoundError) return null;
-      throw error;
-    }
+    return this.readArchive('read a directory of the container', containerName, dir, (archive) =>
+      readDirectoryEntries(archive, options),
+    );
   }
 
   /** A file of the container, cut at `maxBytes`; null when the container or the file is missing. */
-  async readFile(
+  readFile(containerName: string, path: string, maxBytes: number): Promise<FileContent | null> {
+    return this.readArchive('read a file of the container', containerName, path, (archive) =>
+      readSingleFile(archive, maxBytes),
+    );
+  }
+
+  /**
+   * Streams the tar archive of a path to `consume`; null when the container or the path is
+   * missing. A read that outlives DOCKER_TIMEOUT_MS (or `deadlineMs`) is destroyed, not left
+   * streaming, and fails with DOCKER_TIMEOUT.
+   */
+  async readArchive<T>(
+    operation: string,
     containerName: string,
     path: string,
-    maxBytes: number,
-  ): Promise<FileContent | null> {
+    consume: (archive: Readable) => Promise<T>,
+    deadlineMs = this.timeoutMs,
+  ): Promise<T | null> {
+    const archive = await this.call(
+      operation,
+      async () => asReadable(await this.docker.getContainer(containerName).getArchive({ path })),
+      { notFoundIsNull: true },
+    );
+    if (archive === null) return null;
+    return this.consumeStream(operation, archive, consume, deadlineMs);
+  }
+
+  /**
+   * Runs a process in a running container and streams its stdout to `consume`; the process's
+   * stderr and exit code are ignored. Like `readArchive`, bounded by a deadline.
+   */
+  async readExecOutput<T>(
+    operation: string,
+    containerName: string,
+    options: Pick<ExecOptions, 'cmd' | 'user'>,
+    consume: (stdout: Readable) => Promise<T>,
+    deadlineMs = this.timeoutMs,
+  ): Promise<T> {
+    const { stream } = await this.startExec(containerName, options, false);
+    const stdout = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, new PassThrough().resume());
+    stream.once('end', () => stdout.end());
+    stream.once('close', () => stdout.end());
+    stream.once('error', (error) => stdout.destroy(error));
     try {
-      return await this.call('read a file of the container', async () => {
-        const archive = await this.docker.getContainer(containerName).getArchive({ path });
-        return readSingleFile(asReadable(archive), maxBytes);
-      });
+      return await this.consumeStream(operation, stdout, consume, deadlineMs);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * Follows the engine's events that match `filters` (Docker's event filter syntax), calling
+   * `onEvent` with each. The returned handle stops it; `ended` settles when the stream ends for
+   * any reason (the engine went away, a proxy timed it out, or `stop`).
+   */
+  async watchEvents(
+    filters: Record<string, string[]>,
+    onEvent: (event: DockerEvent) => void,
+  ): Promise<EventWatch> {
+    const stream = await this.call('follow the events', async () =>
+      asReadable(await this.docker.getEvents({ filters })),
+    );
+    const ended = new Promise<void>((resolve) => {
+      stream.once('close', resolve);
+      stream.once('end', resolve);
+      stream.once('error', () => resolve());
+    });
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        const event = parseEvent(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+        if (event) onEvent(event);
+        newline = pending.indexOf('\n');
+      }
+    });
+    return { stop: () => stream.destroy(), ended };
+  }
+
+  private async consumeStream<T>(
+    operation: string,
+    stream: Readable,
+    consume: (stream: Readable) => Promise<T>,
+    deadlineMs: number,
+  ): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stream.destroy();
+        reject(new DockerTimeoutError(operation));
+      }, deadlineMs);
+    });
+    try {
+      return await Promise.race([consume(stream), deadline]);
     } catch (error) {
-      if (error instanceof DockerNotFoundError) return null;
-      throw error;
+      if (error instanceof DockerTimeoutError) throw error;
+      throw this.translate(error, operation);
+    } finally {
+      clearTimeout(timer);
+      stream.destroy();
     }
   }
 
   /**
    * Runs one engine call with a deadline and maps its failure to this project's errors. With
-   * `notModifiedIsSuccess`, Docker's 304 (already started/stopped) counts as done.
+   * `notModifiedIsSuccess`, Docker's 304 (already started/stopped) counts as done; with
+   * `notFoundIsNull`, its 404 (no such object) is null.
    */
+  private call<T>(
+    operation: string,
+    run: () => Promise<T>,
+    options: CallOptions & { notFoundIsNull: true },
+  ): Promise<T | null>;
+  private call<T>(operation: string, run: () => Promise<T>, options?: CallOptions): Promise<T>;
   private async call<T>(
     operation: string,
     run: () => Promise<T>,
-    options: { notModifiedIsSuccess?: boolean; timeoutMs?: number } = {},
-  ): Promise<T> {
+    options: CallOptions = {},
+  ): Promise<T | null> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error('Docker call timed out'), { code: 'DOCKER_TIMEOUT' })),
-        timeoutMs,
-      );
+      timer = setTimeout(() => reject(new DockerTimeoutError(operation)), timeoutMs);
     });
     try {
       return await Promise.race([run(), deadline]);
     } catch (error) {
-      if (options.notModifiedIsSuccess && statusCodeOf(error) === 304) return undefined as T;
+      if (error instanceof DockerTimeoutError) throw error;
+      const status = statusCodeOf(error);
+      if (options.notModifiedIsSuccess && status === 304) return undefined as T;
+      if (options.notFoundIsNull && status === 404) return null;
       throw this.translate(error, operation);
     } finally {
       clearTimeout(timer);
@@ -382,6 +470,25 @@ export class DockerService {
       `Docker failed to ${operation}: ${String((error as Error | null)?.message ?? error)}`,
     );
     return new DockerOperationError(operation);
+  }
+}
+
+function parseEvent(line: string): DockerEvent | null {
+  try {
+    const raw = JSON.parse(line) as {
+      Type?: unknown;
+      Action?: unknown;
+      Actor?: { ID?: unknown; Attributes?: Record<string, string> };
+    };
+    if (typeof raw.Action !== 'string') return null;
+    return {
+      type: typeof raw.Type === 'string' ? raw.Type : '',
+      action: raw.Action,
+      id: typeof raw.Actor?.ID === 'string' ? raw.Actor.ID : '',
+      attributes: raw.Actor?.Attributes ?? {},
+    };
+  } catch {
+    return null;
   }
 }
 

@@ -102,3 +102,21 @@ export interface FileContent {
   content: Buffer;
   truncated: boolean;
 }
+
+/** One event of the engine's event stream. */
+export interface DockerEvent {
+  /** `container`, `network`, `volume`… */
+  type: string;
+  /** `start`, `die`, `destroy`… */
+  action: string;
+  /** The object's id. */
+  id: string;
+  /** The object's name and labels, among others. */
+  attributes: Readonly<Record<string, string>>;
+}
+
+export interface EventWatch {
+  stop(): void;
+  /** Settles when the stream ends, whatever the reason. */
+  ended: Promise<void>;
+}

@@ -41,6 +41,7 @@ export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
       413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
       429: [ErrorCode.QUEUE_FULL],
       503: [...CONTAINER_START_ERRORS, ErrorCode.SHUTTING_DOWN],
+      504: [ErrorCode.DOCKER_TIMEOUT],
     },
     { 429: 'the environment has MAX_QUEUE_PER_ENV runs waiting' },
   );

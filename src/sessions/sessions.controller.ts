@@ -36,7 +36,11 @@ const ID_PARAM = { name: 'id', description: 'The session id', format: 'uuid' };
 
 @ApiTags('sessions')
 @ApiAuthenticated()
-@ApiErrors({ 400: [ErrorCode.VALIDATION_FAILED], 503: [ErrorCode.DOCKER_UNAVAILABLE] })
+@ApiErrors({
+  400: [ErrorCode.VALIDATION_FAILED],
+  503: [ErrorCode.DOCKER_UNAVAILABLE],
+  504: [ErrorCode.DOCKER_TIMEOUT],
+})
 @Controller('api/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}

@@ -71,48 +71,142 @@ export function sessionIdOfFile(name: string): string | null {
   return SESSION_FILE.exec(name)?.[1] ?? null;
 }
 
+/** What one line of a transcript holds. */
+export interface TranscriptLine {
+  /** The line could not be read: not JSON, or not the shape its type claims. */
+  skipped: boolean;
+  timestamp: string | null;
+  /** Present for conversation lines; `index` is for the caller to set. */
+  message: Omit<TranscriptMessage, 'index'> | null;
+  /** The text of a prompt a person (or API client) wrote, when this line is one. */
+  prompt: string | null;
+}
+
+/** Reads one line of a transcript (without its newline); never throws. */
+export function readTranscriptLine(line: string): TranscriptLine | null {
+  if (line.trim() === '') return null;
+  const record = parseLine(line);
+  if (record === null) return { skipped: true, timestamp: null, message: null, prompt: null };
+  const timestamp = typeof record.timestamp === 'string' ? record.timestamp : null;
+  if (!isMessageType(record.type))
+    return { skipped: false, timestamp, message: null, prompt: null };
+  const message = toMessage(record, record.type, timestamp);
+  if (message === null) return { skipped: true, timestamp, message: null, prompt: null };
+  const isPrompt = message.type === TranscriptMessageType.user && !record.isMeta;
+  const prompt = isPrompt && message.text?.trim() ? message.text : null;
+  return { skipped: false, timestamp, message, prompt };
+}
+
+/**
+ * Builds a transcript's summary line by line, from scratch or from an earlier summary of the
+ * same file's start: transcripts only grow, so a changed file is read from where it was left.
+ */
+export class TranscriptSummarizer {
+  private current: TranscriptSummary;
+
+  constructor(from: TranscriptSummary = EMPTY_SUMMARY) {
+    this.current = { ...from };
+  }
+
+  add(text: string): void {
+    const line = readTranscriptLine(text);
+    if (line === null) return;
+    const summary = this.current;
+    if (line.skipped) summary.skippedLines += 1;
+    if (
+      line.timestamp !== null &&
+      (summary.firstTimestamp === null || line.timestamp < summary.firstTimestamp)
+    ) {
+      summary.firstTimestamp = line.timestamp;
+    }
+    if (line.message) summary.messageCount += 1;
+    if (summary.title === null && line.prompt !== null) summary.title = shortenTitle(line.prompt);
+  }
+
+  summary(): TranscriptSummary {
+    return { ...this.current };
+  }
+}
+
+export const EMPTY_SUMMARY: TranscriptSummary = Object.freeze({
+  messageCount: 0,
+  skippedLines: 0,
+  title: null,
+  firstTimestamp: null,
+});
+
 export function parseTranscript(text: string): ParsedTranscript {
   const messages: TranscriptMessage[] = [];
   let skippedLines = 0;
   let firstPrompt: string | null = null;
   let firstTimestamp: string | null = null;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const record = parseLine(line);
-    if (record === null) {
-      skippedLines++;
-      continue;
+  for (const text_ of text.split('\n')) {
+    const line = readTranscriptLine(text_);
+    if (line === null) continue;
+    if (line.skipped) skippedLines++;
+    if (line.timestamp !== null && (firstTimestamp === null || line.timestamp < firstTimestamp)) {
+      firstTimestamp = line.timestamp;
     }
-    const timestamp = typeof record.timestamp === 'string' ? record.timestamp : null;
-    if (timestamp !== null && (firstTimestamp === null || timestamp < firstTimestamp)) {
-      firstTimestamp = timestamp;
-    }
-    if (!isMessageType(record.type)) continue;
-    const message = toMessage(record, record.type, messages.length, timestamp);
-    if (message === null) {
-      skippedLines++;
-      continue;
-    }
-    messages.push(message);
-    if (firstPrompt === null && message.type === TranscriptMessageType.user && !record.isMeta) {
-      firstPrompt = message.text?.trim() ? message.text : null;
-    }
+    if (line.message) messages.push({ index: messages.length, ...line.message });
+    firstPrompt ??= line.prompt;
   }
   return { messages, skippedLines, firstPrompt, firstTimestamp };
 }
 
 export function summarizeTranscript(text: string): TranscriptSummary {
-  return summaryOf(parseTranscript(text));
+  const summarizer = new TranscriptSummarizer();
+  for (const line of text.split('\n')) summarizer.add(line);
+  return summarizer.summary();
 }
 
-export function summaryOf(parsed: ParsedTranscript): TranscriptSummary {
-  return {
-    messageCount: parsed.messages.length,
-    skippedLines: parsed.skippedLines,
-    title: parsed.firstPrompt === null ? null : shortenTitle(parsed.firstPrompt),
-    firstTimestamp: parsed.firstTimestamp,
-  };
+/** One line of a byte stream, with the offset just past its newline. */
+export interface StreamLine {
+  text: string;
+  /** Byte offset after the line's newline, counted from the stream's `startOffset`. */
+  end: number;
+  /** False for a last line that has no newline yet (the CLI may still be writing it). */
+  complete: boolean;
 }
+
+/**
+ * Splits a byte stream into lines, never holding more than one line (cut at `maxLineBytes`,
+ * beyond which the line reads as garbage and is skipped).
+ */
+export async function* streamLines(
+  chunks: AsyncIterable<unknown>,
+  startOffset = 0,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<StreamLine> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let offset = startOffset;
+  const text = (last: Buffer) =>
+    pendingBytes + last.length > maxLineBytes
+      ? OVERSIZED_LINE
+      : Buffer.concat([...pending, last]).toString('utf8');
+  for await (const chunk of chunks) {
+    if (!Buffer.isBuffer(chunk)) throw new Error('The stream yielded something other than bytes');
+    let from = 0;
+    for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, from)) {
+      const part = chunk.subarray(from, newline);
+      offset += pendingBytes + part.length + 1;
+      yield { text: text(part), end: offset, complete: true };
+      pending = [];
+      pendingBytes = 0;
+      from = newline + 1;
+    }
+    const rest = chunk.subarray(from);
+    if (pendingBytes + rest.length <= maxLineBytes) pending.push(rest);
+    pendingBytes += rest.length;
+  }
+  if (pendingBytes > 0) {
+    yield { text: text(Buffer.alloc(0)), end: offset + pendingBytes, complete: false };
+  }
+}
+
+/** A single transcript line longer than this is not read: it stands as garbage (skipped). */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const OVERSIZED_LINE = '\u0000';
 
 /** One line of whitespace-collapsed text, cut at a word when it is longer than `max`. */
 export function shortenTitle(text: string, max = TITLE_MAX_LENGTH): string {
@@ -149,10 +243,9 @@ function isMessageType(type: unknown): type is TranscriptMessageType {
 function toMessage(
   record: JsonObject,
   type: TranscriptMessageType,
-  index: number,
   timestamp: string | null,
-): TranscriptMessage | null {
-  const message: TranscriptMessage = { index, type, timestamp };
+): Omit<TranscriptMessage, 'index'> | null {
+  const message: Omit<TranscriptMessage, 'index'> = { type, timestamp };
   if (type === TranscriptMessageType.system) {
     // System lines (compaction boundaries, notices) carry their text at the top level.
     if (typeof record.content === 'string') message.text = record.content;
@@ -211,4 +304,93 @@ function toolResultText(content: unknown): string {
     })
     .filter((text) => text !== '')
     .join('\n');
+}
+
+/** How far a transcript has been read: its complete lines, so a grown file is read on from there. */
+export interface ReadState {
+  bytes: number;
+  summary: TranscriptSummary;
+}
+
+/** A transcript's summary after a read, and where the next read goes on from. */
+export interface TranscriptProgress {
+  /** The summary a list shows, a torn last line included. */
+  summary: TranscriptSummary;
+  read: ReadState;
+}
+
+/** Where a page of messages starts: a byte offset at a line start, and that message's index. */
+export interface MessagePosition {
+  byte: number;
+  index: number;
+}
+
+export interface MessagePage {
+  messages: TranscriptMessage[];
+  /** Where the next page starts; null on the last one. */
+  next: MessagePosition | null;
+}
+
+/**
+ * Summarizes a whole transcript's bytes, going on from `from` (the first `from.bytes` bytes are
+ * skipped: they were summarized before). A last line without its newline counts in the summary
+ * shown but is not consumed, so the next read takes it whole.
+ */
+export async function summarizeFrom(
+  content: AsyncIterable<unknown>,
+  from: ReadState | null,
+): Promise<TranscriptProgress> {
+  const complete = new TranscriptSummarizer(from?.summary);
+  let bytes = from?.bytes ?? 0;
+  let torn: string | null = null;
+  for await (const line of streamLines(skipBytes(content, bytes), bytes)) {
+    if (!line.complete) {
+      torn = line.text;
+      break;
+    }
+    complete.add(line.text);
+    bytes = line.end;
+  }
+  const read: ReadState = { bytes, summary: complete.summary() };
+  if (torn === null) return { summary: read.summary, read };
+  const shown = new TranscriptSummarizer(read.summary);
+  shown.add(torn);
+  return { summary: shown.summary(), read };
+}
+
+/**
+ * Up to `limit` messages of a transcript's bytes from `position` on; the stream is left as soon
+ * as the page is known to be full, so a large transcript is never held or read to its end.
+ */
+export async function readMessagePage(
+  content: AsyncIterable<unknown>,
+  position: MessagePosition,
+  limit: number,
+): Promise<MessagePage> {
+  const messages: TranscriptMessage[] = [];
+  let end = position.byte;
+  for await (const line of streamLines(skipBytes(content, position.byte), position.byte)) {
+    const message = readTranscriptLine(line.text)?.message;
+    if (!message) continue;
+    // One message past the page shows that there is a next page, which starts after the last.
+    if (messages.length === limit)
+      return { messages, next: { byte: end, index: position.index + limit } };
+    messages.push({ index: position.index + messages.length, ...message });
+    end = line.end;
+  }
+  return { messages, next: null };
+}
+
+/** The stream without its first `count` bytes. */
+async function* skipBytes(chunks: AsyncIterable<unknown>, count: number): AsyncGenerator<Buffer> {
+  let left = count;
+  for await (const chunk of chunks) {
+    if (!Buffer.isBuffer(chunk)) throw new Error('The stream yielded something other than bytes');
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
+  }
 }

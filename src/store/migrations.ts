@@ -60,4 +60,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'sessions index',
+    // Sessions become an index: reserved ids and the transcripts found in the sessions volume,
+    // with what a list shows of each, so listing never reads a transcript.
+    up: `
+      ALTER TABLE sessions ADD COLUMN reserved INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE sessions ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+      ALTER TABLE sessions ADD COLUMN transcript_size INTEGER NULL;
+      ALTER TABLE sessions ADD COLUMN transcript_mtime_ms INTEGER NULL;
+      ALTER TABLE sessions ADD COLUMN transcript_title TEXT NULL;
+      ALTER TABLE sessions ADD COLUMN first_timestamp TEXT NULL;
+      ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sessions ADD COLUMN skipped_lines INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sessions ADD COLUMN read_state TEXT NULL;
+      UPDATE sessions SET updated_at = created_at;
+      CREATE INDEX sessions_newest_first ON sessions (env, updated_at DESC, id DESC);
+      CREATE TABLE session_scans (
+        env TEXT PRIMARY KEY,
+        scanned_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,8 +3,9 @@ import {
   AGENT_CREDENTIALS_DIR,
   AGENT_PROJECTS_DIR,
 } from '../../src/agent/agent-layout';
+import { ContainerStatusDto } from '../../src/containers/dto/container-status.dto';
 import { CLAUDE_CODE_VERSION } from '../../src/common/config/environment-variables';
-import { inspectJson, removeDockerObjects } from '../support/docker-cli';
+import { dockerCli, inspectJson, removeDockerObjects } from '../support/docker-cli';
 import { envParams, startTestApp, TestApp } from '../support/test-app';
 
 interface DockerInspect {
@@ -28,6 +29,21 @@ describe('containers (real engine)', () => {
     await t.close();
     removeDockerObjects(t.config.agent.containerPrefix);
   });
+
+  type Status = Pick<ContainerStatusDto, 'exists' | 'running' | 'state'>;
+
+  /** Polls the status route until `holds`, failing when that takes longer than `withinMs`. */
+  async function statusWithin(withinMs: number, holds: (status: Status) => boolean) {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      const { data } = await t.client.GET('/api/containers/{env}', dev);
+      if (data && holds(data)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`the status did not follow within ${withinMs} ms: ${JSON.stringify(data)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
 
   it('reports a missing container before the first start', async () => {
     const res = await t.client.GET('/api/containers/{env}', dev);
@@ -126,10 +142,9 @@ describe('containers (real engine)', () => {
       .join(' && ');
     expect((await t.docker.exec(name, { cmd: ['sh', '-c', write] })).exitCode).toBe(0);
 
+    // Removed behind the service's back: the status follows through Docker's events.
     await t.docker.removeContainer(name);
-    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
-      exists: false,
-    });
+    await statusWithin(1000, (status) => status.exists === false);
     expect((await t.client.POST('/api/containers/{env}/start', dev)).data).toMatchObject({
       running: true,
     });
@@ -145,6 +160,13 @@ describe('containers (real engine)', () => {
     expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
       auth: { method: 'credentials_file' },
     });
+  });
+
+  it('reads a stop and a start made with the docker CLI within a second', async () => {
+    dockerCli('stop', '-t', '1', name);
+    await statusWithin(1000, (status) => status.running === false && status.state === 'exited');
+    dockerCli('start', name);
+    await statusWithin(1000, (status) => status.running === true);
   });
 
   it('answers 404 ENV_NOT_FOUND for an environment that is not configured', async () => {

@@ -39,6 +39,7 @@ export const ERROR_EXAMPLES = {
     message: 'The Docker engine is not reachable; try again shortly',
   },
   DOCKER_ERROR: { status: 502, message: 'Docker failed to start the container' },
+  DOCKER_TIMEOUT: { status: 504, message: 'Docker did not finish in time: read a transcript' },
   CONTAINER_UNAVAILABLE: {
     status: 503,
     message: 'The container claude-agent-dev could not be started',

@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   parseTranscript,
+  readMessagePage,
+  readTranscriptLine,
   sessionIdOfFile,
   shortenTitle,
+  streamLines,
+  summarizeFrom,
   summarizeTranscript,
   transcriptDirectory,
 } from '../../../src/sessions/transcript';
@@ -148,5 +152,81 @@ describe('transcript parsing', () => {
     ]) {
       expect(sessionIdOfFile(name)).toBeNull();
     }
+  });
+});
+
+describe('streamed transcript reads', () => {
+  const bytes = Buffer.from(fixture, 'utf8');
+
+  /** The bytes in chunks of `size`, as a stream would deliver them. */
+  async function* chunks(buffer: Buffer, size = 7): AsyncGenerator<Buffer> {
+    for (let at = 0; at < buffer.length; at += size) yield buffer.subarray(at, at + size);
+  }
+
+  it('summarizes a stream as the whole-text parse does, whatever the chunking', async () => {
+    for (const size of [1, 7, 4096, bytes.length]) {
+      const { summary } = await summarizeFrom(chunks(bytes, size), null);
+      expect(summary).toEqual(summarizeTranscript(fixture));
+    }
+  });
+
+  it('leaves a torn last line unconsumed: shown as skipped, read whole next time', async () => {
+    const { summary, read } = await summarizeFrom(chunks(bytes), null);
+    expect(summary.skippedLines).toBe(2);
+    expect(read.summary.skippedLines).toBe(1);
+    expect(read.bytes).toBe(fixture.lastIndexOf('\n') + 1);
+
+    const mended = Buffer.concat([bytes, Buffer.from('"}}\n')]);
+    const next = await summarizeFrom(chunks(mended), read);
+    expect(next.read.bytes).toBe(mended.length);
+    expect(next.summary).toEqual(summarizeTranscript(mended.toString('utf8')));
+  });
+
+  it('goes on from an earlier read of a grown file, reading only what was added', async () => {
+    const cut = fixture.indexOf('\n', fixture.length / 2) + 1;
+    const head = await summarizeFrom(chunks(bytes.subarray(0, cut)), null);
+    expect(head.read.bytes).toBe(Buffer.byteLength(fixture.slice(0, cut)));
+    // Garbage where the earlier read already went proves those bytes are skipped, not re-read.
+    const tampered = Buffer.concat([Buffer.alloc(cut, 'x'), bytes.subarray(cut)]);
+    const grown = await summarizeFrom(chunks(tampered), head.read);
+    expect(grown.summary).toEqual(summarizeTranscript(fixture));
+  });
+
+  it('counts an over-long line as one skipped line without holding it', async () => {
+    const lines: string[] = [];
+    for await (const line of streamLines(chunks(Buffer.from(`${'y'.repeat(50)}\n{}\n`)), 0, 10)) {
+      lines.push(line.text);
+    }
+    expect(lines).toHaveLength(2);
+    expect(readTranscriptLine(lines[0])).toMatchObject({ skipped: true });
+  });
+
+  it('reads messages page by page from a byte position, stopping at the page end', async () => {
+    const first = await readMessagePage(chunks(bytes), { byte: 0, index: 0 }, 3);
+    expect(first.messages.map((message) => [message.index, message.type])).toEqual([
+      [0, 'user'],
+      [1, 'assistant'],
+      [2, 'user'],
+    ]);
+    expect(first.next).toEqual({ byte: expect.any(Number), index: 3 });
+    const rest = await readMessagePage(chunks(bytes), first.next ?? { byte: 0, index: 0 }, 3);
+    expect(rest).toEqual({
+      messages: parseTranscript(fixture).messages.slice(3),
+      next: null,
+    });
+    const exact = await readMessagePage(chunks(bytes), { byte: 0, index: 0 }, 5);
+    expect(exact.next).toBeNull();
+  });
+
+  it('stops reading the stream once the page is known to be full', async () => {
+    let served = 0;
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks(bytes, 64)) {
+        served += chunk.length;
+        yield chunk;
+      }
+    }
+    await readMessagePage(counted(), { byte: 0, index: 0 }, 1);
+    expect(served).toBeLessThan(bytes.length);
   });
 });

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/common/config/load-config';
@@ -48,12 +48,15 @@ describe('the embedded store', () => {
         "SELECT name, pk FROM pragma_table_info('sessions')",
       )
       .all();
-    expect(columns).toEqual([
+    expect(columns.slice(0, 4)).toEqual([
       { name: 'id', pk: 2 },
       { name: 'env', pk: 1 },
       { name: 'title', pk: 0 },
       { name: 'created_at', pk: 0 },
     ]);
+    expect(columns.map((column) => column.name)).toEqual(
+      expect.arrayContaining(['reserved', 'updated_at', 'transcript_size', 'read_state']),
+    );
     store.onApplicationShutdown();
     expect(store.db.open).toBe(false);
   });
@@ -68,6 +71,25 @@ describe('the embedded store', () => {
     const db = openDatabase(join(dataDir, DATABASE_FILE));
     expect(applyMigrations(db, MIGRATIONS)).toEqual([]);
     expect(db.prepare('SELECT COUNT(*) AS n FROM sessions').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('keeps reservations made before the sessions index as reserved sessions', () => {
+    mkdirSync(dataDir, { recursive: true });
+    const db = openDatabase(join(dataDir, DATABASE_FILE));
+    applyMigrations(db, MIGRATIONS.slice(0, 2));
+    db.prepare(
+      "INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', 'Kept', '2026-01-01T00:00:00.000Z')",
+    ).run();
+    expect(applyMigrations(db, MIGRATIONS)).toEqual([3]);
+    expect(
+      db.prepare('SELECT reserved, title, updated_at, transcript_size FROM sessions').get(),
+    ).toEqual({
+      reserved: 1,
+      title: 'Kept',
+      updated_at: '2026-01-01T00:00:00.000Z',
+      transcript_size: null,
+    });
     db.close();
   });
 

@@ -1,0 +1,116 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { MANAGED_LABEL } from '../agent/agent-layout';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { DockerService } from '../docker/docker.service';
+import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
+
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * The agent containers' state as the service keeps it: read once per environment, then kept
+ * current from Docker's event stream, so a status read never waits on Docker. A change made
+ * behind the service's back (the `docker` CLI, a crash, a restart policy) arrives as an event
+ * within milliseconds. While the stream is down (Docker away, a proxy timeout), reads fall
+ * back to a live inspect, and the state is read afresh once the stream is back.
+ */
+@Injectable()
+export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ContainerStates.name);
+  private readonly known = new Map<string, ContainerInfo | null>();
+  /** Inspects are numbered per environment: an answer never replaces one of a later inspect. */
+  private readonly issued = new Map<string, number>();
+  private readonly kept = new Map<string, number>();
+  private readonly envByName: ReadonlyMap<string, string>;
+  private synced = false;
+  private stopped = false;
+  private watch: EventWatch | null = null;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly docker: DockerService,
+  ) {
+    this.envByName = new Map(
+      config.environments.map((env) => [`${config.agent.containerPrefix}${env}`, env]),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    void this.follow(RETRY_MIN_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.watch?.stop();
+  }
+
+  /** The environment's container as last seen, or a live inspect while the stream is down. */
+  get(env: string): Promise<ContainerInfo | null> {
+    if (this.synced && this.known.has(env)) return Promise.resolve(this.known.get(env) ?? null);
+    return this.refresh(env);
+  }
+
+  /** Inspects the container now (after the service changed it, say) and keeps the answer. */
+  async refresh(env: string): Promise<ContainerInfo | null> {
+    const number = (this.issued.get(env) ?? 0) + 1;
+    this.issued.set(env, number);
+    const info = await this.docker.inspectContainer(this.containerName(env));
+    if (number > (this.kept.get(env) ?? 0)) {
+      this.kept.set(env, number);
+      this.known.set(env, info);
+    }
+    return info;
+  }
+
+  private containerName(env: string): string {
+    return `${this.config.agent.containerPrefix}${env}`;
+  }
+
+  /** Follows the event stream for as long as the service runs, reconnecting with backoff. */
+  private async follow(delayMs: number): Promise<void> {
+    if (this.stopped) return;
+    let nextDelay = Math.min(delayMs * 2, RETRY_MAX_MS);
+    try {
+      this.watch = await this.docker.watchEvents(
+        { type: ['container'], label: [`${MANAGED_LABEL}=true`] },
+        (event) => this.onEvent(event),
+      );
+      // The service may have begun to close while the stream was being opened.
+      if (this.stopped) this.watch.stop();
+      // Subscribed first, then read: no change can fall between the two.
+      await Promise.all(this.config.environments.map((env) => this.refresh(env)));
+      this.synced = true;
+      nextDelay = RETRY_MIN_MS;
+      await this.watch.ended;
+      if (!this.stopped) this.logger.warn('The Docker event stream ended; reconnecting');
+    } catch (error) {
+      if (delayMs === RETRY_MIN_MS) {
+        this.logger.warn(`Cannot follow Docker's events (${String(error)}); retrying`);
+      }
+    }
+    this.synced = false;
+    this.watch?.stop();
+    this.watch = null;
+    if (this.stopped) return;
+    this.retry = setTimeout(() => void this.follow(nextDelay), nextDelay);
+    this.retry.unref();
+  }
+
+  private onEvent(event: DockerEvent): void {
+    const env = this.envByName.get(event.attributes.name ?? '');
+    if (env === undefined) return;
+    this.refresh(env).catch((error: unknown) => {
+      // The next read inspects live again rather than trust a state it could not refresh.
+      this.known.delete(env);
+      this.logger.warn(`Could not refresh the container of ${env}: ${String(error)}`);
+    });
+  }
+}

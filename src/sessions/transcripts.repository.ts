@@ -1,0 +1,183 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { AGENT_USER, sessionStatePaths } from '../agent/agent-layout';
+import { DockerOperationError } from '../docker/docker.errors';
+import { DockerService } from '../docker/docker.service';
+import { ArchiveFile, visitArchiveFiles, VisitResult } from '../docker/docker-archive';
+import {
+  MessagePage,
+  MessagePosition,
+  readMessagePage,
+  ReadState,
+  sessionIdOfFile,
+  summarizeFrom,
+  transcriptDirectory,
+  TranscriptProgress,
+} from './transcript';
+
+/** A transcript file as a directory listing shows it: no content read. */
+export interface TranscriptStat {
+  id: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What reading a transcript yields for the index. */
+export interface TranscriptRead extends TranscriptProgress {
+  id: string;
+}
+
+/** Names per `tar` exec, well under the kernel's argument limit. */
+const TAR_BATCH = 500;
+/** A full read of a stopped container's transcripts (once per environment) may take this long. */
+const FULL_READ_DEADLINE_FACTOR = 20;
+
+// `find -printf` is GNU findutils, which the agent image (Debian) has.
+const LIST_SCRIPT = `find "$1" -maxdepth 1 -type f -name '*.jsonl' -printf '%f\\t%s\\t%T@\\n' 2>/dev/null; exit 0`;
+
+/**
+ * The CLI's transcripts in an environment's sessions volume, read and removed through Docker:
+ * a stat-only listing and batch reads by `exec` while the container runs, and reads through
+ * the archive API, which work while it is stopped.
+ */
+@Injectable()
+export class TranscriptsRepository {
+  private readonly dir: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly docker: DockerService,
+  ) {
+    this.dir = transcriptDirectory(config.agent.workdir);
+  }
+
+  path(id: string): string {
+    return `${this.dir}/${id}.jsonl`;
+  }
+
+  /** Names, sizes and mtimes of the transcripts; the container must be running. */
+  async list(container: string): Promise<TranscriptStat[]> {
+    const listing = await this.docker.exec(container, {
+      cmd: ['sh', '-c', LIST_SCRIPT, 'list-transcripts', this.dir],
+      user: AGENT_USER,
+    });
+    const stats: TranscriptStat[] = [];
+    for (const line of listing.stdout.split('\n')) {
+      const [name, size, mtime] = line.split('\t');
+      const id = sessionIdOfFile(name ?? '');
+      if (id === null || size === undefined || mtime === undefined) continue;
+      stats.push({ id, size: Number(size), mtimeMs: Math.round(Number(mtime) * 1000) });
+    }
+    return stats;
+  }
+
+  /**
+   * Reads the given transcripts (the container must be running), each from where its earlier
+   * read stopped, and hands each result to `onRead`.
+   */
+  async read(
+    container: string,
+    files: ReadonlyArray<{ id: string; from: ReadState | null }>,
+    onRead: (read: TranscriptRead) => void,
+  ): Promise<void> {
+    const from = new Map(files.map((file) => [file.id, file.from]));
+    for (let start = 0; start < files.length; start += TAR_BATCH) {
+      const names = files.slice(start, start + TAR_BATCH).map((file) => `${file.id}.jsonl`);
+      await this.docker.readExecOutput(
+        'read transcripts',
+        container,
+        {
+          cmd: ['tar', '-cf', '-', '-C', this.dir, '--ignore-failed-read', '--', ...names],
+          user: AGENT_USER,
+        },
+        (stdout) =>
+          visitArchiveFiles(stdout, (file, content) => this.readEntry(file, content, from, onRead)),
+      );
+    }
+  }
+
+  /**
+   * Reads every transcript through the archive API (for a stopped container never indexed);
+   * false when the container or the folder does not exist.
+   */
+  async readAll(
+    container: string,
+    onRead: (read: TranscriptRead & TranscriptStat) => void,
+  ): Promise<boolean> {
+    const found = await this.docker.readArchive(
+      'read the transcripts',
+      container,
+      this.dir,
+      (archive) =>
+        visitArchiveFiles(
+          archive,
+          (file, content) =>
+            this.readEntry(file, content, new Map(), (read) =>
+              onRead({ ...read, size: file.size, mtimeMs: file.mtime.getTime() }),
+            ),
+          { stripFirstComponent: true },
+        ),
+      this.config.docker.timeoutMs * FULL_READ_DEADLINE_FACTOR,
+    );
+    return found !== null;
+  }
+
+  /**
+   * A page of a transcript's messages from `position`, read through the archive API as a stream
+   * that is cut once the page is full; null when the transcript does not exist.
+   */
+  async readMessages(
+    container: string,
+    id: string,
+    position: MessagePosition,
+    limit: number,
+  ): Promise<MessagePage | null> {
+    let page: MessagePage = { messages: [], next: null };
+    const found = await this.docker.readArchive(
+      'read a transcript',
+      container,
+      this.path(id),
+      (archive) =>
+        visitArchiveFiles(archive, async (_file, content): Promise<VisitResult> => {
+          page = await readMessagePage(content, position, limit);
+          return 'stop';
+        }),
+    );
+    return found === null ? null : page;
+  }
+
+  /** Whether the transcript, or the folder of its subagents, is on disk. */
+  async exists(container: string, id: string): Promise<{ transcript: boolean; any: boolean }> {
+    const [transcript, subagents] = await Promise.all([
+      this.docker.statPath(container, this.path(id)),
+      this.docker.statPath(container, `${this.dir}/${id}`),
+    ]);
+    return { transcript: transcript !== null, any: transcript !== null || subagents !== null };
+  }
+
+  /**
+   * Removes the transcript, the subagent transcripts beside it and the CLI's other state of the
+   * session, inside the running container as the CLI's user.
+   */
+  async remove(container: string, id: string): Promise<void> {
+    const removed = await this.docker.exec(container, {
+      cmd: ['rm', '-rf', '--', this.path(id), `${this.dir}/${id}`, ...sessionStatePaths(id)],
+      user: AGENT_USER,
+    });
+    if (removed.exitCode !== 0) throw new DockerOperationError('delete the session files');
+  }
+
+  private async readEntry(
+    file: ArchiveFile,
+    content: AsyncIterable<unknown>,
+    from: ReadonlyMap<string, ReadState | null>,
+    onRead: (read: TranscriptRead) => void,
+  ): Promise<void> {
+    const id = sessionIdOfFile(file.name);
+    if (id === null) return;
+    // A file that shrank was rewritten: it is read again from the start.
+    const start = from.get(id);
+    const resume = start && start.bytes <= file.size ? start : null;
+    onRead({ id, ...(await summarizeFrom(content, resume)) });
+  }
+}
