@@ -18,13 +18,15 @@ export interface SseResult {
 /**
  * Reads a text/event-stream over fetch, parsing frames as they arrive; the answer's status and
  * content type are checked against openapi.json. Stops when the server closes, or when
- * `stopAfter` says so (then it disconnects, as a browser tab closing would).
+ * `stopAfter` says so (then it disconnects, as a browser tab closing would). `onEvent` sees each
+ * event as it arrives, so a test can act at a given point of the stream.
  */
 export async function readSse(
   url: string,
   options: {
     headers?: Record<string, string>;
     stopAfter?: (event: SseEvent, all: SseEvent[]) => boolean;
+    onEvent?: (event: SseEvent) => void;
   } = {},
 ): Promise<SseResult> {
   const abort = new AbortController();
@@ -56,6 +58,7 @@ export async function readSse(
           continue;
         }
         result.events.push(event);
+        options.onEvent?.(event);
         if (options.stopAfter?.(event, result.events)) {
           abort.abort();
           return result;
