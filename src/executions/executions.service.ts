@@ -34,6 +34,8 @@ export class ExecutionsService {
   async submit(request: ExecutionRequest, options: AdmitOptions): Promise<ExecutionRecord> {
     this.lifecycle.assertAccepting();
     const { env, sessionId } = await this.admission.admit(request, options);
+    // The drain may have begun while the container and the session were checked.
+    this.lifecycle.assertAccepting();
     const id = randomUUID();
     this.repository.insert({ id, env, sessionId, request, createdAt: new Date().toISOString() });
     const record = this.find(id);

@@ -309,6 +309,43 @@ describe('executions: the real wiring and store around a fake runner', () => {
       expect(runner.runIds).toEqual([running]);
     });
 
+    it('refuses with 503 SHUTTING_DOWN a run whose admission was under way when the drain began', async () => {
+      const { app, runner, containers, submit, request, ended } = await boot({
+        MAX_CONCURRENT_PER_ENV: '1',
+        SHUTDOWN_GRACE_MS: '60000',
+      });
+      const running = await submit({ prompt: 'running' });
+      const queued = await submit({ prompt: 'queued' });
+      const run = await runner.runOf(running);
+      let admit: (containerName: string) => void = () => undefined;
+      const admitting = new Promise<void>((started) =>
+        containers.ensureRunning.mockImplementationOnce(() => {
+          started();
+          return new Promise((resolve) => (admit = resolve));
+        }),
+      );
+      const late = request('POST', '/api/executions', { env: 'dev', prompt: 'late' });
+      await admitting;
+
+      // The drain has begun once it has ended the waiting run; the running one holds it open.
+      const queuedEnd = ended(queued);
+      const closing = app.close();
+      await queuedEnd;
+      admit('claude-agent-dev');
+      const refused = await late;
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ code: 'SHUTTING_DOWN' });
+      const history = await request('GET', '/api/executions');
+      expect(history.json<{ items: { id: string }[] }>().items.map((item) => item.id)).toEqual([
+        queued,
+        running,
+      ]);
+
+      run.succeed('done');
+      await closing;
+      expect(runner.runIds).toEqual([running]);
+    });
+
     it('at boot, ends the runs a crash left queued or running and kills the running CLI', async () => {
       const previous = await boot();
       const store = previous.app.get(ExecutionsRepository);
