@@ -1,9 +1,10 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DockerOperationError } from '../../../src/docker/docker.errors';
-import { DockerService } from '../../../src/docker/docker.service';
-import { ContainerInfo, ContainerSpec } from '../../../src/docker/docker.types';
-import { appWithMockedDocker } from '../../support/app-with-mocked-docker';
-import { strictMock } from '../../support/strict-mock';
+import { DockerOperationError } from '../../src/docker/docker.errors';
+import { DockerService } from '../../src/docker/docker.service';
+import { ContainerInfo, ContainerSpec } from '../../src/docker/docker.types';
+import { appWithMockedDocker } from '../support/app-with-mocked-docker';
+import { strictMock } from '../support/strict-mock';
+import { trackApps } from '../support/app-tracker';
 
 const TOKEN = 'c'.repeat(32);
 
@@ -18,8 +19,13 @@ const running: ContainerInfo = {
   labels: {},
 };
 
-function appWith(docker: jest.Mocked<DockerService>): Promise<NestFastifyApplication> {
-  return appWithMockedDocker(docker, { API_TOKEN: TOKEN });
+const track = trackApps();
+
+async function appWith(
+  docker: jest.Mocked<DockerService>,
+  env: Record<string, string> = {},
+): Promise<NestFastifyApplication> {
+  return track(await appWithMockedDocker(docker, { API_TOKEN: TOKEN, ...env }));
 }
 
 function post(app: NestFastifyApplication, url: string) {
@@ -159,7 +165,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
           isDirectory: false,
         }),
       });
-      const app = await appWithMockedDocker(docker, { API_TOKEN: TOKEN, ...agentEnv });
+      const app = await appWith(docker, agentEnv);
       const res = await app.inject({
         method: 'GET',
         url: '/api/containers/dev',

@@ -1,0 +1,124 @@
+import {
+  ReadState,
+  readMessagePage,
+  summarizeFrom,
+  MessagePage,
+  MessagePosition,
+} from '../../src/sessions/transcript';
+import {
+  TranscriptRead,
+  TranscriptStat,
+  TranscriptsRepository,
+} from '../../src/sessions/transcripts.repository';
+
+interface StoredFile {
+  bytes: Buffer;
+  mtimeMs: number;
+}
+
+/** The bytes in small chunks, as a stream would deliver them. */
+async function* chunks(bytes: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += 1024) yield bytes.subarray(at, at + 1024);
+}
+
+/**
+ * The sessions volumes in memory, behind TranscriptsRepository's methods, with the same pure
+ * readers (summaries, pages) the real one streams through. It records what was listed, read and
+ * removed, so a test can tell a scan that read nothing from one that read everything.
+ */
+export class FakeTranscripts implements Pick<
+  TranscriptsRepository,
+  'list' | 'read' | 'readAll' | 'readMessages' | 'exists' | 'remove'
+> {
+  readonly reads: Array<{ id: string; from: ReadState | null }> = [];
+  readonly removed: string[] = [];
+  listings = 0;
+  fullReads = 0;
+  /** Thrown by every call while set, as a Docker failure would be. */
+  failWith: Error | null = null;
+  private readonly volumes = new Map<string, Map<string, StoredFile>>();
+
+  write(id: string, bytes: Buffer, mtimeMs: number, container = 'claude-agent-dev'): void {
+    this.volume(container).set(id, { bytes, mtimeMs });
+  }
+
+  delete(id: string, container = 'claude-agent-dev'): void {
+    this.volume(container).delete(id);
+  }
+
+  list(container: string): Promise<TranscriptStat[]> {
+    this.check();
+    this.listings += 1;
+    return Promise.resolve(
+      [...this.volume(container)].map(([id, file]) => ({
+        id,
+        size: file.bytes.length,
+        mtimeMs: file.mtimeMs,
+      })),
+    );
+  }
+
+  async read(
+    container: string,
+    files: ReadonlyArray<{ id: string; from: ReadState | null }>,
+    onRead: (read: TranscriptRead) => void,
+  ): Promise<void> {
+    this.check();
+    for (const { id, from } of files) {
+      const file = this.volume(container).get(id);
+      if (!file) continue;
+      this.reads.push({ id, from });
+      onRead({ id, ...(await summarizeFrom(chunks(file.bytes), from)) });
+    }
+  }
+
+  async readAll(
+    container: string,
+    onRead: (read: TranscriptRead & TranscriptStat) => void,
+  ): Promise<boolean> {
+    this.check();
+    this.fullReads += 1;
+    for (const [id, file] of this.volume(container)) {
+      const progress = await summarizeFrom(chunks(file.bytes), null);
+      onRead({ id, ...progress, size: file.bytes.length, mtimeMs: file.mtimeMs });
+    }
+    return true;
+  }
+
+  async readMessages(
+    container: string,
+    id: string,
+    position: MessagePosition,
+    limit: number,
+  ): Promise<MessagePage | null> {
+    this.check();
+    const file = this.volume(container).get(id);
+    return file ? readMessagePage(chunks(file.bytes), position, limit) : null;
+  }
+
+  exists(container: string, id: string): Promise<{ transcript: boolean; any: boolean }> {
+    this.check();
+    const found = this.volume(container).has(id);
+    return Promise.resolve({ transcript: found, any: found });
+  }
+
+  remove(container: string, id: string): Promise<void> {
+    this.check();
+    this.removed.push(id);
+    this.volume(container).delete(id);
+    return Promise.resolve();
+  }
+
+  private volume(container: string): Map<string, StoredFile> {
+    let volume = this.volumes.get(container);
+    if (!volume) {
+      volume = new Map();
+      this.volumes.set(container, volume);
+    }
+    return volume;
+  }
+
+  private check(): void {
+    if (this.failWith) throw this.failWith;
+  }
+}
