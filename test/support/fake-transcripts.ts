@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   ReadState,
   readMessagePage,
@@ -17,8 +18,10 @@ interface StoredFile {
 }
 
 /** The bytes in small chunks, as a stream would deliver them. */
-async function* chunks(bytes: Buffer): AsyncGenerator<Buffer> {
-  for (let at = 0; at < bytes.length; at += 1024) yield bytes.subarray(at, at + 1024);
+function chunks(bytes: Buffer): Readable {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += 1024) parts.push(bytes.subarray(at, at + 1024));
+  return Readable.from(parts);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -159,8 +160,10 @@ describe('streamed transcript reads', () => {
   const bytes = Buffer.from(fixture, 'utf8');
 
   /** The bytes in chunks of `size`, as a stream would deliver them. */
-  async function* chunks(buffer: Buffer, size = 7): AsyncGenerator<Buffer> {
-    for (let at = 0; at < buffer.length; at += size) yield buffer.subarray(at, at + size);
+  function chunks(buffer: Buffer, size = 7): Readable {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < buffer.length; at += size) parts.push(buffer.subarray(at, at + size));
+    return Readable.from(parts);
   }
 
   it('summarizes a stream as the whole-text parse does, whatever the chunking', async () => {
@@ -221,7 +224,7 @@ describe('streamed transcript reads', () => {
   it('stops reading the stream once the page is known to be full', async () => {
     let served = 0;
     async function* counted(): AsyncGenerator<Buffer> {
-      for await (const chunk of chunks(bytes, 64)) {
+      for await (const chunk of chunks(bytes, 64) as AsyncIterable<Buffer>) {
         served += chunk.length;
         yield chunk;
       }
