@@ -55,68 +55,49 @@ function IntegerSetting({ min, max }: { min: number; max?: number }): PropertyDe
   );
 }
 
-/** An exact browser origin: scheme, host and optional port, nothing else. */
-function IsExactOrigin(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
+/** A validator of string settings, named `name`, failing with `message`. */
+function stringRule(
+  name: string,
+  message: string,
+  isValid: (value: string) => boolean,
+): (options?: ValidationOptions) => PropertyDecorator {
+  return (options) => (target, propertyName) =>
     registerDecorator({
-      name: 'isExactOrigin',
+      name,
       target: target.constructor,
       propertyName: propertyName as string,
-      options: {
-        message: '$property must list exact origins such as https://app.example.com',
-        ...options,
-      },
-      validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
-          try {
-            const url = new URL(value);
-            return ['http:', 'https:'].includes(url.protocol) && url.origin === value;
-          } catch {
-            return false;
-          }
-        },
-      },
+      options: { message, ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && isValid(value) },
     });
 }
+
+/** An exact browser origin: scheme, host and optional port, nothing else. */
+const IsExactOrigin = stringRule(
+  'isExactOrigin',
+  '$property must list exact origins such as https://app.example.com',
+  (value) => {
+    try {
+      const url = new URL(value);
+      return ['http:', 'https:'].includes(url.protocol) && url.origin === value;
+    } catch {
+      return false;
+    }
+  },
+);
 
 /** A Docker daemon address as in DOCKER_HOST: unix://, tcp://, http:// or https://. */
-function IsDockerHost(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isDockerHost',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: {
-        message: '$property must look like unix:///var/run/docker.sock or tcp://host:2375',
-        ...options,
-      },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' &&
-          /^(unix:\/\/\/.+|(tcp|http|https):\/\/[^/:]+(:\d+)?\/?)$/.test(value),
-      },
-    });
-}
+const IsDockerHost = stringRule(
+  'isDockerHost',
+  '$property must look like unix:///var/run/docker.sock or tcp://host:2375',
+  (value) => /^(unix:\/\/\/.+|(tcp|http|https):\/\/[^/:]+(:\d+)?\/?)$/.test(value),
+);
 
 /** TRUST_PROXY: true/false, a hop count, or a comma list of addresses or CIDRs. */
-function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isTrustProxy',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: {
-        message: '$property must be true, false, a hop count, or a comma list of IPs/CIDRs',
-        ...options,
-      },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' &&
-          /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(value.trim()),
-      },
-    });
-}
+const IsTrustProxy = stringRule(
+  'isTrustProxy',
+  '$property must be true, false, a hop count, or a comma list of IPs/CIDRs',
+  (value) => /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(value.trim()),
+);
 
 /**
  * The environment as the service reads it. Every property is one variable; the defaults are the
