@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { CLIENT_SCHEMA_FILE, OPENAPI_FILE, PROJECT_ROOT } from '../openapi/openapi';
-import { generateArtifactsFromSpecApp } from '../openapi/spec-app';
+import { generateArtifactsFromSpecApp } from './spec-app';
 
 /**
  * Writes openapi.json and the client's generated types from the built app.

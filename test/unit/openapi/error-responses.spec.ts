@@ -2,7 +2,7 @@ import { ErrorCode } from '../../../src/common/errors/error-codes';
 import { ERROR_EXAMPLES } from '../../../src/common/errors/error-examples';
 import { DockerOperationError, DockerUnavailableError } from '../../../src/docker/docker.errors';
 import { executionNotFound, sessionBusy } from '../../../src/executions/executions.errors';
-import { generateArtifactsFromSpecApp } from '../../../src/openapi/spec-app';
+import { generateArtifactsFromSpecApp } from '../../../src/bin/spec-app';
 
 interface ErrorResponse {
   description: string;

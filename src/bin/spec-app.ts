@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../app.factory';
 import { loadConfig } from '../common/config/load-config';
-import { generateOpenApiArtifacts, OpenApiArtifacts } from './openapi';
+import { generateOpenApiArtifacts, OpenApiArtifacts } from '../openapi/openapi';
 
 /**
  * The spec and the client's types, from the application as the spec sees it: embedded defaults,
