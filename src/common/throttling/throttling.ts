@@ -11,6 +11,7 @@ import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from '../auth/authenticated-request';
 import { isPublic } from '../auth/bearer-auth.guard';
 import { RUNS_CLAUDE_KEY } from './runs-claude.decorator';
+import { WindowCounterStorage } from './window-counter.storage';
 
 /** The three buckets. `ip` runs before authentication, the others after it. */
 export const ThrottlerName = { ip: 'ip', token: 'token', claude: 'claude' } as const;
@@ -38,24 +39,48 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
     // One bucket per tracker across all routes (the default key is per route), so a client
     // cannot spread its attempts over routes.
     generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+    storage: new WindowCounterStorage(),
   };
 }
 
-/** Counts one phase's buckets; answers 429 RATE_LIMITED with `Retry-After` in seconds. */
+/**
+ * Counts one phase's buckets; answers 429 RATE_LIMITED with `Retry-After` in seconds. Replaces
+ * the library's loop, which resolves five route decorators per bucket (none of which this service
+ * uses) and visits every bucket in both phases, on every request.
+ */
 abstract class PhaseThrottlerGuard extends ThrottlerGuard {
   protected abstract readonly buckets: readonly ThrottlerName[];
+  private phase: Omit<ThrottlerRequest, 'context'>[] = [];
 
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(isPublic(this.reflector, context));
+  override async onModuleInit(): Promise<void> {
+    await super.onModuleInit();
+    const { getTracker, generateKey } = this.commonOptions;
+    if (!getTracker || !generateKey) throw new Error('the throttler options are not resolved');
+    this.phase = this.throttlers
+      .filter((throttler) => this.buckets.includes(throttler.name as ThrottlerName))
+      .map((throttler) => {
+        const { limit, ttl } = throttler;
+        if (typeof limit !== 'number' || typeof ttl !== 'number') {
+          throw new Error(`the ${throttler.name} throttler needs a fixed limit and ttl`);
+        }
+        return {
+          limit,
+          ttl,
+          blockDuration: ttl,
+          throttler,
+          getTracker: throttler.getTracker ?? getTracker,
+          generateKey,
+        };
+      });
   }
 
-  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const name = request.throttler.name as ThrottlerName;
-    if (!this.buckets.includes(name)) return Promise.resolve(true);
-    if (name === ThrottlerName.claude && !this.runsClaude(request.context)) {
-      return Promise.resolve(true);
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (isPublic(this.reflector, context)) return true;
+    for (const bucket of this.phase) {
+      if (bucket.throttler.name === ThrottlerName.claude && !this.runsClaude(context)) continue;
+      await this.handleRequest({ ...bucket, context });
     }
-    return super.handleRequest(request);
+    return true;
   }
 
   protected override throwThrottlingException(
