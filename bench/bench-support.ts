@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/common/config/load-config';
 import { DockerService } from '../src/docker/docker.service';
@@ -90,4 +93,89 @@ export async function startRig(
       removeDockerObjects(prefix);
     },
   };
+}
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface ServiceChild {
+  baseUrl: string;
+  pid: number;
+  /** The last 20 kB it printed. */
+  output: () => string;
+  /** SIGTERM, then SIGKILL after 30 s; resolves once it has exited. */
+  stop: () => Promise<void>;
+}
+
+/** The built service (`dist/main.js`, see `npm run build`), whatever folder the bench runs from. */
+const SERVICE_MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+/**
+ * The built service as its own process on 127.0.0.1:`port`, with only PATH and `env` for its
+ * environment, so its CPU and memory are its own. Resolves once /health answers (60 s at most).
+ */
+export async function spawnService(
+  env: Record<string, string>,
+  port: number,
+): Promise<ServiceChild> {
+  const child = spawn(process.execPath, [SERVICE_MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const stop = async (): Promise<void> => {
+    if (!running()) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await fetch(`${baseUrl}/health`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) return { baseUrl, pid: child.pid ?? 0, output: () => output, stop };
+    if (!running() || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the service did not start:\n${output}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Samples a process's VmRSS every `everyMs`; `pid` is asked each time, so it follows restarts. */
+export function sampleRss(
+  pid: () => number,
+  everyMs = 200,
+): { maxMb: () => number; stop: () => void } {
+  let maxKb = 0;
+  const timer = setInterval(() => {
+    try {
+      const kb = Number(
+        /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid()}/status`, 'utf8'))?.[1],
+      );
+      if (kb > maxKb) maxKb = kb;
+    } catch {
+      // Between a stop and a start there is no process to read.
+    }
+  }, everyMs);
+  return { maxMb: () => maxKb / 1024, stop: () => clearInterval(timer) };
 }
