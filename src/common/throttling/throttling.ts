@@ -1,15 +1,19 @@
-import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import {
-  ThrottlerGuard,
-  ThrottlerLimitDetail,
+  DEFAULT_IPV6_SUBNET_PREFIX,
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  normalizeIp,
   ThrottlerModuleOptions,
-  ThrottlerRequest,
+  ThrottlerStorage,
 } from '@nestjs/throttler';
+import type { FastifyReply } from 'fastify';
+import { AuthenticatedRequest } from '../auth/authenticated-request';
+import { isPublic } from '../auth/bearer-auth.guard';
 import { AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
-import { AuthenticatedRequest } from '../auth/authenticated-request';
-import { isPublic } from '../auth/bearer-auth.guard';
 import { RUNS_CLAUDE_KEY } from './runs-claude.decorator';
 import { WindowCounterStorage } from './window-counter.storage';
 
@@ -17,83 +21,88 @@ import { WindowCounterStorage } from './window-counter.storage';
 export const ThrottlerName = { ip: 'ip', token: 'token', claude: 'claude' } as const;
 type ThrottlerName = (typeof ThrottlerName)[keyof typeof ThrottlerName];
 
+const byToken = (request: AuthenticatedRequest): string =>
+  request.principal?.tokenId ?? 'anonymous';
+
+/** Who a request counts for, per bucket. */
+const TRACKERS: Record<ThrottlerName, (request: AuthenticatedRequest) => string> = {
+  ip: (request) => normalizeIp(request.ip, DEFAULT_IPV6_SUBNET_PREFIX),
+  token: byToken,
+  claude: byToken,
+};
+
 export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
-  const byToken = (req: Record<string, unknown>): string =>
-    (req as Partial<AuthenticatedRequest>).principal?.tokenId ?? 'anonymous';
+  const { ip, token, claude } = config.throttle;
   return {
     throttlers: [
-      { name: ThrottlerName.ip, limit: config.throttle.ip.limit, ttl: config.throttle.ip.ttlMs },
-      {
-        name: ThrottlerName.token,
-        limit: config.throttle.token.limit,
-        ttl: config.throttle.token.ttlMs,
-        getTracker: byToken,
-      },
-      {
-        name: ThrottlerName.claude,
-        limit: config.throttle.claude.limit,
-        ttl: config.throttle.claude.ttlMs,
-        getTracker: byToken,
-      },
+      { name: ThrottlerName.ip, limit: ip.limit, ttl: ip.ttlMs },
+      { name: ThrottlerName.token, limit: token.limit, ttl: token.ttlMs },
+      { name: ThrottlerName.claude, limit: claude.limit, ttl: claude.ttlMs },
     ],
-    // One bucket per tracker across all routes (the default key is per route), so a client
-    // cannot spread its attempts over routes.
-    generateKey: (_context, tracker, name) => `${name}:${tracker}`,
     storage: new WindowCounterStorage(),
   };
 }
 
-/**
- * Counts one phase's buckets; answers 429 RATE_LIMITED with `Retry-After` in seconds. Replaces
- * the library's loop, which resolves five route decorators per bucket (none of which this service
- * uses) and visits every bucket in both phases, on every request.
- */
-abstract class PhaseThrottlerGuard extends ThrottlerGuard {
-  protected abstract readonly buckets: readonly ThrottlerName[];
-  private phase: Omit<ThrottlerRequest, 'context'>[] = [];
+interface Bucket {
+  name: ThrottlerName;
+  limit: number;
+  ttl: number;
+}
 
-  override async onModuleInit(): Promise<void> {
-    await super.onModuleInit();
-    const { getTracker, generateKey } = this.commonOptions;
-    if (!getTracker || !generateKey) throw new Error('the throttler options are not resolved');
-    this.phase = this.throttlers
-      .filter((throttler) => this.buckets.includes(throttler.name as ThrottlerName))
-      .map((throttler) => {
-        const { limit, ttl } = throttler;
-        if (typeof limit !== 'number' || typeof ttl !== 'number') {
-          throw new Error(`the ${throttler.name} throttler needs a fixed limit and ttl`);
-        }
-        return {
-          limit,
-          ttl,
-          blockDuration: ttl,
-          throttler,
-          getTracker: throttler.getTracker ?? getTracker,
-          generateKey,
-        };
-      });
+/**
+ * Counts one phase's buckets and answers 429 RATE_LIMITED with `Retry-After` in seconds, with the
+ * library's response headers. In place of the library's ThrottlerGuard, whose loop resolves five
+ * route decorators and awaits several promises per bucket on every request: this one counts
+ * synchronously in `WindowCounterStorage`, so a request's guards run without a single await.
+ */
+@Injectable()
+abstract class PhaseThrottlerGuard implements CanActivate {
+  protected abstract readonly names: readonly ThrottlerName[];
+  private buckets: Bucket[] = [];
+  private readonly storage: WindowCounterStorage;
+
+  constructor(
+    @InjectThrottlerOptions() private readonly options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    private readonly reflector: Reflector,
+  ) {
+    if (!(storage instanceof WindowCounterStorage)) {
+      throw new Error('The throttling guards count in a WindowCounterStorage');
+    }
+    this.storage = storage;
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  onModuleInit(): void {
+    if (Array.isArray(this.options)) throw new Error('The throttler options are not ours');
+    this.buckets = this.options.throttlers.flatMap(({ name, limit, ttl }) => {
+      if (!this.names.includes(name as ThrottlerName)) return [];
+      if (typeof limit !== 'number' || typeof ttl !== 'number') {
+        throw new Error(`The ${name} throttler needs a fixed limit and ttl`);
+      }
+      return [{ name: name as ThrottlerName, limit, ttl }];
+    });
+  }
+
+  canActivate(context: ExecutionContext): boolean {
     if (isPublic(this.reflector, context)) return true;
-    for (const bucket of this.phase) {
-      if (bucket.throttler.name === ThrottlerName.claude && !this.runsClaude(context)) continue;
-      await this.handleRequest({ ...bucket, context });
+    const http = context.switchToHttp();
+    const request = http.getRequest<AuthenticatedRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    for (const { name, limit, ttl } of this.buckets) {
+      if (name === ThrottlerName.claude && !this.runsClaude(context)) continue;
+      // One bucket per tracker across all routes (the library's default key is per route), so a
+      // client cannot spread its attempts over routes.
+      const record = this.storage.hit(`${name}:${TRACKERS[name](request)}`, ttl, limit, ttl);
+      if (record.isBlocked) {
+        void reply.header(`Retry-After-${name}`, record.timeToBlockExpire);
+        throw rateLimited(record.timeToBlockExpire);
+      }
+      void reply
+        .header(`X-RateLimit-Limit-${name}`, limit)
+        .header(`X-RateLimit-Remaining-${name}`, Math.max(0, limit - record.totalHits))
+        .header(`X-RateLimit-Reset-${name}`, record.timeToExpire);
     }
     return true;
-  }
-
-  protected override throwThrottlingException(
-    _context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
-    const retryAfterSeconds = Math.max(1, Math.ceil(detail.timeToBlockExpire));
-    throw new ApiError(
-      HttpStatus.TOO_MANY_REQUESTS,
-      ErrorCode.RATE_LIMITED,
-      `Too many requests; retry in ${retryAfterSeconds} s`,
-      { headers: { 'Retry-After': String(retryAfterSeconds) } },
-    );
   }
 
   private runsClaude(context: ExecutionContext): boolean {
@@ -106,14 +115,24 @@ abstract class PhaseThrottlerGuard extends ThrottlerGuard {
   }
 }
 
+function rateLimited(timeToBlockExpire: number): ApiError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(timeToBlockExpire));
+  return new ApiError(
+    HttpStatus.TOO_MANY_REQUESTS,
+    ErrorCode.RATE_LIMITED,
+    `Too many requests; retry in ${retryAfterSeconds} s`,
+    { headers: { 'Retry-After': String(retryAfterSeconds) } },
+  );
+}
+
 /** Registered before the auth guard: counts every request per client IP, failed logins too. */
 @Injectable()
 export class IpThrottlerGuard extends PhaseThrottlerGuard {
-  protected readonly buckets = [ThrottlerName.ip];
+  protected readonly names = [ThrottlerName.ip];
 }
 
 /** Registered after the auth guard: counts per token, and per token on Claude routes. */
 @Injectable()
 export class TokenThrottlerGuard extends PhaseThrottlerGuard {
-  protected readonly buckets = [ThrottlerName.token, ThrottlerName.claude];
+  protected readonly names = [ThrottlerName.token, ThrottlerName.claude];
 }

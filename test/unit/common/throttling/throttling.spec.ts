@@ -20,10 +20,12 @@ function send(
   method: 'GET' | 'POST',
   url: string,
   token: string | null = TOKEN,
+  remoteAddress = '127.0.0.1',
 ) {
   return app.inject({
     method,
     url,
+    remoteAddress,
     headers: token === null ? {} : { authorization: `Bearer ${token}` },
     ...(method === 'POST' ? { payload: {} } : {}),
   });
@@ -33,7 +35,7 @@ describe('throttling (through the real guards and filter)', () => {
   let app: NestFastifyApplication | undefined;
   afterEach(() => app?.close());
 
-  it('counts failed logins per IP, then refuses even a good token with 429 and Retry-After', async () => {
+  it('counts failed logins per IP, then refuses that IP even a good token, with 429 and Retry-After', async () => {
     app = await appWith({ THROTTLE_IP_LIMIT: '3', THROTTLE_IP_TTL_MS: '60000' });
     for (let i = 0; i < 3; i += 1) {
       const res = await send(app, 'GET', '/api/containers/nope', 'wrong'.repeat(8));
@@ -50,11 +52,19 @@ describe('throttling (through the real guards and filter)', () => {
       requestId: limited.headers['x-request-id'],
     });
     expect((await send(app, 'GET', '/health', null)).statusCode).toBe(200);
+    const otherIp = await send(app, 'GET', '/api/containers/nope', TOKEN, '198.51.100.7');
+    expect(otherIp.statusCode).toBe(404);
   });
 
   it('keeps one bucket per token across routes', async () => {
     app = await appWith({ THROTTLE_TOKEN_LIMIT: '2' });
-    expect((await send(app, 'GET', '/api/containers/nope')).statusCode).toBe(404);
+    const first = await send(app, 'GET', '/api/containers/nope');
+    expect(first.statusCode).toBe(404);
+    expect(first.headers).toMatchObject({
+      'x-ratelimit-limit-token': '2',
+      'x-ratelimit-remaining-token': '1',
+      'x-ratelimit-reset-token': '60',
+    });
     expect((await send(app, 'POST', '/api/sessions')).statusCode).toBe(400);
     expect((await send(app, 'GET', '/api/containers/nope')).statusCode).toBe(429);
     expect((await send(app, 'GET', '/api/containers/nope', OTHER)).statusCode).toBe(404);
