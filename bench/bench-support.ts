@@ -161,6 +161,23 @@ export async function spawnService(
   }
 }
 
+/**
+ * CPU time (user + system, ms) a process has used, from /proc; 0 once it is gone. On a busy
+ * machine, CPU per request is steadier than requests per second.
+ */
+export function cpuMs(pid: number): number {
+  try {
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ, 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_S = 100;
+
 /** Samples a process's VmRSS every `everyMs`; `pid` is asked each time, so it follows restarts. */
 export function sampleRss(
   pid: () => number,

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { DOCKER_CLI, removeDockerObjects } from '../test/support/docker-cli';
 import { startFakeAnthropic } from '../test/support/fake-anthropic';
 import {
+  cpuMs,
   flag,
   freePort,
   nowMs,
@@ -54,6 +55,8 @@ const rows: Row[] = [];
 interface Load {
   rps: number;
   p99: number;
+  /** NaN when the server is not ours (Docker). */
+  cpuUsPerRequest: number;
   /** Responses per status code, e.g. "404:18204". */
   codes: string;
   errors: number;
@@ -64,17 +67,21 @@ async function warmUp(options: autocannon.Options): Promise<void> {
   await autocannon({ connections: 20, duration: 1, timeout: 30, ...options });
 }
 
-async function load(options: autocannon.Options): Promise<Load> {
+/** A load run; with `pid`, also the CPU the service used per request. */
+async function load(options: autocannon.Options, pid?: number): Promise<Load> {
+  const cpuBefore = pid === undefined ? 0 : cpuMs(pid);
   const result = await autocannon({
     connections: 20,
     duration: DURATION_S,
     timeout: 30,
     ...options,
   });
+  const cpu = pid === undefined ? NaN : cpuMs(pid) - cpuBefore;
   const stats = (result as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats;
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
+    cpuUsPerRequest: (cpu * 1000) / result.requests.total,
     codes: Object.entries(stats ?? {})
       .map(([code, { count }]) => `${code}:${count}`)
       .join(' '),
@@ -86,7 +93,9 @@ const fixed = (value: number, digits = 0): string =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const formatLoad = (name: string, run: Load): string =>
-  `${name.padEnd(34)} ${fixed(run.rps).padStart(7)} req/s   p99 ${String(run.p99).padStart(4)} ms   [${run.codes}${run.errors ? ` errors:${run.errors}` : ''}]`;
+  `${name.padEnd(36)} ${fixed(run.rps).padStart(7)} req/s   p99 ${String(run.p99).padStart(4)} ms   ` +
+  `${Number.isNaN(run.cpuUsPerRequest) ? '' : `cpu ${fixed(run.cpuUsPerRequest)} us/req   `}` +
+  `[${run.codes}${run.errors ? ` errors:${run.errors}` : ''}]`;
 
 /** A timed request with a generous deadline; never throws. */
 async function timedFetch(
@@ -201,7 +210,7 @@ async function statusVsInspect(bench: Bench, service: ServiceChild): Promise<voi
   };
   await warmUp(routeOptions);
   await warmUp(rawOptions);
-  const route = await load(routeOptions);
+  const route = await load(routeOptions, service.pid);
   const raw = await load(rawOptions);
   const ratio = route.rps / raw.rps;
   console.log(formatLoad(`GET /api/containers/${ENV}`, route));
@@ -238,24 +247,24 @@ async function pipeline(bench: Bench, service: ServiceChild): Promise<void> {
     THROTTLE_TOKEN_LIMIT: '1',
   });
   const json = { ...bench.auth, 'content-type': 'application/json' };
-  const cases: { name: string; options: autocannon.Options }[] = [
-    { name: '/health', options: { url: `${service.baseUrl}/health` } },
+  const main = (path: string, options: Partial<autocannon.Options> = {}) => ({
+    pid: service.pid,
+    options: { url: `${service.baseUrl}${path}`, ...options },
+  });
+  const cases: { name: string; pid: number; options: autocannon.Options }[] = [
+    { name: '/health', ...main('/health') },
     {
       name: '404 GET /api/containers/nope',
-      options: { url: `${service.baseUrl}/api/containers/nope`, headers: bench.auth },
+      ...main('/api/containers/nope', { headers: bench.auth }),
     },
     {
       name: '400 POST /api/sessions (bad body)',
-      options: {
-        url: `${service.baseUrl}/api/sessions`,
-        method: 'POST',
-        headers: json,
-        body: '{"env":7}',
-      },
+      ...main('/api/sessions', { method: 'POST', headers: json, body: '{"env":7}' }),
     },
-    { name: '401 no token', options: { url: `${service.baseUrl}/api/containers/nope` } },
+    { name: '401 no token', ...main('/api/containers/nope') },
     {
       name: '429 token over its limit',
+      pid: throttled.pid,
       options: { url: `${throttled.baseUrl}/api/containers/nope`, headers: bench.auth },
     },
   ];
@@ -263,22 +272,18 @@ async function pipeline(bench: Bench, service: ServiceChild): Promise<void> {
   try {
     for (const { options } of cases) await warmUp(options);
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const { name, options } of cases) runs.get(name)?.push(await load(options));
+      for (const { name, pid, options } of cases) runs.get(name)?.push(await load(options, pid));
     }
   } finally {
     await bench.stop(throttled);
   }
-  const median = (name: string) => {
+  const median = (name: string): Load => {
     const all = runs.get(name) ?? [];
+    const middle = (value: (run: Load) => number) => percentile(all.map(value), 50);
     return {
-      rps: percentile(
-        all.map((run) => run.rps),
-        50,
-      ),
-      p99: percentile(
-        all.map((run) => run.p99),
-        50,
-      ),
+      rps: middle((run) => run.rps),
+      p99: middle((run) => run.p99),
+      cpuUsPerRequest: middle((run) => run.cpuUsPerRequest),
       codes: all.map((run) => run.codes).join(' | '),
       errors: all.reduce((sum, run) => sum + run.errors, 0),
     };
