@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogLevel } from '@nestjs/common';
@@ -6,6 +5,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './common/config/app-config';
 import { requestIdFor } from './common/http/request-id';
+import { securityHeaders } from './common/http/security-headers';
 import { buildOpenApiDocument } from './openapi/openapi';
 
 export interface CreateAppOptions {
@@ -58,14 +58,14 @@ export const CONTENT_SECURITY_POLICY = {
 
 /** What the HTTP layer needs beyond the module: security headers, request ids, CORS, docs. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.register(helmet, {
+  const headers = securityHeaders({
     contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
   });
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
-      void reply.header('x-request-id', request.id);
+      void reply.headers(headers).header('x-request-id', request.id);
       done();
     });
   app.enableCors({
