@@ -1,12 +1,10 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { extract, Header } from 'tar-stream';
-import { ArchiveEntry, FileContent, PathStat, ReadDirectoryOptions } from './docker.types';
+import { PathStat } from './docker.types';
 
 /** The header the archive API answers HEAD and GET with: base64 JSON of the path's stat. */
 export const PATH_STAT_HEADER = 'x-docker-container-path-stat';
-
-export const DEFAULT_MAX_CONTENT_BYTES = 16 * 1024 * 1024;
 
 /** Go's os.ModeDir. */
 const GO_MODE_DIR = 2 ** 31;
@@ -85,44 +83,6 @@ export async function visitArchiveFiles(
   }
 }
 
-/**
- * The regular files of a directory's tar archive, as Docker sends it. Content is read only for
- * the files `wantContent` picks that fit `maxContentBytes`.
- */
-export async function readDirectoryEntries(
-  archive: Readable,
-  options: ReadDirectoryOptions,
-): Promise<ArchiveEntry[]> {
-  const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
-  const entries: ArchiveEntry[] = [];
-  await visitArchiveFiles(
-    archive,
-    async (file, content) => {
-      const entry: ArchiveEntry = { ...file };
-      if (entry.size <= maxContentBytes && options.wantContent?.(file)) {
-        entry.content = (await readAtMost(content, maxContentBytes)).content;
-      }
-      entries.push(entry);
-    },
-    { stripFirstComponent: true },
-  );
-  return entries;
-}
-
-/** The first regular file of an archive (a single file's archive has only it), cut at `maxBytes`. */
-export async function readSingleFile(
-  archive: Readable,
-  maxBytes: number,
-): Promise<FileContent | null> {
-  let found = null as FileContent | null;
-  await visitArchiveFiles(archive, async (file, content): Promise<VisitResult> => {
-    const { content: bytes, truncated } = await readAtMost(content, maxBytes);
-    found = { size: file.size, mtime: file.mtime, content: bytes, truncated };
-    return 'stop';
-  });
-  return found;
-}
-
 /** One file of a tar stream (a streamx stream): its header, then its bytes. */
 interface TarEntry extends AsyncIterable<unknown> {
   header: Header;
@@ -138,28 +98,6 @@ function tarEntries(archive: Readable): AsyncIterable<TarEntry> {
 
 function isRegularFile(header: Header): boolean {
   return header.type === 'file' || header.type === 'contiguous-file';
-}
-
-async function readAtMost(
-  stream: AsyncIterable<unknown>,
-  maxBytes: number,
-): Promise<{ content: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let truncated = false;
-  for await (const chunk of stream) {
-    if (!Buffer.isBuffer(chunk)) throw new Error('The archive yielded something other than bytes');
-    const room = maxBytes - length;
-    if (chunk.length > room) {
-      truncated = true;
-      if (room > 0) chunks.push(chunk.subarray(0, room));
-      length = maxBytes;
-      break;
-    }
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  return { content: Buffer.concat(chunks, length), truncated };
 }
 
 /** dockerode types its streams loosely; they are Node Readables (HTTP responses). */

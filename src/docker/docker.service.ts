@@ -10,9 +10,8 @@ import {
   DockerUnavailableError,
 } from './docker.errors';
 import { DockerProcess } from './docker-process';
-import { asReadable, pathStatOf, readDirectoryEntries, readSingleFile } from './docker-archive';
+import { asReadable, pathStatOf } from './docker-archive';
 import {
-  ArchiveEntry,
   ContainerInfo,
   ContainerSpec,
   ContainerState,
@@ -20,9 +19,7 @@ import {
   EventWatch,
   ExecOptions,
   ExecResult,
-  FileContent,
   PathStat,
-  ReadDirectoryOptions,
   SpawnOptions,
 } from './docker.types';
 
@@ -299,27 +296,6 @@ export class DockerService {
       'stat a path in the container',
       async () => pathStatOf(await this.docker.getContainer(containerName).infoArchive({ path })),
       { notFoundIsNull: true },
-    );
-  }
-
-  /**
-   * The regular files below a directory of the container (recursively), with the content of
-   * the ones `options.wantContent` picks; null when the container or the directory is missing.
-   */
-  readDirectoryArchive(
-    containerName: string,
-    dir: string,
-    options: ReadDirectoryOptions = {},
-  ): Promise<ArchiveEntry[] | null> {
-    return this.readArchive('read a directory of the container', containerName, dir, (archive) =>
-      readDirectoryEntries(archive, options),
-    );
-  }
-
-  /** A file of the container, cut at `maxBytes`; null when the container or the file is missing. */
-  readFile(containerName: string, path: string, maxBytes: number): Promise<FileContent | null> {
-    return this.readArchive('read a file of the container', containerName, path, (archive) =>
-      readSingleFile(archive, maxBytes),
     );
   }
 

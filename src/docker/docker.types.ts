@@ -75,34 +75,6 @@ export interface PathStat {
   isDirectory: boolean;
 }
 
-/** A regular file found under a directory read through the archive API. */
-export interface ArchiveEntry {
-  /** The path below the directory that was read, `/`-separated, e.g. `abc.jsonl` or `abc/x.jsonl`. */
-  name: string;
-  size: number;
-  mode: number;
-  /** Whole seconds: tar keeps no more. */
-  mtime: Date;
-  /** Only for the entries `wantContent` chose that are within `maxContentBytes`. */
-  content?: Buffer;
-}
-
-export interface ReadDirectoryOptions {
-  /** Asked once per file, in archive order; return true to get its content. */
-  wantContent?: (entry: Omit<ArchiveEntry, 'content'>) => boolean;
-  /** Files larger than this never get content. Default 16 MiB. */
-  maxContentBytes?: number;
-}
-
-export interface FileContent {
-  /** The file's full size, even when `content` was cut. */
-  size: number;
-  mtime: Date;
-  /** At most the `maxBytes` asked for. */
-  content: Buffer;
-  truncated: boolean;
-}
-
 /** One event of the engine's event stream. */
 export interface DockerEvent {
   /** `container`, `network`, `volume`… */

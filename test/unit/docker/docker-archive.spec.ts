@@ -1,10 +1,6 @@
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
-import {
-  parsePathStat,
-  readDirectoryEntries,
-  readSingleFile,
-} from '../../../src/docker/docker-archive';
+import { ArchiveFile, parsePathStat, visitArchiveFiles } from '../../../src/docker/docker-archive';
 
 const mtime = new Date('2026-11-27T01:14:58Z');
 
@@ -20,9 +16,15 @@ function archive(entries: { name: string; content?: string; type?: 'directory' }
 }
 
 describe('Docker archive reading', () => {
-  it('lists the regular files below a directory, relative to it, with content only when asked', async () => {
-    const asked: string[] = [];
-    const entries = await readDirectoryEntries(
+  async function text(content: AsyncIterable<unknown>): Promise<string> {
+    let read = '';
+    for await (const chunk of content) read += String(chunk);
+    return read;
+  }
+
+  it('visits the regular files below a directory, named relative to it, one at a time', async () => {
+    const visited: Array<ArchiveFile & { text?: string }> = [];
+    await visitArchiveFiles(
       archive([
         { name: '-workspace/', type: 'directory' },
         { name: '-workspace/a.jsonl', content: 'aaa' },
@@ -30,37 +32,31 @@ describe('Docker archive reading', () => {
         { name: '-workspace/b/sub.jsonl', content: 'sub' },
         { name: '-workspace/big.jsonl', content: 'x'.repeat(100) },
       ]),
-      {
-        maxContentBytes: 10,
-        wantContent: (entry) => {
-          asked.push(entry.name);
-          return entry.name !== 'b/sub.jsonl';
-        },
+      async (file, content) => {
+        // What a visitor does not read is skipped as it streams by.
+        visited.push(file.name === 'b/sub.jsonl' ? file : { ...file, text: await text(content) });
       },
+      { stripFirstComponent: true },
     );
-    expect(entries).toEqual([
-      { name: 'a.jsonl', size: 3, mode: 0o600, mtime, content: Buffer.from('aaa') },
+    expect(visited).toEqual([
+      { name: 'a.jsonl', size: 3, mode: 0o600, mtime, text: 'aaa' },
       { name: 'b/sub.jsonl', size: 3, mode: 0o600, mtime },
-      { name: 'big.jsonl', size: 100, mode: 0o600, mtime },
+      { name: 'big.jsonl', size: 100, mode: 0o600, mtime, text: 'x'.repeat(100) },
     ]);
-    // Files over the bound are not even offered.
-    expect(asked).toEqual(['a.jsonl', 'b/sub.jsonl']);
   });
 
-  it('reads a single file, cut at maxBytes', async () => {
-    expect(await readSingleFile(archive([{ name: 'a.jsonl', content: 'hello' }]), 100)).toEqual({
-      size: 5,
-      mtime,
-      content: Buffer.from('hello'),
-      truncated: false,
+  it('ends the walk when a visitor says stop, and destroys the stream', async () => {
+    const stream = archive([
+      { name: 'a.jsonl', content: 'a' },
+      { name: 'b.jsonl', content: 'b' },
+    ]);
+    const names: string[] = [];
+    await visitArchiveFiles(stream, (file) => {
+      names.push(file.name);
+      return 'stop';
     });
-    const cut = await readSingleFile(
-      archive([{ name: 'a.jsonl', content: 'x'.repeat(200000) }]),
-      10,
-    );
-    expect(cut).toMatchObject({ size: 200000, truncated: true });
-    expect(cut?.content.toString()).toBe('x'.repeat(10));
-    expect(await readSingleFile(archive([{ name: 'dir/', type: 'directory' }]), 10)).toBeNull();
+    expect(names).toEqual(['a.jsonl']);
+    expect(stream.destroyed).toBe(true);
   });
 
   it("decodes Docker's path stat header", () => {
