@@ -72,7 +72,7 @@ export class SessionsService {
     const limit = query.limit ?? 100;
     const position: MessagePosition =
       query.cursor === undefined ? { byte: 0, index: 0 } : decodeCursor(query.cursor, isPosition);
-    await this.indexer.refresh(env);
+    if (query.cursor === undefined) await this.indexer.refresh(env);
     const record = this.sessions.find(env, id);
     const page = await this.transcripts.readMessages(
       this.containers.containerName(env),
