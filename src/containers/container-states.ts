@@ -11,6 +11,24 @@ import { DockerService } from '../docker/docker.service';
 import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
 
 const RETRY_MIN_MS = 250;
+/**
+ * The events that change what a status shows. Execs and archive reads (every run and transcript
+ * read makes them) are left out by the engine itself.
+ */
+const STATE_EVENTS = [
+  'create',
+  'start',
+  'restart',
+  'die',
+  'stop',
+  'kill',
+  'oom',
+  'pause',
+  'unpause',
+  'rename',
+  'update',
+  'destroy',
+];
 const RETRY_MAX_MS = 5000;
 
 /**
@@ -80,7 +98,7 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
     let nextDelay = Math.min(delayMs * 2, RETRY_MAX_MS);
     try {
       this.watch = await this.docker.watchEvents(
-        { type: ['container'], label: [`${MANAGED_LABEL}=true`] },
+        { type: ['container'], label: [`${MANAGED_LABEL}=true`], event: STATE_EVENTS },
         (event) => this.onEvent(event),
       );
       // The service may have begun to close while the stream was being opened.

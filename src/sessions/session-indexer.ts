@@ -96,6 +96,7 @@ export class SessionIndexer {
       container,
       [...changed.values()].map((stat) => ({
         id: stat.id,
+        size: stat.size,
         from: resumeFrom(indexed.get(stat.id), stat),
       })),
       (read) => {

@@ -15,6 +15,13 @@ import {
   TranscriptProgress,
 } from './transcript';
 
+/** A transcript to read, from where its last read stopped (null: from the start). */
+export interface TranscriptToRead {
+  id: string;
+  size: number;
+  from: ReadState | null;
+}
+
 /** A transcript file as a directory listing shows it: no content read. */
 export interface TranscriptStat {
   id: string;
@@ -28,7 +35,9 @@ export interface TranscriptRead extends TranscriptProgress {
 }
 
 /** Names per `tar` exec, well under the kernel's argument limit. */
-const TAR_BATCH = 500;
+const TAR_BATCH_FILES = 500;
+/** Bytes per `tar` exec, so that each one ends well within DOCKER_TIMEOUT_MS. */
+const TAR_BATCH_BYTES = 64 * 1024 * 1024;
 /** A full read of a stopped container's transcripts (once per environment) may take this long. */
 const FULL_READ_DEADLINE_FACTOR = 20;
 
@@ -77,12 +86,12 @@ export class TranscriptsRepository {
    */
   async read(
     container: string,
-    files: ReadonlyArray<{ id: string; from: ReadState | null }>,
+    files: ReadonlyArray<TranscriptToRead>,
     onRead: (read: TranscriptRead) => void,
   ): Promise<void> {
     const from = new Map(files.map((file) => [file.id, file.from]));
-    for (let start = 0; start < files.length; start += TAR_BATCH) {
-      const names = files.slice(start, start + TAR_BATCH).map((file) => `${file.id}.jsonl`);
+    for (const batch of readBatches(files)) {
+      const names = batch.map((file) => `${file.id}.jsonl`);
       await this.docker.readExecOutput(
         'read transcripts',
         container,
@@ -180,4 +189,21 @@ export class TranscriptsRepository {
     const resume = start && start.bytes <= file.size ? start : null;
     onRead({ id, ...(await summarizeFrom(content, resume)) });
   }
+}
+
+/** The files in groups of at most TAR_BATCH_FILES names and about TAR_BATCH_BYTES to transfer. */
+export function* readBatches(files: readonly TranscriptToRead[]): Generator<TranscriptToRead[]> {
+  let batch: TranscriptToRead[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const size = file.size - (file.from?.bytes ?? 0);
+    if (batch.length > 0 && (batch.length === TAR_BATCH_FILES || bytes + size > TAR_BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(file);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
 }

@@ -64,7 +64,11 @@ describe('ContainerStates: container status kept from the event stream', () => {
     for (let i = 0; i < 5; i++) expect(await kept.get('dev')).toEqual(running);
     expect(fake.docker.inspectContainer).toHaveBeenCalledTimes(2);
     expect(fake.docker.watchEvents).toHaveBeenCalledWith(
-      { type: ['container'], label: ['com.claudecode-api.managed=true'] },
+      {
+        type: ['container'],
+        label: ['com.claudecode-api.managed=true'],
+        event: expect.arrayContaining(['start', 'die', 'destroy']),
+      },
       expect.any(Function),
     );
   });

@@ -10,6 +10,7 @@ import {
   TranscriptRead,
   TranscriptStat,
   TranscriptsRepository,
+  TranscriptToRead,
 } from '../../src/sessions/transcripts.repository';
 
 interface StoredFile {
@@ -63,7 +64,7 @@ export class FakeTranscripts implements Pick<
 
   async read(
     container: string,
-    files: ReadonlyArray<{ id: string; from: ReadState | null }>,
+    files: ReadonlyArray<TranscriptToRead>,
     onRead: (read: TranscriptRead) => void,
   ): Promise<void> {
     this.check();
