@@ -286,6 +286,10 @@ async function pipeline(bench: Bench, service: ServiceChild): Promise<void> {
       ...main('/api/sessions', { method: 'POST', headers: json, body: '{"env":7}' }),
     },
     {
+      name: '200 GET /api/containers/{env} (kept state, no Docker)',
+      ...main(`/api/containers/${ENV}`, { headers: bench.auth }),
+    },
+    {
       name: '200 GET /api/executions?limit=1 (store only)',
       ...main('/api/executions?limit=1', { headers: bench.auth }),
     },
