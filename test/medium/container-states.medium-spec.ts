@@ -2,19 +2,11 @@ import { loadConfig } from '../../src/common/config/load-config';
 import { ContainerStates } from '../../src/containers/container-states';
 import { DockerService } from '../../src/docker/docker.service';
 import { ContainerInfo, DockerEvent } from '../../src/docker/docker.types';
+import { runningContainer } from '../support/container-fixtures';
 import { strictMock } from '../support/strict-mock';
 import { waitUntil } from '../support/wait';
 
-const running: ContainerInfo = {
-  id: 'abc',
-  name: 'claude-agent-dev',
-  state: 'running',
-  running: true,
-  image: 'claudecode-agent:2.1.332',
-  createdAt: '2026-11-27T00:00:00Z',
-  startedAt: '2026-11-27T00:00:01Z',
-  labels: {},
-};
+const running = runningContainer;
 const stopped: ContainerInfo = { ...running, state: 'exited', running: false };
 
 /** A Docker whose event stream the test drives, and whose container the test changes. */

@@ -1,23 +1,15 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DockerOperationError } from '../../src/docker/docker.errors';
 import { DockerService } from '../../src/docker/docker.service';
-import { ContainerInfo, ContainerSpec } from '../../src/docker/docker.types';
+import { ContainerSpec } from '../../src/docker/docker.types';
 import { appWithMockedDocker } from '../support/app-with-mocked-docker';
+import { runningContainer } from '../support/container-fixtures';
 import { strictMock } from '../support/strict-mock';
 import { trackApps } from '../support/app-tracker';
 
 const TOKEN = 'c'.repeat(32);
 
-const running: ContainerInfo = {
-  id: 'abc',
-  name: 'claude-agent-dev',
-  state: 'running',
-  running: true,
-  image: 'claudecode-agent:2.1.332',
-  createdAt: '2026-11-27T00:00:00Z',
-  startedAt: '2026-11-27T00:00:01Z',
-  labels: {},
-};
+const running = runningContainer;
 
 const track = trackApps();
 

@@ -1,7 +1,7 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
-import { RunOutcome } from '../../../src/agent/run-executor';
 import { toEnd, toExecuteResponse } from '../../../src/executions/execution-outcome';
 import { ExecutionRecord } from '../../../src/executions/executions.repository';
+import { runOutcome } from '../../support/fake-run-executor';
 
 const SESSION = '3f1c2a4e-8b7d-4c1e-9f00-0123456789ab';
 
@@ -18,17 +18,7 @@ function successResult(text: string): SDKResultMessage {
   } as unknown as SDKResultMessage;
 }
 
-function outcome(overrides: Partial<RunOutcome>): RunOutcome {
-  return {
-    end: 'result',
-    result: null,
-    output: '',
-    truncated: false,
-    exitCode: 0,
-    stderrTail: '',
-    ...overrides,
-  };
-}
+const outcome = runOutcome;
 
 describe('toEnd: how a run outcome is recorded', () => {
   it('records a success with its answer, cost, usage and the result as the json format prints it', () => {
