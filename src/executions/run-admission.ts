@@ -4,7 +4,6 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { ContainersService } from '../containers/containers.service';
-import { EnvironmentPipe } from '../containers/environment.pipe';
 import { SessionsService } from '../sessions/sessions.service';
 import { ExecutionRequest } from './execution-request';
 import { sessionBusy } from './executions.errors';
@@ -24,7 +23,6 @@ export interface AdmitOptions {
 export class RunAdmission {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly environments: EnvironmentPipe,
     private readonly containers: ContainersService,
     private readonly sessions: SessionsService,
     private readonly queue: RunQueue,
@@ -35,7 +33,8 @@ export class RunAdmission {
     request: ExecutionRequest,
     options: AdmitOptions,
   ): Promise<{ env: string; sessionId: string }> {
-    const env = this.environments.transform(request.env);
+    const { env } = request;
+    this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
     const sessionId = request.sessionId ?? randomUUID();
     if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {

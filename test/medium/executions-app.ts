@@ -7,6 +7,7 @@ import { RunExecutor } from '../../src/agent/run-executor';
 import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
 import { ContainersService } from '../../src/containers/containers.service';
+import { EnvironmentPipe } from '../../src/containers/environment.pipe';
 import { DockerService } from '../../src/docker/docker.service';
 import { ExecutionStatus } from '../../src/executions/execution-status';
 import { ExecutionEvents } from '../../src/executions/execution-events';
@@ -69,6 +70,9 @@ export function executionsApps(): (settings?: Record<string, string>) => Promise
     const runner = new FakeRunExecutor();
     const containers = strictMock<ContainersService>('ContainersService', {
       ensureRunning: jest.fn((env: string) => Promise.resolve(`claude-agent-${env}`)),
+      checkEnvironment: jest.fn((env: string) => {
+        new EnvironmentPipe(config).transform(env);
+      }),
       containerName: jest.fn((env: string) => `claude-agent-${env}`),
     });
     // Every session is found, without a transcript.
