@@ -1,7 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { EventsTokens } from './events-tokens';
+import { RouteTraitsReader } from './route-traits';
 
 /** The auth pieces the global guard and the features share. */
 @Global()
-@Module({ providers: [EventsTokens], exports: [EventsTokens] })
+@Module({
+  providers: [EventsTokens, RouteTraitsReader],
+  exports: [EventsTokens, RouteTraitsReader],
+})
 export class AuthModule {}

@@ -1,12 +1,10 @@
 import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from './authenticated-request';
-import { EVENTS_TOKEN_KEY } from './events-token.decorator';
 import { EventsTokens } from './events-tokens';
-import { IS_PUBLIC_KEY } from './public.decorator';
+import { RouteTraitsReader } from './route-traits';
 import { TokenVerifier } from './token-verifier';
 
 // RFC 6750 b64token.
@@ -19,17 +17,18 @@ export class BearerAuthGuard implements CanActivate {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly reflector: Reflector,
+    private readonly routes: RouteTraitsReader,
     private readonly eventsTokens: EventsTokens,
   ) {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (isPublic(this.reflector, context)) return true;
+    const route = this.routes.of(context);
+    if (route.isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
-    if (!header && this.acceptsEventsToken(context)) return this.checkEventsToken(request);
+    if (!header && route.acceptsEventsToken) return this.checkEventsToken(request);
     if (!header) throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
     const match = BEARER_PATTERN.exec(header);
     if (!match) {
@@ -49,10 +48,6 @@ export class BearerAuthGuard implements CanActivate {
     return true;
   }
 
-  private acceptsEventsToken(context: ExecutionContext): boolean {
-    return this.reflector.get<boolean | undefined>(EVENTS_TOKEN_KEY, context.getHandler()) === true;
-  }
-
   /** A run-scoped token in the query opens that run's stream, and nothing else. */
   private checkEventsToken(request: AuthenticatedRequest): boolean {
     const { access_token: token } = request.query as { access_token?: unknown };
@@ -69,15 +64,6 @@ export class BearerAuthGuard implements CanActivate {
     request.principal = { tokenId: `run:${id.toLowerCase()}` };
     return true;
   }
-}
-
-export function isPublic(reflector: Reflector, context: ExecutionContext): boolean {
-  return (
-    reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]) === true
-  );
 }
 
 function unauthorized(message: string, challenge: string): ApiError {

@@ -1,5 +1,4 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import {
   DEFAULT_IPV6_SUBNET_PREFIX,
   InjectThrottlerOptions,
@@ -10,11 +9,10 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedRequest } from '../auth/authenticated-request';
-import { isPublic } from '../auth/bearer-auth.guard';
+import { RouteTraitsReader } from '../auth/route-traits';
 import { AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
-import { RUNS_CLAUDE_KEY } from './runs-claude.decorator';
 import { WindowCounterStorage } from './window-counter.storage';
 
 /** The three buckets. `ip` runs before authentication, the others after it. */
@@ -47,6 +45,8 @@ interface Bucket {
   name: ThrottlerName;
   limit: number;
   ttl: number;
+  /** Its response header names, made once rather than on every request. */
+  headers: { limit: string; remaining: string; reset: string; retryAfter: string };
 }
 
 /**
@@ -64,7 +64,7 @@ abstract class PhaseThrottlerGuard implements CanActivate {
   constructor(
     @InjectThrottlerOptions() private readonly options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
-    private readonly reflector: Reflector,
+    private readonly routes: RouteTraitsReader,
   ) {
     if (!(storage instanceof WindowCounterStorage)) {
       throw new Error('The throttling guards count in a WindowCounterStorage');
@@ -79,39 +79,37 @@ abstract class PhaseThrottlerGuard implements CanActivate {
       if (typeof limit !== 'number' || typeof ttl !== 'number') {
         throw new Error(`The ${name} throttler needs a fixed limit and ttl`);
       }
-      return [{ name: name as ThrottlerName, limit, ttl }];
+      const headers = {
+        limit: `x-ratelimit-limit-${name}`,
+        remaining: `x-ratelimit-remaining-${name}`,
+        reset: `x-ratelimit-reset-${name}`,
+        retryAfter: `retry-after-${name}`,
+      };
+      return [{ name: name as ThrottlerName, limit, ttl, headers }];
     });
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (isPublic(this.reflector, context)) return true;
+    const route = this.routes.of(context);
+    if (route.isPublic) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const reply = http.getResponse<FastifyReply>();
-    for (const { name, limit, ttl } of this.buckets) {
-      if (name === ThrottlerName.claude && !this.runsClaude(context)) continue;
+    for (const { name, limit, ttl, headers } of this.buckets) {
+      if (name === ThrottlerName.claude && !route.runsClaude) continue;
       // One bucket per tracker across all routes (the library's default key is per route), so a
       // client cannot spread its attempts over routes.
       const record = this.storage.hit(`${name}:${TRACKERS[name](request)}`, ttl, limit, ttl);
       if (record.isBlocked) {
-        void reply.header(`Retry-After-${name}`, record.timeToBlockExpire);
+        void reply.header(headers.retryAfter, record.timeToBlockExpire);
         throw rateLimited(record.timeToBlockExpire);
       }
       void reply
-        .header(`X-RateLimit-Limit-${name}`, limit)
-        .header(`X-RateLimit-Remaining-${name}`, Math.max(0, limit - record.totalHits))
-        .header(`X-RateLimit-Reset-${name}`, record.timeToExpire);
+        .header(headers.limit, limit)
+        .header(headers.remaining, Math.max(0, limit - record.totalHits))
+        .header(headers.reset, record.timeToExpire);
     }
     return true;
-  }
-
-  private runsClaude(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(RUNS_CLAUDE_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    );
   }
 }
 

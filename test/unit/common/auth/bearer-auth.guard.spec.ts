@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { BearerAuthGuard } from '../../../../src/common/auth/bearer-auth.guard';
 import { EventsTokens } from '../../../../src/common/auth/events-tokens';
+import { RouteTraitsReader } from '../../../../src/common/auth/route-traits';
 import { Public } from '../../../../src/common/auth/public.decorator';
 import { TokenVerifier } from '../../../../src/common/auth/token-verifier';
 import { AppConfig } from '../../../../src/common/config/app-config';
@@ -44,7 +45,11 @@ function rejection(guard: BearerAuthGuard, context: ExecutionContext): ApiError 
 
 describe('BearerAuthGuard', () => {
   const config: AppConfig = loadConfig({ API_TOKEN: TOKEN, API_TOKENS: ROTATED });
-  const guard = new BearerAuthGuard(config, new Reflector(), new EventsTokens(config));
+  const guard = new BearerAuthGuard(
+    config,
+    new RouteTraitsReader(new Reflector()),
+    new EventsTokens(config),
+  );
 
   it('lets @Public() routes through without a token', () => {
     expect(guard.canActivate(contextFor(OpenController).context)).toBe(true);
