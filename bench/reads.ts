@@ -13,6 +13,7 @@
  * Every container, volume and temp folder it made is removed at the end, even after a failure.
  * Bounded: a listing gets 900 s at most (a page 300 s), the paging --page-budget seconds.
  * Run: npm run bench:reads [-- --sessions 2000 --duration 5 --rounds 3 --page-budget 600]
+ * (`--sessions 0` leaves the sessions part out.)
  */
 import autocannon from 'autocannon';
 import { execFile } from 'node:child_process';
@@ -555,9 +556,11 @@ async function main(): Promise<void> {
     let service = await bench.startMain();
     await section('status route', () => statusVsInspect(bench, service));
     await section('pipeline', () => pipeline(bench, service));
-    await section('sessions', async () => {
-      service = await sessions(bench, service);
-    });
+    if (SESSIONS > 0) {
+      await section('sessions', async () => {
+        service = await sessions(bench, service);
+      });
+    }
     rss.stop();
     console.log(`\n== 4. RSS of the service: max ${fixed(rss.maxMb(), 1)} MB`);
     rows.push({

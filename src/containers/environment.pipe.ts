@@ -7,9 +7,11 @@ import { ErrorCode } from '../common/errors/error-codes';
 @Injectable()
 export class EnvironmentPipe implements PipeTransform<string, string> {
   private readonly environments: ReadonlySet<string>;
+  private readonly configured: string;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.environments = new Set(config.environments);
+    this.configured = config.environments.join(', ');
   }
 
   transform(env: string): string {
@@ -17,7 +19,7 @@ export class EnvironmentPipe implements PipeTransform<string, string> {
       throw new ApiError(
         HttpStatus.NOT_FOUND,
         ErrorCode.ENV_NOT_FOUND,
-        `Unknown environment "${env.slice(0, 64)}"; configured: ${[...this.environments].join(', ')}`,
+        `Unknown environment "${env.slice(0, 64)}"; configured: ${this.configured}`,
       );
     }
     return env;
