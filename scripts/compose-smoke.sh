@@ -90,7 +90,8 @@ DOCKER_GID=$(stat -c %g /var/run/docker.sock)
 EOF
 # Test-only changes: own names for everything the compose file names globally (so no real
 # deployment's volumes or network are touched), and host networking for the agents so they
-# reach the fake upstream on loopback.
+# reach the fake upstream on loopback (the socket proxy must allow that network, as it would
+# any deployment's).
 cat >"$WORK/override.yml" <<EOF
 version: '3.8'
 services:
@@ -99,6 +100,9 @@ services:
       AGENT_NETWORK: host
       AGENT_ENV_ANTHROPIC_BASE_URL: $FAKE_URL
       AGENT_ENV_ANTHROPIC_API_KEY: sk-ant-smoke-dummy
+  socket-proxy:
+    environment:
+      AGENT_NETWORK: host
 volumes:
   claude-credentials:
     name: ${PREFIX}credentials

@@ -1,26 +1,9 @@
 import { statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { DEFAULT_AGENT_IMAGE } from '../../src/common/config/environment-variables';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { PROXY_IMAGE, requireProxyImage, sendRaw, waitForPing } from '../support/socket-proxy';
 import { envParams, startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
-
-/** Built by scripts/build-images.sh from docker/socket-proxy. */
-const PROXY_IMAGE = 'claudecode-socket-proxy:latest';
-
-/** Waits until the proxy answers its own ping through to the engine. */
-async function waitForPing(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/_ping`)).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`the socket proxy at ${url} never answered`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function containerExists(name: string): boolean {
   return dockerCli('ps', '-aq', '--filter', `name=^${name}$`).trim() !== '';
@@ -45,11 +28,9 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
     });
 
   beforeAll(async () => {
-    try {
-      dockerCli('image', 'inspect', PROXY_IMAGE);
-    } catch {
-      throw new Error(`This test needs ${PROXY_IMAGE}. Run scripts/build-images.sh.`);
-    }
+    requireProxyImage();
+    // As compose configures it, with host networking for the agents (so they reach the fake
+    // upstream on loopback), as scripts/compose-smoke.sh does.
     dockerCli(
       'run',
       '-d',
@@ -64,6 +45,10 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
       `CONTAINER_PREFIX=${prefix}`,
       '-e',
       `VOLUME_PREFIX=${prefix}`,
+      '-e',
+      `AGENT_IMAGE=${DEFAULT_AGENT_IMAGE}`,
+      '-e',
+      'AGENT_NETWORK=host',
       // Loopback only, on a port the engine picks.
       '-p',
       '127.0.0.1::2375',
@@ -156,21 +141,14 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
   it('does not let a request ride behind an exec start into the engine unchecked', async () => {
     const smuggled = `${prefix}smuggled`;
     const body = JSON.stringify({ Image: DEFAULT_AGENT_IMAGE, HostConfig: { Privileged: true } });
-    const url = new URL(proxyUrl);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(url.port), url.hostname);
-      let received = '';
-      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-      socket.on('close', () => resolve(received));
-      socket.on('error', reject);
-      // An unknown exec id: the engine answers 404 instead of upgrading.
-      socket.write(
-        'POST /v1.41/exec/0123abcd/start HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\n' +
-          'Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' +
-          `POST /v1.41/containers/create?name=${smuggled} HTTP/1.1\r\nHost: docker\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      );
-    });
+    // An unknown exec id: the engine answers 404 instead of upgrading.
+    const reply = await sendRaw(
+      proxyUrl,
+      'POST /v1.41/exec/0123abcd/start HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\n' +
+        'Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' +
+        `POST /v1.41/containers/create?name=${smuggled} HTTP/1.1\r\nHost: docker\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     expect(reply).toMatch(/^HTTP\/1\.1 404 /);
     expect(reply.match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect(containerExists(smuggled)).toBe(false);
