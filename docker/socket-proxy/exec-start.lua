@@ -5,8 +5,8 @@
 -- bytes are the exec's stdin.
 --
 -- Its body is read whole first and checked like every other body (policy.lua): only what
--- dockerode sends. Anything this cannot read one way leaves the request unmarked, and
--- haproxy.cfg refuses it.
+-- dockerode sends. A request this cannot read one way is left unmarked, and haproxy.cfg sends
+-- it to stage 2, which refuses it.
 local policy = require('policy')
 
 local MAX_BODY_BYTES = 1024
