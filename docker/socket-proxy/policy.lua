@@ -182,8 +182,9 @@ local function is_label_key(text)
   return text:match('^com%.claudecode%-api%.[a-z0-9][a-z0-9._-]*$') ~= nil
 end
 
+-- Any NAME=value: an exec's environment stays inside its container.
 local function is_env_entry(text)
-  return text:match('^[A-Za-z_][A-Za-z0-9_]*=') ~= nil
+  return text:match('^[^=]+=') ~= nil
 end
 
 local INT32 = 2147483647
@@ -262,7 +263,7 @@ local network_create = object({
 -- -----------------------------------------------------------------------------------------------
 -- Requests
 
---- Reads `body` and checks it against `shape`; nil when it fits, or why not.
+--- Reads `text` as JSON and checks it against `shape`; nil when it fits, or why not.
 function M.check_json(text, shape, what)
   local ok, value = pcall(json.decode, text)
   if not ok then return what .. ': ' .. value end
