@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { DEFAULT_AGENT_IMAGE } from '../../src/common/config/environment-variables';
 import { dockerCli, removeDockerObjects } from '../support/docker-cli';
 import { PROXY_IMAGE, requireProxyImage, sendRaw, waitForPing } from '../support/socket-proxy';
 import { uniqueSuffix } from '../support/test-app';
@@ -10,7 +11,7 @@ import { uniqueSuffix } from '../support/test-app';
 const ROOT = resolve(__dirname, '../..');
 const COMPOSE = '/usr/bin/docker-compose';
 /** The agent image the compose file gives both the API and the proxy (x-agent). */
-const AGENT_IMAGE = 'claudecode-agent:2.1.332';
+const AGENT_IMAGE = DEFAULT_AGENT_IMAGE;
 
 type Body = Record<string, unknown>;
 
