@@ -1,6 +1,7 @@
 /**
  * Where the agent image (docker/agent/Dockerfile) keeps what the Claude CLI writes. Each path is
- * a named volume, so nothing is lost when a container is removed and created again.
+ * a named volume, so nothing is lost when a container is removed and created again; the rest of
+ * the root is read-only.
  */
 export const AGENT_USER = 'node';
 export const AGENT_HOME = '/home/node';
@@ -10,10 +11,19 @@ export const AGENT_CONFIG_DIR = `${AGENT_HOME}/.claude`;
 export const AGENT_PROJECTS_DIR = `${AGENT_CONFIG_DIR}/projects`;
 /** `.credentials.json` lives here; the image links it into CLAUDE_CONFIG_DIR. */
 export const AGENT_CREDENTIALS_DIR = `${AGENT_HOME}/.claude-credentials`;
+/** The workspace volume (AGENT_WORKDIR is here or below). */
+export const AGENT_WORKSPACE = '/workspace';
+/**
+ * The one tmpfs: the root is read-only, and the CLI writes outside its volumes only here
+ * (its per-run scratch under /tmp/claude-<uid>, found with `docker diff` after real runs).
+ */
+export const AGENT_TMP_DIR = '/tmp';
 
 /** Labels that mark Docker objects as this service's. */
 export const MANAGED_LABEL = 'com.claudecode-api.managed';
 export const ENV_LABEL = 'com.claudecode-api.env';
+/** The hash of the settings a container was made from (see agent-container-spec.ts). */
+export const SETTINGS_HASH_LABEL = 'com.claudecode-api.settings-hash';
 
 /**
  * What the CLI keeps of one session in CLAUDE_CONFIG_DIR besides its transcript: the session's

@@ -1,21 +1,15 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { KeyedLock } from '../common/keyed-lock';
 import { DockerOperationError } from '../docker/docker.errors';
 import { DockerService } from '../docker/docker.service';
-import { ContainerInfo, VolumeMount } from '../docker/docker.types';
-import {
-  AGENT_CONFIG_DIR,
-  AGENT_CREDENTIALS_DIR,
-  AGENT_PROJECTS_DIR,
-  AGENT_USER,
-  ENV_LABEL,
-  MANAGED_LABEL,
-} from '../agent/agent-layout';
+import { ContainerInfo, ContainerSpec } from '../docker/docker.types';
+import { AGENT_CREDENTIALS_DIR, MANAGED_LABEL, SETTINGS_HASH_LABEL } from '../agent/agent-layout';
+import { agentContainerSpec } from './agent-container-spec';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
-import { ContainerStatusDto } from './dto/container-status.dto';
+import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
 import { ContainerStates } from './container-states';
 import { EnvironmentPipe } from './environment.pipe';
 
@@ -35,9 +29,12 @@ interface AuthCheck {
 /** The lifecycle of the one long-lived agent container per environment. */
 @Injectable()
 export class ContainersService {
+  private readonly logger = new Logger(ContainersService.name);
   // Start and stop of one environment never interleave (two starts would race to create).
   private readonly lifecycle = new KeyedLock();
   private readonly authChecks = new Map<string, AuthCheck>();
+  /** The agent image's id as last read; undefined until then, null when the engine lacks it. */
+  private imageId: string | null | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -60,23 +57,47 @@ export class ContainersService {
     return `${this.config.agent.containerPrefix}${env}`;
   }
 
-  /** The named volumes of an environment's container and where they are mounted. */
-  volumeMounts(env: string): VolumeMount[] {
-    const prefix = this.config.agent.volumePrefix;
-    return [
-      { volume: `${prefix}credentials`, target: AGENT_CREDENTIALS_DIR },
-      { volume: `${prefix}config`, target: AGENT_CONFIG_DIR },
-      { volume: `${prefix}sessions-${env}`, target: AGENT_PROJECTS_DIR },
-    ];
-  }
-
   /** The container's status as the service keeps it (see ContainerStates). */
   async getStatus(env: string): Promise<ContainerStatusDto> {
     return this.statusOf(env, await this.states.get(env));
   }
 
   private async statusOf(env: string, info: ContainerInfo | null): Promise<ContainerStatusDto> {
-    return { ...this.toStatus(env, info), auth: { method: await this.authMethod(env, info) } };
+    const settingsHash = info?.labels[SETTINGS_HASH_LABEL] ?? null;
+    const expected = info ? await this.knownSettingsHash(env) : null;
+    return {
+      ...this.toStatus(env, info),
+      auth: { method: await this.authMethod(env, info) },
+      settingsHash,
+      matchesSettings: expected === null ? null : settingsHash === expected,
+      limits: this.limitsOf(env),
+    };
+  }
+
+  /**
+   * The hash the environment's container would carry if made now, from the image id last read
+   * (each start reads it afresh); null when the image cannot be read.
+   */
+  private async knownSettingsHash(env: string): Promise<string | null> {
+    try {
+      this.imageId ??= await this.docker.imageId(this.config.agent.image);
+    } catch {
+      return null;
+    }
+    if (this.imageId === null) return null;
+    return agentContainerSpec(this.config.agent, env, this.imageId).labels[SETTINGS_HASH_LABEL];
+  }
+
+  private limitsOf(env: string): ContainerLimitsDto {
+    const limits = this.config.agent.limits[env];
+    return {
+      memoryBytes: limits.memoryBytes,
+      cpus: limits.cpus,
+      pids: limits.pids,
+      nofile: limits.nofile,
+      tmpBytes: limits.tmpMib * 1024 * 1024,
+      cpuShares: limits.cpuShares,
+    };
   }
 
   /** What the CLI would authenticate with, in its own order of preference; no secret leaves. */
@@ -125,17 +146,42 @@ export class ContainersService {
     return name;
   }
 
-  /** Only under the environment's lifecycle lock. */
+  /**
+   * Only under the environment's lifecycle lock. A stopped container made from other settings
+   * (image, limits, mounts, network…) is removed and made afresh; its volumes stay.
+   */
   private async startLocked(env: string): Promise<void> {
     const name = this.containerName(env);
-    const existing = await this.states.refresh(env);
-    if (!existing) await this.create(env);
-    if (!existing?.running) {
-      await this.startCreated(name);
-      // A container (re)started may come with other credentials: check them afresh.
-      this.authChecks.delete(env);
-      await this.states.refresh(env);
+    let existing = await this.states.refresh(env);
+    if (existing?.running) return;
+    const spec = await this.currentSpec(env);
+    if (
+      existing &&
+      spec &&
+      existing.labels[SETTINGS_HASH_LABEL] !== spec.labels[SETTINGS_HASH_LABEL]
+    ) {
+      this.logger.log(`Re-creating ${name}: it was made from other settings`);
+      await this.docker.removeContainer(name);
+      existing = null;
     }
+    if (!existing) await this.create(spec);
+    await this.startCreated(name);
+    // A container (re)started may come with other credentials: check them afresh.
+    this.authChecks.delete(env);
+    await this.states.refresh(env);
+  }
+
+  /**
+   * Stops and starts the container again (re-created if its settings changed): its tmpfs is
+   * emptied and every process in it ends, runs in flight included.
+   */
+  restart(env: string): Promise<void> {
+    return this.lifecycle.run(env, async () => {
+      if ((await this.states.refresh(env))?.running) {
+        await this.docker.stopContainer(this.containerName(env), STOP_GRACE_SECONDS);
+      }
+      await this.startLocked(env);
+    });
   }
 
   /** Stops the container if it runs, and returns its status. Idempotent. */
@@ -148,30 +194,26 @@ export class ContainersService {
     });
   }
 
-  private async create(env: string): Promise<void> {
+  /** The container the current settings make, or null when the agent image is missing. */
+  private async currentSpec(env: string): Promise<ContainerSpec | null> {
+    this.imageId = await this.docker.imageId(this.config.agent.image);
+    return this.imageId === null ? null : agentContainerSpec(this.config.agent, env, this.imageId);
+  }
+
+  private async create(spec: ContainerSpec | null): Promise<void> {
     const { agent } = this.config;
-    if (!(await this.docker.imageExists(agent.image))) {
+    if (!spec) {
       throw new ApiError(
         HttpStatus.SERVICE_UNAVAILABLE,
         ErrorCode.AGENT_IMAGE_MISSING,
         `The agent image ${agent.image} is not on the Docker host; build it with scripts/build-images.sh`,
       );
     }
-    const labels = { [MANAGED_LABEL]: 'true', [ENV_LABEL]: env };
-    const mounts = this.volumeMounts(env);
     await this.docker.ensureNetwork(agent.network, { [MANAGED_LABEL]: 'true' });
-    for (const { volume } of mounts) {
+    for (const { volume } of spec.mounts) {
       await this.docker.ensureVolume(volume, { [MANAGED_LABEL]: 'true' });
     }
-    await this.docker.createContainer({
-      name: this.containerName(env),
-      image: agent.image,
-      user: AGENT_USER,
-      workdir: agent.workdir,
-      network: agent.network,
-      labels,
-      mounts,
-    });
+    await this.docker.createContainer(spec);
   }
 
   private async startCreated(name: string): Promise<void> {
@@ -187,7 +229,10 @@ export class ContainersService {
     }
   }
 
-  private toStatus(env: string, info: ContainerInfo | null): Omit<ContainerStatusDto, 'auth'> {
+  private toStatus(
+    env: string,
+    info: ContainerInfo | null,
+  ): Omit<ContainerStatusDto, 'auth' | 'settingsHash' | 'matchesSettings' | 'limits'> {
     return {
       env,
       name: this.containerName(env),

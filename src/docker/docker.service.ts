@@ -74,15 +74,14 @@ export class DockerService {
     await this.call('ping', () => this.docker.ping());
   }
 
-  async imageExists(reference: string): Promise<boolean> {
+  /** The id of the image a reference names, or null when the engine does not have it. */
+  async imageId(reference: string): Promise<string | null> {
     const image = await this.call(
       'inspect the image',
       () => this.docker.getImage(reference).inspect(),
-      {
-        notFoundIsNull: true,
-      },
+      { notFoundIsNull: true },
     );
-    return image !== null;
+    return image?.Id ?? null;
   }
 
   /** The container's state, or null when there is no container of that name. */
@@ -109,26 +108,7 @@ export class DockerService {
   async createContainer(spec: ContainerSpec): Promise<boolean> {
     try {
       await this.call('create the container', () =>
-        this.docker.createContainer({
-          name: spec.name,
-          Image: spec.image,
-          User: spec.user,
-          WorkingDir: spec.workdir,
-          Labels: { ...spec.labels },
-          HostConfig: {
-            NetworkMode: spec.network,
-            RestartPolicy: { Name: 'unless-stopped' },
-            // Reaps the CLI processes that execs leave behind when they are killed.
-            Init: true,
-            CapDrop: ['ALL'],
-            SecurityOpt: ['no-new-privileges'],
-            Mounts: spec.mounts.map((mount) => ({
-              Type: 'volume' as const,
-              Source: mount.volume,
-              Target: mount.target,
-            })),
-          },
-        }),
+        this.docker.createContainer(containerCreateBody(spec)),
       );
       return true;
     } catch (error) {
@@ -447,6 +427,45 @@ export class DockerService {
     );
     return new DockerOperationError(operation);
   }
+}
+
+/**
+ * The engine's create body for a spec, and nothing else: the socket proxy lets exactly this shape
+ * through (docker/socket-proxy). Exported so a container's settings hash covers all of it.
+ */
+export function containerCreateBody(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const { resources } = spec;
+  return {
+    name: spec.name,
+    Image: spec.image,
+    User: spec.user,
+    WorkingDir: spec.workdir,
+    Labels: { ...spec.labels },
+    HostConfig: {
+      NetworkMode: spec.network,
+      RestartPolicy: { Name: 'unless-stopped' },
+      // Reaps the CLI processes that execs leave behind when they are killed.
+      Init: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: Object.fromEntries(
+        Object.entries(spec.tmpfs).map(([path, mib]) => [path, `rw,nosuid,nodev,size=${mib}m`]),
+      ),
+      Memory: resources.memoryBytes,
+      // Equal to Memory: no swap on top.
+      MemorySwap: resources.memoryBytes,
+      NanoCpus: resources.nanoCpus,
+      PidsLimit: resources.pidsLimit,
+      CpuShares: resources.cpuShares,
+      Ulimits: [{ Name: 'nofile', Soft: resources.nofile, Hard: resources.nofile }],
+      Mounts: spec.mounts.map((mount) => ({
+        Type: 'volume' as const,
+        Source: mount.volume,
+        Target: mount.target,
+      })),
+    },
+  };
 }
 
 function parseEvent(line: string): DockerEvent | null {

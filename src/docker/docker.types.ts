@@ -28,6 +28,20 @@ export interface VolumeMount {
   target: string;
 }
 
+/** What bounds a container. */
+export interface ContainerResources {
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+  cpuShares: number;
+  /** Open files per process, soft and hard. */
+  nofile: number;
+}
+
+/**
+ * An agent container: always non-root, with every capability dropped, no new privileges, a
+ * read-only root and an init. Only these fields vary.
+ */
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -37,6 +51,9 @@ export interface ContainerSpec {
   network: string;
   labels: Readonly<Record<string, string>>;
   mounts: readonly VolumeMount[];
+  /** Writable tmpfs mounts: path → size in MiB. */
+  tmpfs: Readonly<Record<string, number>>;
+  resources: ContainerResources;
 }
 
 export interface ExecOptions {

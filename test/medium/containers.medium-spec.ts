@@ -1,7 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DockerOperationError } from '../../src/docker/docker.errors';
 import { DockerService } from '../../src/docker/docker.service';
-import { ContainerSpec } from '../../src/docker/docker.types';
+import { ContainerInfo, ContainerSpec } from '../../src/docker/docker.types';
 import { appWithMockedDocker } from '../support/app-with-mocked-docker';
 import { runningContainer } from '../support/container-fixtures';
 import { strictMock } from '../support/strict-mock';
@@ -10,6 +10,7 @@ import { trackApps } from '../support/app-tracker';
 const TOKEN = 'c'.repeat(32);
 
 const running = runningContainer;
+const IMAGE_ID = 'sha256:1111';
 
 const track = trackApps();
 
@@ -29,7 +30,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn().mockResolvedValueOnce(null).mockResolvedValue(running),
       statPath: jest.fn().mockResolvedValue(null),
-      imageExists: jest.fn().mockResolvedValue(true),
+      imageId: jest.fn().mockResolvedValue(IMAGE_ID),
       ensureNetwork: jest.fn().mockResolvedValue(undefined),
       ensureVolume: jest.fn().mockResolvedValue(undefined),
       createContainer: jest.fn().mockResolvedValue(true),
@@ -42,12 +43,15 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     expect(docker.ensureNetwork).toHaveBeenCalledWith('claude-network', expect.any(Object));
     expect(docker.ensureVolume.mock.calls.map(([volume]) => volume)).toEqual([
       'claude-credentials',
-      'claude-config',
+      'claude-config-dev',
       'claude-sessions-dev',
+      'claude-workspace-dev',
     ]);
     expect(docker.createContainer).toHaveBeenCalledWith(
       expect.objectContaining({ name: 'claude-agent-dev', user: 'node', workdir: '/workspace' }),
     );
+    const spec = docker.createContainer.mock.calls[0][0];
+    expect(spec.labels['com.claudecode-api.settings-hash']).toMatch(/^[0-9a-f]{64}$/);
     expect(docker.startContainer).toHaveBeenCalledWith('claude-agent-dev');
     await app.close();
   });
@@ -69,7 +73,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn((_name: string) => Promise.resolve(exists ? running : null)),
       statPath: jest.fn().mockResolvedValue(null),
-      imageExists: jest.fn().mockResolvedValue(true),
+      imageId: jest.fn().mockResolvedValue(IMAGE_ID),
       ensureNetwork: jest.fn().mockResolvedValue(undefined),
       ensureVolume: jest.fn().mockResolvedValue(undefined),
       createContainer: jest.fn((_spec: ContainerSpec) => {
@@ -88,7 +92,7 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
   it('answers 503 AGENT_IMAGE_MISSING when the agent image is not built', async () => {
     const docker = strictMock<DockerService>('DockerService', {
       inspectContainer: jest.fn().mockResolvedValue(null),
-      imageExists: jest.fn().mockResolvedValue(false),
+      imageId: jest.fn().mockResolvedValue(null),
     });
     const app = await appWith(docker);
     const res = await post(app, '/api/containers/dev/start');
@@ -102,6 +106,8 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
       inspectContainer: jest
         .fn()
         .mockResolvedValue({ ...running, running: false, state: 'exited' }),
+      // Without the image the container cannot be re-created: it is started as it is.
+      imageId: jest.fn().mockResolvedValue(null),
       startContainer: jest.fn().mockRejectedValue(new DockerOperationError('start the container')),
     });
     const app = await appWith(docker);
@@ -168,6 +174,97 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
       await app.close();
     },
   );
+
+  describe('drift', () => {
+    /** The hash label a container made now from these settings carries. */
+    async function currentHash(
+      env: Record<string, string> = {},
+      imageId = IMAGE_ID,
+    ): Promise<string> {
+      let made: ContainerSpec | undefined;
+      const docker = strictMock<DockerService>('DockerService', {
+        inspectContainer: jest.fn().mockResolvedValue(null),
+        statPath: jest.fn().mockResolvedValue(null),
+        imageId: jest.fn().mockResolvedValue(imageId),
+        ensureNetwork: jest.fn().mockResolvedValue(undefined),
+        ensureVolume: jest.fn().mockResolvedValue(undefined),
+        createContainer: jest.fn((spec: ContainerSpec) => {
+          made = spec;
+          return Promise.resolve(true);
+        }),
+        startContainer: jest.fn().mockResolvedValue(undefined),
+      });
+      const app = await appWith(docker, env);
+      await post(app, '/api/containers/dev/start');
+      await app.close();
+      return made?.labels['com.claudecode-api.settings-hash'] ?? '';
+    }
+
+    function stoppedWith(hash: string): ContainerInfo {
+      const stopped: ContainerInfo = { ...running, running: false, state: 'exited' };
+      return { ...stopped, labels: { 'com.claudecode-api.settings-hash': hash } };
+    }
+
+    it('hashes the limits and the image: each change gives another hash', async () => {
+      const base = await currentHash();
+      expect(base).toMatch(/^[0-9a-f]{64}$/);
+      expect(await currentHash()).toBe(base);
+      expect(await currentHash({ AGENT_LIMITS_DEV: 'pids=300' })).not.toBe(base);
+      expect(await currentHash({ AGENT_LIMITS: 'memory=1g' })).not.toBe(base);
+      // The same tag rebuilt is another image.
+      expect(await currentHash({}, 'sha256:2222')).not.toBe(base);
+      // Another environment's override leaves dev's container alone.
+      expect(await currentHash({ AGENT_LIMITS_STAGING: 'pids=300' })).toBe(base);
+    });
+
+    it('re-creates a stopped container made from other settings, then starts it', async () => {
+      const current = await currentHash({ AGENT_LIMITS_DEV: 'pids=300' });
+      let info = stoppedWith('0'.repeat(64));
+      const docker = strictMock<DockerService>('DockerService', {
+        inspectContainer: jest.fn((_name: string) => Promise.resolve(info)),
+        statPath: jest.fn().mockResolvedValue(null),
+        imageId: jest.fn().mockResolvedValue(IMAGE_ID),
+        removeContainer: jest.fn().mockResolvedValue(undefined),
+        ensureNetwork: jest.fn().mockResolvedValue(undefined),
+        ensureVolume: jest.fn().mockResolvedValue(undefined),
+        createContainer: jest.fn().mockResolvedValue(true),
+        startContainer: jest.fn((_name: string) => {
+          info = { ...running, labels: { 'com.claudecode-api.settings-hash': current } };
+          return Promise.resolve();
+        }),
+      });
+      const app = await appWith(docker, { AGENT_LIMITS_DEV: 'pids=300' });
+      const before = await app.inject({
+        method: 'GET',
+        url: '/api/containers/dev',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(before.json()).toMatchObject({ matchesSettings: false, limits: { pids: 300 } });
+      const res = await post(app, '/api/containers/dev/start');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ running: true, matchesSettings: true });
+      expect(docker.removeContainer).toHaveBeenCalledWith('claude-agent-dev');
+      expect(docker.createContainer).toHaveBeenCalledTimes(1);
+      expect(docker.removeContainer.mock.invocationCallOrder[0]).toBeLessThan(
+        docker.createContainer.mock.invocationCallOrder[0],
+      );
+    });
+
+    it('starts a stopped container made from the current settings as it is', async () => {
+      const current = await currentHash();
+      const docker = strictMock<DockerService>('DockerService', {
+        inspectContainer: jest.fn().mockResolvedValue(stoppedWith(current)),
+        statPath: jest.fn().mockResolvedValue(null),
+        imageId: jest.fn().mockResolvedValue(IMAGE_ID),
+        startContainer: jest.fn().mockResolvedValue(undefined),
+      });
+      const app = await appWith(docker);
+      expect((await post(app, '/api/containers/dev/start')).json()).toMatchObject({
+        matchesSettings: true,
+      });
+      expect(docker.startContainer).toHaveBeenCalledWith('claude-agent-dev');
+    });
+  });
 
   it('rejects an unknown environment before touching Docker', async () => {
     const app = await appWith(strictMock<DockerService>('DockerService'));

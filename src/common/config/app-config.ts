@@ -1,3 +1,5 @@
+import { AgentLimits } from './agent-limits';
+
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
   readonly port: number;
@@ -57,13 +59,15 @@ export type DockerConnectionConfig =
 export interface AgentConfig {
   readonly image: string;
   readonly containerPrefix: string;
-  /** Prefix of the named volumes: `<prefix>credentials`, `<prefix>config`, `<prefix>sessions-<env>`. */
+  /** Prefix of the named volumes: `<prefix>credentials`, `<prefix>config-<env>`, `<prefix>sessions-<env>`, `<prefix>workspace-<env>`. */
   readonly volumePrefix: string;
   /** A Docker network name; `host` shares the host's network stack. */
   readonly network: string;
   readonly workdir: string;
   /** Variables given to every CLI process (from `AGENT_ENV_<NAME>`), per exec, never baked into the container. */
   readonly env: Readonly<Record<string, string>>;
+  /** Each environment's container limits (`AGENT_LIMITS`, `AGENT_LIMITS_<ENV>`). */
+  readonly limits: Readonly<Record<string, AgentLimits>>;
 }
 
 export interface ThrottleBucket {

@@ -165,7 +165,10 @@ export class EnvironmentVariables {
   })
   AGENT_NETWORK: string = 'claude-network';
 
-  @Matches(/^\/[^\0]*$/, { message: 'AGENT_WORKDIR must be an absolute path' })
+  // The root is read-only: the CLI works in the workspace volume.
+  @Matches(/^\/workspace(\/[^\0]*)?$/, {
+    message: 'AGENT_WORKDIR must be /workspace or a path under it',
+  })
   AGENT_WORKDIR: string = '/workspace';
 
   @IntegerSetting({ min: 1 })

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
+import { parseAgentLimits } from './agent-limits';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
@@ -25,6 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const problems = validateSync(variables, { forbidUnknownValues: false }).flatMap(describe);
   const agentEnv = collectAgentEnv(env, problems);
   checkDuplicates(variables.ENVIRONMENTS, 'ENVIRONMENTS', problems);
+  const limits = parseAgentLimits(present, variables.ENVIRONMENTS ?? [], problems);
   if (variables.BODY_LIMIT_BYTES <= variables.MAX_PROMPT_BYTES) {
     problems.push(
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
@@ -46,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       network: variables.AGENT_NETWORK,
       workdir: variables.AGENT_WORKDIR,
       env: agentEnv,
+      limits,
     },
     throttle: {
       ip: { limit: variables.THROTTLE_IP_LIMIT, ttlMs: variables.THROTTLE_IP_TTL_MS },

@@ -2,6 +2,32 @@ import { ApiProperty } from '@nestjs/swagger';
 import { ContainerState } from '../../docker/docker.types';
 import { AgentAuthDto } from './agent-auth.dto';
 
+/** What bounds the environment's container (AGENT_LIMITS, AGENT_LIMITS_<ENV>). */
+export class ContainerLimitsDto {
+  /** Memory in bytes, swap included (there is none on top). */
+  @ApiProperty({ type: 'integer' })
+  memoryBytes!: number;
+
+  /** CPUs it may use at once. */
+  cpus!: number;
+
+  /** Processes and threads at once. */
+  @ApiProperty({ type: 'integer' })
+  pids!: number;
+
+  /** Open files per process. */
+  @ApiProperty({ type: 'integer' })
+  nofile!: number;
+
+  /** Size of its /tmp (memory-backed) in bytes. */
+  @ApiProperty({ type: 'integer' })
+  tmpBytes!: number;
+
+  /** CPU weight under contention (the API's is higher). */
+  @ApiProperty({ type: 'integer' })
+  cpuShares!: number;
+}
+
 /** The agent container of one environment. */
 export class ContainerStatusDto {
   /** The environment, e.g. `dev`. */
@@ -33,4 +59,19 @@ export class ContainerStatusDto {
   createdAt!: string | null;
 
   auth!: AgentAuthDto;
+
+  /**
+   * The hash of the settings the container was made from (image id, limits, mounts, network,
+   * user, workdir, tmpfs), or null when it does not exist or predates the hash.
+   */
+  settingsHash!: string | null;
+
+  /**
+   * Whether the container was made from the current settings; false: its next start re-creates
+   * it (its volumes, and so its sessions, stay). Null when it does not exist or the agent image
+   * cannot be read.
+   */
+  matchesSettings!: boolean | null;
+
+  limits!: ContainerLimitsDto;
 }
