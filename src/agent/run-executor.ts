@@ -1,4 +1,5 @@
 import type { SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { LimitHit } from './limit-report';
 
 /** The Claude Code CLI's permission modes. */
 export enum PermissionMode {
@@ -55,6 +56,12 @@ export interface RunOutcome {
   stderrTail: string;
   /** Set when the run failed before or outside the CLI's own result. */
   failure?: string;
+  /**
+   * A limit of the environment's container that was hit while the run lasted (a process
+   * OOM-killed, a fork refused, /tmp full). The limits are the container's, so a run that shared
+   * it at the time is told too.
+   */
+  limit?: LimitHit;
 }
 
 /**

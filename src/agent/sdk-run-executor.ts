@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER } from './agent-layout';
+import { readLimitReport, withLimitReport } from './limit-report';
 import { loadAgentSdk } from './agent-sdk.loader';
 import { PermissionMode, RunEnd, RunExecutor, RunOutcome, RunRequest } from './run-executor';
 
@@ -53,7 +54,7 @@ export class SdkRunExecutor extends RunExecutor {
       abortController,
       spawnClaudeCodeProcess: (spawn) => {
         process = this.docker.spawn(request.containerName, {
-          cmd: [spawn.command, ...spawn.args],
+          cmd: withLimitReport([spawn.command, ...spawn.args]),
           env: spawn.env,
           user: AGENT_USER,
           workdir: this.config.agent.workdir,
@@ -175,14 +176,16 @@ class RunState {
   outcome(exitCode: number | null): RunOutcome {
     const text = this.result?.subtype === 'success' ? this.result.result : '';
     const { output, truncated } = cutUtf8(text, this.maxOutputBytes);
+    const report = readLimitReport(this.stderrTail);
     return {
       end: this.end ?? 'exited',
       result: this.result,
       output,
       truncated: truncated || this.end === 'output_limit',
       exitCode,
-      stderrTail: this.stderrTail.trim(),
+      stderrTail: report.stderr.trim(),
       failure: this.failure,
+      ...(report.hit ? { limit: report.hit } : {}),
     };
   }
 }

@@ -8,6 +8,12 @@ export const ExecutionErrorCode = {
   EXECUTION_TIMEOUT: 'EXECUTION_TIMEOUT',
   /** The CLI wrote far more than MAX_OUTPUT_BYTES; it was stopped. */
   OUTPUT_LIMIT: 'OUTPUT_LIMIT',
+  /** A process of the environment's container was killed for lack of memory during the run. */
+  MEMORY_LIMIT: 'MEMORY_LIMIT',
+  /** The environment's container refused a process during the run: its pids limit was reached. */
+  PIDS_LIMIT: 'PIDS_LIMIT',
+  /** The environment's /tmp (a memory-backed tmpfs) was full when the run ended. */
+  TMP_FULL: 'TMP_FULL',
   /** The run could not start in its container (Docker went away, the session vanished…). */
   SETUP_FAILED: 'SETUP_FAILED',
   /** Cancelled through the API. */

@@ -1,3 +1,4 @@
+import { LimitHit } from '../agent/limit-report';
 import { RunOutcome } from '../agent/run-executor';
 import { ApiError } from '../common/errors/api-error';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
@@ -21,6 +22,11 @@ export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEn
     usage: (result?.usage as Record<string, unknown> | undefined) ?? null,
     resultMessage: result ? asPrintedByJsonFormat(result) : null,
   };
+  // A limit explains a run that failed, ran out of time or even "succeeded" past a killed tool;
+  // a cancel through the API stays a cancel.
+  if (outcome.limit && outcome.end !== 'cancelled') {
+    return { ...base, ...failure(ExecutionStatus.failed, LIMIT_CODES[outcome.limit]) };
+  }
   switch (outcome.end) {
     case 'cancelled':
       return stopReason === 'shutdown'
@@ -148,7 +154,19 @@ export function toExecuteResponse(
   return response;
 }
 
+const LIMIT_CODES: Record<LimitHit, ExecutionErrorCode> = {
+  memory: ExecutionErrorCode.MEMORY_LIMIT,
+  pids: ExecutionErrorCode.PIDS_LIMIT,
+  tmp: ExecutionErrorCode.TMP_FULL,
+};
+
 const FAILURE_MESSAGES: Partial<Record<ExecutionErrorCode, string>> = {
+  [ExecutionErrorCode.MEMORY_LIMIT]:
+    "A process in the environment's container was killed: it reached its memory limit",
+  [ExecutionErrorCode.PIDS_LIMIT]:
+    "The environment's container refused new processes: it reached its pids limit; it was restarted",
+  [ExecutionErrorCode.TMP_FULL]:
+    "The environment's /tmp was full at the end of the run; the container was restarted to empty it",
   [ExecutionErrorCode.CANCELLED]: 'The run was cancelled',
   [ExecutionErrorCode.EXECUTION_TIMEOUT]: 'The run passed its deadline and was stopped',
   [ExecutionErrorCode.OUTPUT_LIMIT]:

@@ -1,4 +1,5 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { LimitHit } from '../agent/limit-report';
 import { RunExecutor, RunOutcome } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
@@ -8,6 +9,12 @@ import { SessionsService } from '../sessions/sessions.service';
 import { endOfSetupFailure, StopReason, toEnd } from './execution-outcome';
 import { ExecutionEnd, ExecutionRecord } from './executions.repository';
 import { EventTally, RunRecorder } from './run-recorder';
+
+/**
+ * What a run can leave behind that keeps the next ones from working: forks that go on after the
+ * run, a /tmp that stays full. An OOM kill has already ended its process.
+ */
+const LIMITS_THAT_LINGER: ReadonlySet<LimitHit> = new Set(['pids', 'tmp']);
 
 /** A run in flight: how to stop it, and why it was stopped. */
 interface ActiveRun {
@@ -24,6 +31,7 @@ interface ActiveRun {
 export class RunLifecycle {
   private readonly logger = new Logger(RunLifecycle.name);
   private readonly active = new Map<string, ActiveRun>();
+  private readonly recovering = new Map<string, Promise<void>>();
   private accepting = true;
 
   constructor(
@@ -60,6 +68,8 @@ export class RunLifecycle {
     const tally = this.recorder.started(record.id);
     try {
       const outcome = await this.execute(record, active, tally);
+      // Before the end is told, so the next run finds the environment fit again.
+      if (outcome.limit && LIMITS_THAT_LINGER.has(outcome.limit)) await this.recover(record.env);
       this.recorder.ended(record.id, toEnd(outcome, active.stopReason));
     } catch (error) {
       if (!(error instanceof ApiError))
@@ -69,6 +79,26 @@ export class RunLifecycle {
       this.active.delete(record.id);
       settle();
     }
+  }
+
+  /**
+   * Restarts an environment's container that a run left unfit (processes that fork forever, a full
+   * /tmp); a failure is logged, and the next run starts the container as usual.
+   */
+  private recover(env: string): Promise<void> {
+    // Runs that shared the container when it hit the limit all see it: one restart serves them.
+    let recovery = this.recovering.get(env);
+    if (!recovery) {
+      this.logger.warn(`The container of ${env} hit a limit; restarting it`);
+      recovery = this.containers
+        .restart(env)
+        .catch((error: unknown) => {
+          this.logger.error(`Could not restart the container of ${env}: ${String(error)}`);
+        })
+        .finally(() => this.recovering.delete(env));
+      this.recovering.set(env, recovery);
+    }
+    return recovery;
   }
 
   /** Ends a run that left the queue before it started. */

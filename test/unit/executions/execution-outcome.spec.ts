@@ -87,6 +87,17 @@ describe('toEnd: how a run outcome is recorded', () => {
       'CLI_EXITED',
       /exited with code 2/,
     ],
+    // A tool killed by the limit may still let the CLI end with a result: the run failed.
+    [
+      outcome({ result: successResult('tool_result: Killed'), limit: 'memory' }),
+      undefined,
+      'failed',
+      'MEMORY_LIMIT',
+      /memory limit/,
+    ],
+    [outcome({ end: 'timeout', limit: 'pids' }), undefined, 'failed', 'PIDS_LIMIT', /pids limit/],
+    [outcome({ end: 'exited', exitCode: 0, limit: 'tmp' }), undefined, 'failed', 'TMP_FULL', /tmp/],
+    [outcome({ end: 'cancelled', limit: 'pids' }), 'cancel', 'cancelled', 'CANCELLED', /cancelled/],
   ] as const)('records a failed run (%#)', (runOutcome, reason, status, code, error) => {
     const end = toEnd(runOutcome, reason);
     expect(end.status).toBe(status);

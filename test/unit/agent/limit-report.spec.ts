@@ -1,0 +1,29 @@
+import { readLimitReport, withLimitReport } from '../../../src/agent/limit-report';
+
+const report = (oom: number, pids: number, tmpKb: number) =>
+  `\nclaudecode-api-limits oom_kills=${oom} pids_max=${pids} tmp_free_kb=${tmpKb}\n`;
+
+describe('the limits report of a run', () => {
+  it('runs the CLI argv as arguments of the script, never spliced into it', () => {
+    const argv = withLimitReport(['claude', '--print', '$(touch /tmp/pwned)']);
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv.slice(3)).toEqual(['claude-run', 'claude', '--print', '$(touch /tmp/pwned)']);
+    expect(argv[2]).not.toContain('pwned');
+  });
+
+  it.each([
+    [report(0, 0, 500_000), null],
+    [report(1, 0, 500_000), 'memory'],
+    [report(0, 37, 500_000), 'pids'],
+    [report(2, 5, 0), 'pids'],
+    [report(0, 0, 12), 'tmp'],
+    // df could not run (no fork left): the free space is unknown, not zero.
+    [report(0, 0, -1), null],
+  ])('reads %j as %s', (stderr, hit) => {
+    expect(readLimitReport(`warning: x${stderr}`)).toEqual({ hit, stderr: 'warning: x\n' });
+  });
+
+  it('finds no hit in a stderr without a report (the run was killed before it)', () => {
+    expect(readLimitReport('Killed')).toEqual({ hit: null, stderr: 'Killed' });
+  });
+});
