@@ -266,6 +266,20 @@ export interface components {
          * @enum {string}
          */
         AgentAuthMethod: "api_key" | "oauth_token" | "credentials_file" | "none";
+        ContainerLimitsDto: {
+            /** @description CPU weight under contention (the API's is higher). */
+            cpuShares: number;
+            /** @description CPUs it may use at once. */
+            cpus: number;
+            /** @description Memory in bytes, swap included (there is none on top). */
+            memoryBytes: number;
+            /** @description Open files per process. */
+            nofile: number;
+            /** @description Processes and threads at once. */
+            pids: number;
+            /** @description Size of its /tmp (memory-backed) in bytes. */
+            tmpBytes: number;
+        };
         /**
          * @description Docker's state of the container, or `missing` when it does not exist
          * @enum {string}
@@ -281,10 +295,22 @@ export interface components {
             exists: boolean;
             /** @description The image the container was created from, or the configured image when it does not exist. */
             image: string;
+            limits: components["schemas"]["ContainerLimitsDto"];
+            /**
+             * @description Whether the container was made from the current settings; false: its next start re-creates
+             *     it (its volumes, and so its sessions, stay). Null when it does not exist or the agent image
+             *     cannot be read.
+             */
+            matchesSettings: boolean | null;
             /** @description The container's name, e.g. `claude-agent-dev`. */
             name: string;
             /** @description Whether it is running and can take executions. */
             running: boolean;
+            /**
+             * @description The hash of the settings the container was made from (image id, limits, mounts, network,
+             *     user, workdir, tmpfs), or null when it does not exist or predates the hash.
+             */
+            settingsHash: string | null;
             /** @description ISO time of the last start, or null. */
             startedAt: string | null;
             /** @description Docker's state of the container, or `missing` when it does not exist */
@@ -411,7 +437,7 @@ export interface components {
          * @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`.
          * @enum {string}
          */
-        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "SETUP_FAILED" | "CANCELLED" | "INTERRUPTED";
+        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "MEMORY_LIMIT" | "PIDS_LIMIT" | "TMP_FULL" | "SETUP_FAILED" | "CANCELLED" | "INTERRUPTED";
         ExecutionListDto: {
             items: components["schemas"]["ExecutionDto"][];
             /** @description Pass as `cursor` for the next page; null on the last one. */
