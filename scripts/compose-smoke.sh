@@ -106,8 +106,18 @@ services:
 volumes:
   claude-credentials:
     name: ${PREFIX}credentials
-  claude-config:
-    name: ${PREFIX}config
+  claude-config-dev:
+    name: ${PREFIX}config-dev
+  claude-config-staging:
+    name: ${PREFIX}config-staging
+  claude-config-prod:
+    name: ${PREFIX}config-prod
+  claude-workspace-dev:
+    name: ${PREFIX}workspace-dev
+  claude-workspace-staging:
+    name: ${PREFIX}workspace-staging
+  claude-workspace-prod:
+    name: ${PREFIX}workspace-prod
   claude-sessions-dev:
     name: ${PREFIX}sessions-dev
   claude-sessions-staging:

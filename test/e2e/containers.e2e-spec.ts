@@ -10,7 +10,20 @@ import { envParams, startTestApp, TestApp } from '../support/test-app';
 
 interface DockerInspect {
   Config: { User: string; WorkingDir: string; Labels: Record<string, string> };
-  HostConfig: { RestartPolicy: { Name: string }; NetworkMode: string };
+  HostConfig: {
+    RestartPolicy: { Name: string };
+    NetworkMode: string;
+    ReadonlyRootfs: boolean;
+    Tmpfs: Record<string, string>;
+    Memory: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    PidsLimit: number;
+    CpuShares: number;
+    CapDrop: string[];
+    SecurityOpt: string[];
+    Ulimits: { Name: string; Soft: number; Hard: number }[];
+  };
   Mounts: { Type: string; Name: string; Destination: string }[];
 }
 
@@ -21,7 +34,10 @@ describe('containers (real engine)', () => {
   let name: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ ENVIRONMENTS: 'dev,staging' });
+    t = await startTestApp({
+      ENVIRONMENTS: 'dev,staging',
+      AGENT_LIMITS: 'memory=512m,cpus=0.5,pids=128,nofile=1024,tmp=32m,cpuShares=256',
+    });
     name = `${t.config.agent.containerPrefix}dev`;
   });
 
@@ -58,6 +74,16 @@ describe('containers (real engine)', () => {
       startedAt: null,
       createdAt: null,
       auth: { method: 'none' },
+      settingsHash: null,
+      matchesSettings: null,
+      limits: {
+        memoryBytes: 512 * 1024 ** 2,
+        cpus: 0.5,
+        pids: 128,
+        nofile: 1024,
+        tmpBytes: 32 * 1024 ** 2,
+        cpuShares: 256,
+      },
     });
   });
 
@@ -87,11 +113,42 @@ describe('containers (real engine)', () => {
       inspect.Mounts.map((mount) => [mount.Type, mount.Name, mount.Destination]).sort(),
     ).toEqual(
       [
-        ['volume', `${prefix}config`, AGENT_CONFIG_DIR],
+        ['volume', `${prefix}config-dev`, AGENT_CONFIG_DIR],
         ['volume', `${prefix}credentials`, AGENT_CREDENTIALS_DIR],
         ['volume', `${prefix}sessions-dev`, AGENT_PROJECTS_DIR],
+        ['volume', `${prefix}workspace-dev`, '/workspace'],
       ].sort(),
     );
+  });
+
+  it('bounds the container: limits, read-only root with a /tmp tmpfs, no capabilities', async () => {
+    const { HostConfig } = inspectJson<DockerInspect>(name);
+    expect(HostConfig).toMatchObject({
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=32m' },
+      Memory: 512 * 1024 ** 2,
+      MemorySwap: 512 * 1024 ** 2,
+      NanoCpus: 500_000_000,
+      PidsLimit: 128,
+      CpuShares: 256,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 1024 }],
+    });
+    const write = (path: string) =>
+      t.docker.exec(name, { cmd: ['sh', '-c', `echo x > ${path}`] }).then((r) => r.exitCode);
+    expect(await write('/usr/local/bin/planted')).not.toBe(0);
+    expect(await write('/home/node/planted')).not.toBe(0);
+    expect(await write('/tmp/scratch')).toBe(0);
+    expect(await write('/workspace/scratch')).toBe(0);
+    expect((await t.docker.exec(name, { cmd: ['sh', '-c', 'ulimit -n'] })).stdout.trim()).toBe(
+      '1024',
+    );
+    expect((await t.client.GET('/api/containers/{env}', dev)).data).toMatchObject({
+      matchesSettings: true,
+      settingsHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      limits: { memoryBytes: 512 * 1024 ** 2, cpus: 0.5, pids: 128, tmpBytes: 32 * 1024 ** 2 },
+    });
   });
 
   it('starts twice and stops twice with 2xx each time', async () => {
