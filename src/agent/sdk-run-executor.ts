@@ -109,7 +109,9 @@ export class SdkRunExecutor extends RunExecutor {
       cwd: this.config.agent.workdir,
       // Only what AGENT_ENV_* configures: the API's own environment never reaches the agent.
       env: { ...this.config.agent.env },
-      // As `claude -p` does: the user's, the project's and local settings apply.
+      // As `claude -p` does: the user's, the project's and local settings apply. Each is the
+      // environment's own (its config and workspace volumes), so a run in one environment never
+      // shapes the runs of another.
       settingSources: ['user', 'project', 'local'],
       mcpServersDelivery: 'initialize',
       includePartialMessages: request.includePartialMessages === true,
