@@ -19,6 +19,16 @@ const status: ContainerStatus = {
   startedAt: '2026-11-27T00:00:01.000Z',
   createdAt: null,
   auth: { method: 'api_key' },
+  settingsHash: 'a'.repeat(64),
+  matchesSettings: true,
+  limits: {
+    memoryBytes: 2147483648,
+    cpus: 1,
+    pids: 512,
+    nofile: 4096,
+    tmpBytes: 536870912,
+    cpuShares: 512,
+  },
 };
 
 const error = {
