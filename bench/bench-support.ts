@@ -119,14 +119,15 @@ export interface ServiceChild {
 const SERVICE_MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
 /**
- * The built service as its own process on 127.0.0.1:`port`, with only PATH and `env` for its
- * environment, so its CPU and memory are its own. Resolves once /health answers (60 s at most).
+ * The built service as its own process on 127.0.0.1:`port` (`nodeArgs` before its script), with
+ * only PATH and `env` for its environment, so its CPU and memory are its own. Resolves once /health answers (60 s at most).
  */
 export async function spawnService(
   env: Record<string, string>,
   port: number,
+  nodeArgs: readonly string[] = [],
 ): Promise<ServiceChild> {
-  const child = spawn(process.execPath, [SERVICE_MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, SERVICE_MAIN], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,15 +5,31 @@
  *     `claude -p --output-format stream-json --verbose`, interleaved round by round.
  *  2. The relay's own added latency: for every line of the API's runs, the time from its arrival
  *     on the CLI's stdout (inside the service) to its arrival at the SSE client, matched by uuid.
- *  3. 50 runs submitted at once across three environments: event-loop delay p99 and peak RSS.
- * Run: npm run bench:stream [-- --rounds 15 --burst 50]
+ *  3. 50 runs submitted at once across three environments, against the built service in its own
+ *     process with the agents' limits in force: its event-loop delay p99 and peak RSS, each
+ *     against its target (< 20 ms, < 300 MB), pass or fail.
+ * Run: npm run bench:stream [-- --rounds 15 --burst 50 --limits memory=1g,cpus=0.5]
  */
-import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { DockerProcess } from '../src/docker/docker-process';
 import { SpawnOptions } from '../src/docker/docker.types';
+import { removeDockerObjects } from '../test/support/docker-cli';
+import { startFakeAnthropic } from '../test/support/fake-anthropic';
 import { readSse } from '../test/support/sse-client';
-import { BenchRig, flag, nowMs, percentile, startRig } from './bench-support';
+import {
+  BenchRig,
+  flag,
+  freePort,
+  nowMs,
+  percentile,
+  sampleRss,
+  ServiceChild,
+  sleep,
+  spawnService,
+  startRig,
+} from './bench-support';
 
 const PROMPT = 'Stream a short answer for the benchmark.';
 const ENVS = ['dev', 'staging', 'prod'];
@@ -97,47 +113,145 @@ async function viaDirectExec(rig: BenchRig): Promise<Timing> {
   return { first, last };
 }
 
-async function burst(rig: BenchRig, count: number): Promise<void> {
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-  loop.enable();
-  const start = nowMs();
-  const ids = await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const res = await fetch(`${rig.baseUrl}/api/executions`, {
+interface Verdict {
+  line: string;
+  value: string;
+  target: string;
+  pass: boolean;
+}
+
+/**
+ * 50 runs submitted at once across three environments, each followed by a live SSE client as
+ * browsers would, against the built service in its own process with the agents' limits in force
+ * (the defaults of AGENT_LIMITS, or `--limits <AGENT_LIMITS value>`). Its event loop is measured
+ * from inside (loop-probe.js, preloaded) and its RSS from /proc, so neither counts the fake
+ * upstream nor the clients, which run here.
+ */
+async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
+  const prefix = `cca-bench-burst-${randomBytes(3).toString('hex')}-`;
+  const token = randomBytes(24).toString('hex');
+  const dataDir = `/tmp/${prefix}data`;
+  const limits = textFlag('--limits');
+  const service = await spawnService(
+    {
+      API_TOKEN: token,
+      CONTAINER_PREFIX: prefix,
+      VOLUME_PREFIX: prefix,
+      AGENT_NETWORK: 'host',
+      ENVIRONMENTS: ENVS.join(','),
+      DATA_DIR: dataDir,
+      DOCS_ENABLED: 'false',
+      THROTTLE_CLAUDE_LIMIT: '100000',
+      THROTTLE_TOKEN_LIMIT: '100000',
+      THROTTLE_IP_LIMIT: '100000',
+      MAX_QUEUE_PER_ENV: String(count),
+      AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
+      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-bench',
+      ...(limits ? { AGENT_LIMITS: limits } : {}),
+    },
+    await freePort(),
+    ['--require', join(__dirname, 'loop-probe.js')],
+  );
+  const auth = { authorization: `Bearer ${token}` };
+  try {
+    for (const env of ENVS) {
+      const started = await fetch(`${service.baseUrl}/api/containers/${env}/start`, {
         method: 'POST',
-        headers: rig.headers,
-        body: JSON.stringify({ env: ENVS[i % ENVS.length], prompt: `burst ${i}` }),
+        headers: auth,
       });
-      if (res.status !== 202) throw new Error(`submit ${i}: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { id: string }).id;
-    }),
-  );
-  // Every run is followed by a live SSE client, as browsers would.
-  const streams = await Promise.all(
-    ids.map((id) =>
-      readSse(`${rig.baseUrl}/api/executions/${id}/events`, {
-        headers: { authorization: rig.headers.authorization },
+      const status = (await started.json()) as { matchesSettings?: boolean; limits?: object };
+      if (!started.ok || status.matchesSettings !== true) {
+        throw new Error(`${env} did not start with the current limits: ${JSON.stringify(status)}`);
+      }
+      console.log(`limits in force in ${env}: ${JSON.stringify(status.limits)}`);
+    }
+    const rss = sampleRss(() => service.pid, 50);
+    process.kill(service.pid, 'SIGUSR2');
+    const start = nowMs();
+    const ids = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const res = await fetch(`${service.baseUrl}/api/executions`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ env: ENVS[i % ENVS.length], prompt: `burst ${i}` }),
+        });
+        if (res.status !== 202) throw new Error(`submit ${i}: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { id: string }).id;
       }),
-    ),
-  );
-  loop.disable();
-  clearInterval(sampler);
-  const failed = streams.filter(
-    (stream) => !(stream.events.at(-1)?.data ?? '').includes('"status":"succeeded"'),
-  ).length;
+    );
+    const streams = await Promise.all(
+      ids.map((id) => readSse(`${service.baseUrl}/api/executions/${id}/events`, { headers: auth })),
+    );
+    process.kill(service.pid, 'SIGUSR2');
+    const seconds = (nowMs() - start) / 1000;
+    const probe = await probeLine(service);
+    rss.stop();
+    const failed = streams.filter(
+      (stream) => !(stream.events.at(-1)?.data ?? '').includes('"status":"succeeded"'),
+    ).length;
+    console.log(
+      `burst: ${count} runs over ${ENVS.length} environments in ${seconds.toFixed(1)} s, ${failed} not succeeded; ` +
+        `the service's event-loop delay p99 ${probe.p99.toFixed(1)} ms (max ${probe.max.toFixed(1)} ms), ` +
+        `peak RSS ${rss.maxMb().toFixed(0)} MB`,
+    );
+    return [
+      {
+        line: 'burst runs succeeded',
+        value: `${count - failed}/${count}`,
+        target: `= ${count}`,
+        pass: failed === 0,
+      },
+      {
+        line: 'service event-loop delay p99',
+        value: `${probe.p99.toFixed(1)} ms`,
+        target: '< 20 ms',
+        pass: probe.p99 < 20,
+      },
+      {
+        line: 'service peak RSS',
+        value: `${rss.maxMb().toFixed(0)} MB`,
+        target: '< 300 MB',
+        pass: rss.maxMb() < 300,
+      },
+    ];
+  } finally {
+    await service.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    removeDockerObjects(prefix);
+  }
+}
+
+/** The loop probe's report, once the service has printed it. */
+async function probeLine(service: ServiceChild): Promise<{ p99: number; max: number }> {
+  for (let i = 0; i < 50; i += 1) {
+    const match = /loop-probe p99_ms=([\d.]+) max_ms=([\d.]+)/.exec(service.output());
+    if (match) return { p99: Number(match[1]), max: Number(match[2]) };
+    await sleep(100);
+  }
+  throw new Error(`the service printed no loop-probe line:\n${service.output()}`);
+}
+
+function textFlag(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function summary(verdicts: Verdict[]): void {
+  const width = Math.max(...verdicts.map((row) => row.line.length));
   console.log(
-    `burst: ${count} runs over ${ENVS.length} environments in ${((nowMs() - start) / 1000).toFixed(1)} s, ${failed} not succeeded; ` +
-      `event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms (max ${(loop.max / 1e6).toFixed(1)} ms); ` +
-      `peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+    `\n${'line'.padEnd(width)}  ${'measured'.padStart(10)}  ${'target'.padEnd(10)}  result`,
   );
+  for (const row of verdicts) {
+    console.log(
+      `${row.line.padEnd(width)}  ${row.value.padStart(10)}  ${row.target.padEnd(10)}  ${row.pass ? 'PASS' : 'FAIL'}`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
   const rounds = flag('--rounds', 15);
   const burstSize = flag('--burst', 50);
-  const rig = await startRig(ENVS, { MAX_QUEUE_PER_ENV: String(burstSize) });
+  const rig = await startRig(ENVS);
   try {
     const readOnStdout = tapServiceStdout(rig);
     const receivedBySse = new Map<string, number>();
@@ -189,9 +303,15 @@ async function main(): Promise<void> {
       `relay, stdout line -> SSE client, ${relay.length} lines: p50 ${percentile(relay, 50).toFixed(2)} ms, ` +
         `p99 ${percentile(relay, 99).toFixed(2)} ms`,
     );
-    await burst(rig, burstSize);
   } finally {
     await rig.close();
+  }
+  // Apart, once the rig's service is gone: only the burst's service and agents load the machine.
+  const fake = await startFakeAnthropic();
+  try {
+    summary(await burst(fake.url, burstSize));
+  } finally {
+    await fake.close();
   }
 }
 
