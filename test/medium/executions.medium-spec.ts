@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../src/common/errors/api-error';
 import { ErrorCode } from '../../src/common/errors/error-codes';
 import { ExecutionsRepository } from '../../src/executions/executions.repository';
-import { assistantMessage } from '../support/fake-run-executor';
+import { assistantMessage, resultMessage } from '../support/fake-run-executor';
 import { SseEvent } from '../support/sse-client';
 import { executionsApps } from './executions-app';
 
@@ -151,6 +151,59 @@ describe('executions: the real wiring and store around a fake runner', () => {
       });
       expect(containers.ensureRunning).toHaveBeenCalledTimes(2);
       expect(runner.runs).toHaveLength(0);
+    });
+  });
+
+  describe('a run that hits a limit', () => {
+    it('fails it, and restarts the container before its end is told; other runs are not held', async () => {
+      const { runner, containers, submit, status, ended } = await boot();
+      let restarted: () => void = () => undefined;
+      containers.restart.mockImplementation(
+        () => new Promise<void>((resolve) => (restarted = resolve)),
+      );
+      const bomb = await submit({ prompt: 'fork bomb' });
+      const neighbour = await submit({ prompt: 'meanwhile' });
+      (await runner.runAt(0)).finish({ end: 'timeout', limit: 'pids' });
+      (await runner.runAt(1)).succeed('done');
+
+      expect(await ended(neighbour)).toMatchObject({ status: 'succeeded' });
+      // Held until the container is fit again, so a client's next run does not meet the bomb.
+      expect(await status(bomb)).toBe('running');
+      expect(containers.restart).toHaveBeenCalledWith('dev');
+      restarted();
+      expect(await ended(bomb)).toMatchObject({ status: 'failed', errorCode: 'PIDS_LIMIT' });
+    });
+
+    it('joins one restart when two runs hit the limit together', async () => {
+      const { runner, containers, submit, status, ended } = await boot();
+      let restarted: () => void = () => undefined;
+      containers.restart.mockImplementation(
+        () => new Promise<void>((resolve) => (restarted = resolve)),
+      );
+      const first = await submit({ prompt: 'fill /tmp' });
+      const second = await submit({ prompt: 'also writes to /tmp' });
+      (await runner.runAt(0)).finish({ limit: 'tmp' });
+      (await runner.runAt(1)).finish({ limit: 'tmp' });
+      expect(await status(second)).toBe('running');
+      restarted();
+      for (const id of [first, second]) {
+        expect(await ended(id)).toMatchObject({ status: 'failed', errorCode: 'TMP_FULL' });
+      }
+      expect(containers.restart).toHaveBeenCalledTimes(1);
+    });
+
+    it('leaves the container as it is after an OOM kill: the kernel has ended the process', async () => {
+      const { runner, containers, submit, ended } = await boot();
+      const hog = await submit({ prompt: 'memory hog' });
+      // The CLI carried on past its killed tool; the runner reports the limit beside its result.
+      const run = await runner.runAt(0);
+      run.finish({
+        result: resultMessage('tool_result: Killed'),
+        output: 'tool_result: Killed',
+        limit: 'memory',
+      });
+      expect(await ended(hog)).toMatchObject({ status: 'failed', errorCode: 'MEMORY_LIMIT' });
+      expect(containers.restart).not.toHaveBeenCalled();
     });
   });
 
