@@ -166,7 +166,7 @@ async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
       console.log(`limits in force in ${env}: ${JSON.stringify(status.limits)}`);
     }
     const rss = sampleRss(() => service.pid, 50);
-    process.kill(service.pid, 'SIGUSR2');
+    process.kill(service.pid, 'SIGWINCH');
     const start = nowMs();
     const ids = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
@@ -182,7 +182,7 @@ async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
     const streams = await Promise.all(
       ids.map((id) => readSse(`${service.baseUrl}/api/executions/${id}/events`, { headers: auth })),
     );
-    process.kill(service.pid, 'SIGUSR2');
+    process.kill(service.pid, 'SIGWINCH');
     const seconds = (nowMs() - start) / 1000;
     const probe = await probeLine(service);
     rss.stop();
