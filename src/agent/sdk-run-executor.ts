@@ -99,7 +99,7 @@ export class SdkRunExecutor extends RunExecutor {
   }
 
   async kill(containerName: string, runId: string): Promise<void> {
-    await this.docker.signalRun(containerName, runId, 'SIGKILL');
+    await this.docker.signalRun(containerName, runId, 'SIGKILL', AGENT_USER);
   }
 
   private cliOptions(request: RunRequest): Options {

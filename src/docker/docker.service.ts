@@ -251,7 +251,7 @@ export class DockerService {
     containerName: string,
     runId: string,
     signal: NodeJS.Signals,
-    user?: string,
+    user: string,
   ): Promise<void> {
     await this.exec(containerName, {
       cmd: [

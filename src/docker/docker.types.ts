@@ -76,7 +76,8 @@ export interface SpawnOptions {
   /** argv, never a shell string. */
   cmd: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
-  user?: string;
+  /** Named, as its signals' execs are too: the socket proxy refuses an exec with no user. */
+  user: string;
   workdir?: string;
   /** Tags every process of the run, so it can be signalled inside the container. */
   runId: string;
