@@ -150,7 +150,8 @@ export interface paths {
          *     number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
          *     that id; a finished run is replayed. A final `end` event carries the run's state, then the
          *     stream closes. Comments keep idle connections open. Besides the bearer header, the
-         *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource).
+         *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource). A token may
+         *     hold SSE_MAX_STREAMS_PER_TOKEN streams open at once (429 `TOO_MANY_STREAMS` past it).
          */
         get: operations["streamExecutionEvents"];
         put?: never;
@@ -333,7 +334,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -1282,7 +1283,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: see the Retry-After header */
+            /**
+             * @description TOO_MANY_STREAMS: SSE_MAX_STREAMS_PER_TOKEN streams of this token, or SSE_MAX_STREAMS in all, are open
+             *
+             *     RATE_LIMITED: see the Retry-After header
+             */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -1,20 +1,48 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AuthenticatedRequest } from '../common/auth/authenticated-request';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { SseFrame } from '../common/http/sse';
+import { sendSse, SseFrame } from '../common/http/sse';
+import { StreamSlots } from '../common/http/stream-slots';
 import { endSummary } from './execution-outcome';
 import { isFinal } from './execution-status';
 import { ExecutionRecord, ExecutionsRepository } from './executions.repository';
 import { RunEvent, RunEventHub } from './run-event-hub';
 import { executionNotFound } from './executions.errors';
 
+/** What one stream holds of live events its reader has not taken yet (see LiveEvents). */
+export const LIVE_BUFFER_BYTES = 256 * 1024;
+
 /** A run's events as they are told: the stored ones, the live ones, and its end. */
 @Injectable()
 export class ExecutionEvents {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ExecutionsRepository,
     private readonly hub: RunEventHub,
+    private readonly slots: StreamSlots,
   ) {}
+
+  /**
+   * Streams the run's events to the client (see `open`) while holding one of the open-stream
+   * slots of the request's token. 404 and 429 are answered before anything is streamed.
+   */
+  async stream(
+    id: string,
+    lastEventId: string | undefined,
+    request: AuthenticatedRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const source = this.open(id, lastEventId);
+    const release = this.slots.acquire(request.principal?.tokenId ?? 'anonymous');
+    try {
+      await sendSse(request, reply, source, this.config.history.heartbeatMs);
+    } finally {
+      release();
+    }
+  }
 
   /** Resolves with the run's final record. */
   async waitForEnd(id: string): Promise<ExecutionRecord> {
@@ -51,7 +79,7 @@ export class ExecutionEvents {
     lastEventId: number,
     signal: AbortSignal,
   ): AsyncGenerator<SseFrame> {
-    const live: RunEvent[] = [];
+    const live = new LiveEvents(LIVE_BUFFER_BYTES);
     let ended = false;
     let wake: () => void = () => undefined;
     // Subscribed before reading the store: nothing published in between can be missed.
@@ -64,22 +92,35 @@ export class ExecutionEvents {
     signal.addEventListener('abort', onAbort);
     try {
       let last = lastEventId;
-      for (const event of this.repository.eventsAfter(id, last)) {
-        yield eventFrame(event);
-        last = event.seq;
-      }
-      if (isFinal(this.find(id).status)) ended = true;
+      let fromStore = true;
       while (!signal.aborted) {
-        for (let event = live.shift(); event; event = live.shift()) {
+        // First, and whenever the live buffer let events go while this reader was behind: the
+        // stored ones are read back, page by page (a run may hold 16 MiB of them).
+        if (live.takeOverflow() || fromStore) {
+          for (let page = this.repository.eventsAfter(id, last); page.length > 0;) {
+            for (const event of page) {
+              yield eventFrame(event);
+              last = event.seq;
+            }
+            if (signal.aborted) return;
+            page = this.repository.eventsAfter(id, last);
+          }
+          if (fromStore && isFinal(this.find(id).status)) ended = true;
+          fromStore = false;
+        }
+        while (!live.overflowed) {
+          const event = live.shift();
+          if (!event) break;
           if (event.seq <= last) continue;
           yield eventFrame(event);
           last = event.seq;
         }
-        if (ended) {
+        if (live.overflowed) continue;
+        if (ended && live.isEmpty) {
           yield { event: 'end', data: JSON.stringify(endSummary(this.find(id))) };
           return;
         }
-        await new Promise<void>((resolve) => (wake = resolve));
+        if (live.isEmpty) await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -108,4 +149,45 @@ function parseLastEventId(value: string | undefined): number {
 
 function eventFrame(event: RunEvent): SseFrame {
   return { id: event.seq, event: event.type, data: event.data };
+}
+
+/**
+ * A stream's live events not yet written, held up to a size: a reader slower than the run (a
+ * stalled socket waits for its drain) must not grow the service's memory with it. Past the size
+ * the oldest are let go; the reader then reads the stored ones back from the store, and those
+ * past the run's storage bounds are lost to it (as `eventsDropped` counts them).
+ */
+class LiveEvents {
+  private readonly events: RunEvent[] = [];
+  private bytes = 0;
+  /** Set when events were let go, until `takeOverflow`. */
+  overflowed = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get isEmpty(): boolean {
+    return this.events.length === 0;
+  }
+
+  push(event: RunEvent): void {
+    this.events.push(event);
+    this.bytes += event.data.length;
+    while (this.bytes > this.maxBytes) {
+      this.overflowed = true;
+      this.shift();
+    }
+  }
+
+  shift(): RunEvent | undefined {
+    const event = this.events.shift();
+    if (event) this.bytes -= event.data.length;
+    return event;
+  }
+
+  /** True once after events were let go. */
+  takeOverflow(): boolean {
+    const overflowed = this.overflowed;
+    this.overflowed = false;
+    return overflowed;
+  }
 }

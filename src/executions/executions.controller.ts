@@ -5,7 +5,6 @@ import {
   Headers,
   HttpCode,
   HttpStatus,
-  Inject,
   Param,
   Post,
   Query,
@@ -13,13 +12,12 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { AcceptsEventsToken } from '../common/auth/events-token.decorator';
-import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { AuthenticatedRequest } from '../common/auth/authenticated-request';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
-import { sendSse } from '../common/http/sse';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
@@ -54,7 +52,6 @@ export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
     private readonly events: ExecutionEvents,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -106,7 +103,8 @@ export class ExecutionsController {
    * number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
    * that id; a finished run is replayed. A final `end` event carries the run's state, then the
    * stream closes. Comments keep idle connections open. Besides the bearer header, the
-   * run-scoped `access_token` from `submitExecution` is accepted (for EventSource).
+   * run-scoped `access_token` from `submitExecution` is accepted (for EventSource). A token may
+   * hold SSE_MAX_STREAMS_PER_TOKEN streams open at once (429 `TOO_MANY_STREAMS` past it).
    */
   @Get(':id/events')
   @AcceptsEventsToken()
@@ -115,18 +113,16 @@ export class ExecutionsController {
     description: 'An event stream',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ApiErrors({ 404: [ErrorCode.EXECUTION_NOT_FOUND] })
+  @ApiErrors(
+    { 404: [ErrorCode.EXECUTION_NOT_FOUND], 429: [ErrorCode.TOO_MANY_STREAMS] },
+    { 429: 'SSE_MAX_STREAMS_PER_TOKEN streams of this token, or SSE_MAX_STREAMS in all, are open' },
+  )
   streamExecutionEvents(
     @Param('id', UuidParamPipe) id: string,
     @Headers('last-event-id') lastEventId: string | undefined,
-    @Req() request: FastifyRequest,
+    @Req() request: AuthenticatedRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return sendSse(
-      request,
-      reply,
-      this.events.open(id, lastEventId),
-      this.config.history.heartbeatMs,
-    );
+    return this.events.stream(id, lastEventId, request, reply);
   }
 }

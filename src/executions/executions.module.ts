@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
+import { StreamSlots } from '../common/http/stream-slots';
 import { ContainersModule } from '../containers/containers.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { ExecuteController } from './execute.controller';
@@ -34,6 +35,7 @@ import { ShutdownDrain } from './shutdown-drain';
     RunLifecycle,
     RunRecorder,
     ShutdownDrain,
+    StreamSlots,
     { provide: RunQueue, useClass: InProcessRunQueue },
   ],
 })

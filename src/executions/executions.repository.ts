@@ -51,6 +51,16 @@ export interface StoredEvent {
   data: string;
 }
 
+/** How much one page of stored events may hold. */
+export interface EventPageLimit {
+  events: number;
+  /** Of event data, counted as the recorder counts it (string length). */
+  bytes: number;
+}
+
+/** A replay's page: small enough that a slow reader never pins much of a run's events. */
+export const DEFAULT_EVENT_PAGE: EventPageLimit = { events: 100, bytes: 256 * 1024 };
+
 export interface ExecutionFilter {
   env?: string;
   sessionId?: string;
@@ -215,10 +225,29 @@ export class ExecutionsRepository {
     this.appendEventTransaction(id, event, store);
   }
 
-  eventsAfter(id: string, afterSeq: number): StoredEvent[] {
-    return this.statement<[string, number], StoredEvent>(
+  /**
+   * One page of the run's stored events after `afterSeq`, in order: at most `limit.events`, and
+   * no more once `limit.bytes` of data are read (but always one event, however large). A run may
+   * hold EVENTS_MAX_BYTES_PER_RUN of events; a replay reads them page by page, never all at once.
+   * The rows are read one by one and the cursor is closed before this returns, so nothing holds
+   * the connection between two pages.
+   */
+  eventsAfter(
+    id: string,
+    afterSeq: number,
+    limit: EventPageLimit = DEFAULT_EVENT_PAGE,
+  ): StoredEvent[] {
+    const page: StoredEvent[] = [];
+    let bytes = 0;
+    const rows = this.statement<[string, number], StoredEvent>(
       'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
-    ).all(id, afterSeq);
+    ).iterate(id, afterSeq);
+    for (const row of rows) {
+      page.push(row);
+      bytes += row.data.length;
+      if (page.length >= limit.events || bytes >= limit.bytes) break;
+    }
+    return page;
   }
 
   /** Deletes runs (and their events) created before `cutoff`; returns how many. */

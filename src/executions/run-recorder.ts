@@ -8,6 +8,8 @@ import { RunEventHub } from './run-event-hub';
 export interface EventTally {
   nextSeq: number;
   storedBytes: number;
+  /** Once one event is past the bounds, none after it is stored: the stored ones are a prefix. */
+  full: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export class RunRecorder {
 
   started(id: string): EventTally {
     this.repository.markRunning(id, new Date().toISOString());
-    return { nextSeq: 1, storedBytes: 0 };
+    return { nextSeq: 1, storedBytes: 0, full: false };
   }
 
   message(id: string, tally: EventTally, message: SDKMessage): void {
@@ -32,8 +34,9 @@ export class RunRecorder {
     const event = { seq: tally.nextSeq, type: message.type, data };
     tally.nextSeq += 1;
     const { maxEventsPerRun, maxEventBytesPerRun } = this.config.history;
-    const store =
-      event.seq <= maxEventsPerRun && tally.storedBytes + data.length <= maxEventBytesPerRun;
+    tally.full ||=
+      event.seq > maxEventsPerRun || tally.storedBytes + data.length > maxEventBytesPerRun;
+    const store = !tally.full;
     if (store) tally.storedBytes += data.length;
     this.repository.appendEvent(id, event, store);
     this.hub.publish(id, event);

@@ -19,7 +19,7 @@ import { FakeRunExecutor } from '../support/fake-run-executor';
 import { readSse, SseEvent } from '../support/sse-client';
 import { strictMock } from '../support/strict-mock';
 
-const TOKEN = 'm'.repeat(32);
+export const TOKEN = 'm'.repeat(32);
 
 /** The executions feature for real (queue, lifecycle, store, HTTP), around a fake runner. */
 export interface ExecutionsApp {
@@ -36,6 +36,8 @@ export interface ExecutionsApp {
   status(id: string): Promise<ExecutionStatus>;
   /** Resolves with the run's final record once it has ended. */
   ended(id: string): Promise<ExecutionRecord>;
+  /** The app's base URL on a loopback port (it listens from the first call on). */
+  listen(): Promise<string>;
   /** Reads GET /api/executions/:id/events over a real socket, as a client would. */
   readEvents(
     id: string,
@@ -112,6 +114,7 @@ export function executionsApps(): (settings?: Record<string, string>) => Promise
       status: async (id) =>
         (await request('GET', `/api/executions/${id}`)).json<{ status: ExecutionStatus }>().status,
       ended: (id) => app.get(ExecutionEvents).waitForEnd(id),
+      listen: baseUrl,
       readEvents: async (id, { lastEventId, onEvent } = {}) => {
         const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
         if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;

@@ -239,6 +239,12 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 1000 })
   EVENTS_TOKEN_TTL_MS: number = 10 * 60 * 1000;
 
+  @IntegerSetting({ min: 1, max: 100000 })
+  SSE_MAX_STREAMS: number = 100;
+
+  @IntegerSetting({ min: 1, max: 100000 })
+  SSE_MAX_STREAMS_PER_TOKEN: number = 20;
+
   @IsOptional()
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;

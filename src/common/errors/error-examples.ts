@@ -61,6 +61,10 @@ export const ERROR_EXAMPLES = {
     status: 429,
     message: 'Environment dev has 20 runs waiting (MAX_QUEUE_PER_ENV); retry later',
   },
+  TOO_MANY_STREAMS: {
+    status: 429,
+    message: 'This token has 20 event streams open (SSE_MAX_STREAMS_PER_TOKEN); close one first',
+  },
   EXECUTION_NOT_FOUND: { status: 404, message: `No execution ${EXECUTION_ID}` },
   EXECUTION_FINISHED: {
     status: 409,

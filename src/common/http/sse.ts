@@ -11,6 +11,11 @@ export interface SseFrame {
  * Streams frames to the client as `text/event-stream`, each written as soon as it is produced,
  * with heartbeat comments so proxies keep an idle stream open. The frame source is told through
  * its signal when the client goes away.
+ *
+ * A frame is written only once the socket has taken the previous ones (`write()` answering false
+ * means its buffer is past the high-water mark, 16 KiB): the source is not pulled meanwhile, so a
+ * client that stops reading holds at most that buffer and one frame here, never the whole run.
+ * Heartbeats are skipped while the socket is backed up.
  */
 export async function sendSse(
   request: FastifyRequest,
@@ -29,18 +34,61 @@ export async function sendSse(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  raw.write(': stream open\n\n');
-  const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), heartbeatMs);
+  const socket = new DrainingWriter(raw, disconnect.signal);
+  socket.write(': stream open\n\n');
+  const heartbeat = setInterval(() => {
+    if (!socket.backedUp) socket.write(': heartbeat\n\n');
+  }, heartbeatMs);
   request.raw.once('close', () => disconnect.abort());
   raw.once('close', () => disconnect.abort());
   try {
     for await (const frame of source(disconnect.signal)) {
-      if (raw.destroyed) break;
-      raw.write(formatFrame(frame));
+      await socket.drained();
+      if (raw.destroyed || disconnect.signal.aborted) break;
+      socket.write(formatFrame(frame));
     }
   } finally {
     clearInterval(heartbeat);
+    socket.close();
     raw.end();
+  }
+}
+
+/** Writes to a response and tells when its socket has taken what was written. */
+class DrainingWriter {
+  backedUp = false;
+  private waiter?: () => void;
+  private readonly onDrain = () => this.release();
+
+  constructor(
+    private readonly raw: FastifyReply['raw'],
+    private readonly gone: AbortSignal,
+  ) {
+    // Listened to all along: a drain that comes while the source is idle is not missed.
+    raw.on('drain', this.onDrain);
+    gone.addEventListener('abort', this.onDrain);
+  }
+
+  write(text: string): void {
+    if (!this.raw.write(text)) this.backedUp = true;
+  }
+
+  /** Resolves at once unless the socket is backed up; then once it drains or the client goes. */
+  drained(): Promise<void> {
+    if (!this.backedUp || this.gone.aborted) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  close(): void {
+    this.raw.off('drain', this.onDrain);
+    this.gone.removeEventListener('abort', this.onDrain);
+    this.release();
+  }
+
+  private release(): void {
+    this.backedUp = false;
+    this.waiter?.();
+    this.waiter = undefined;
   }
 }
 
