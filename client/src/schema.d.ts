@@ -150,8 +150,9 @@ export interface paths {
          *     number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
          *     that id; a finished run is replayed. A final `end` event carries the run's state, then the
          *     stream closes. Comments keep idle connections open. Besides the bearer header, the
-         *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource). A token may
-         *     hold SSE_MAX_STREAMS_PER_TOKEN streams open at once (429 `TOO_MANY_STREAMS` past it).
+         *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource), until
+         *     EVENTS_TOKEN_GRACE_MS after the run ends. A token may hold SSE_MAX_STREAMS_PER_TOKEN streams
+         *     open at once (429 `TOO_MANY_STREAMS` past it).
          */
         get: operations["streamExecutionEvents"];
         put?: never;
@@ -565,9 +566,11 @@ export interface components {
             eventsDropped: number;
             /**
              * @description A short-lived token for this run's event stream only, for EventSource (which cannot send
-             *     headers): `GET /api/executions/{id}/events?access_token=…`.
+             *     headers): `GET /api/executions/{id}/events?access_token=…`. It also stops opening the
+             *     stream EVENTS_TOKEN_GRACE_MS after the run ends, if that comes first.
              */
             eventsToken: string;
+            /** @description When the token expires at the latest (EVENTS_TOKEN_TTL_MS after it was issued). */
             eventsTokenExpiresAt: string;
             /** @description The CLI's exit code; null while running, or when it was killed. */
             exitCode: number | null;

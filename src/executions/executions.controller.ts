@@ -103,8 +103,9 @@ export class ExecutionsController {
    * number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
    * that id; a finished run is replayed. A final `end` event carries the run's state, then the
    * stream closes. Comments keep idle connections open. Besides the bearer header, the
-   * run-scoped `access_token` from `submitExecution` is accepted (for EventSource). A token may
-   * hold SSE_MAX_STREAMS_PER_TOKEN streams open at once (429 `TOO_MANY_STREAMS` past it).
+   * run-scoped `access_token` from `submitExecution` is accepted (for EventSource), until
+   * EVENTS_TOKEN_GRACE_MS after the run ends. A token may hold SSE_MAX_STREAMS_PER_TOKEN streams
+   * open at once (429 `TOO_MANY_STREAMS` past it).
    */
   @Get(':id/events')
   @AcceptsEventsToken()

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
+import { RunEnds } from '../common/auth/events-tokens';
 import { StreamSlots } from '../common/http/stream-slots';
 import { ContainersModule } from '../containers/containers.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -10,6 +11,7 @@ import { ExecutionsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
 import { HistoryMaintenance } from './history-maintenance';
+import { HistoryRunEnds } from './history-run-ends';
 import { RunAdmission } from './run-admission';
 import { RunEventHub } from './run-event-hub';
 import { RunLifecycle } from './run-lifecycle';
@@ -37,6 +39,9 @@ import { ShutdownDrain } from './shutdown-drain';
     ShutdownDrain,
     StreamSlots,
     { provide: RunQueue, useClass: InProcessRunQueue },
+    // For the auth guard: an events token expires a grace after its run's end.
+    { provide: RunEnds, useClass: HistoryRunEnds },
   ],
+  exports: [RunEnds],
 })
 export class ExecutionsModule {}

@@ -175,6 +175,14 @@ export class ExecutionsRepository {
     return row ? toRecord(row) : null;
   }
 
+  /** When the run ended, or null while it has not (or is not in the history). */
+  finishedAt(id: string): string | null {
+    const row = this.statement<[string], { finished_at: string | null }>(
+      'SELECT finished_at FROM executions WHERE id = ?',
+    ).get(id);
+    return row?.finished_at ?? null;
+  }
+
   list(filter: ExecutionFilter): ExecutionSummary[] {
     const where: string[] = [];
     const params: (string | number)[] = [];

@@ -437,6 +437,41 @@ describe('executions: the real wiring and store around a fake runner', () => {
       const replayed = await readEvents(one.id);
       expect(replayed.at(-1)?.event).toBe('end');
     });
+
+    it("refuses a run's events token once its run has ended EVENTS_TOKEN_GRACE_MS ago; a stream open at the end gets the end", async () => {
+      const { runner, request, listen } = await boot({ EVENTS_TOKEN_GRACE_MS: '0' });
+      const submitted = (
+        await request('POST', '/api/executions', { env: 'dev', prompt: 'hi' })
+      ).json<{ id: string; eventsToken: string }>();
+      const run = await runner.runOf(submitted.id);
+      run.emit(assistantMessage('working'));
+      const url = `${await listen()}/api/executions/${submitted.id}/events?access_token=${encodeURIComponent(submitted.eventsToken)}`;
+
+      const open = await readSse(url, {
+        onEvent: (event) => {
+          if (event.id === '1') run.succeed('done');
+        },
+      });
+      expect(open.status).toBe(200);
+      expect(open.events.map((event) => event.event)).toEqual(['assistant', 'result', 'end']);
+
+      const late = await readSse(url);
+      expect(late.status).toBe(401);
+    });
+
+    it("keeps a run's events token working for a replay within EVENTS_TOKEN_GRACE_MS of its end", async () => {
+      const { runner, request, listen, ended } = await boot({ EVENTS_TOKEN_GRACE_MS: '600000' });
+      const submitted = (
+        await request('POST', '/api/executions', { env: 'dev', prompt: 'hi' })
+      ).json<{ id: string; eventsToken: string }>();
+      (await runner.runOf(submitted.id)).succeed('done');
+      await ended(submitted.id);
+      const replay = await readSse(
+        `${await listen()}/api/executions/${submitted.id}/events?access_token=${encodeURIComponent(submitted.eventsToken)}`,
+      );
+      expect(replay.status).toBe(200);
+      expect(replay.events.map((event) => event.event)).toEqual(['result', 'end']);
+    });
   });
 
   describe('shutdown and restart', () => {

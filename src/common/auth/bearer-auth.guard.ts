@@ -3,7 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from './authenticated-request';
-import { EventsTokens } from './events-tokens';
+import { EventsTokens, RunEnds } from './events-tokens';
 import { RouteTraitsReader } from './route-traits';
 import { TokenVerifier } from './token-verifier';
 
@@ -19,6 +19,7 @@ export class BearerAuthGuard implements CanActivate {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly routes: RouteTraitsReader,
     private readonly eventsTokens: EventsTokens,
+    private readonly runEnds: RunEnds,
   ) {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
@@ -48,20 +49,24 @@ export class BearerAuthGuard implements CanActivate {
     return true;
   }
 
-  /** A run-scoped token in the query opens that run's stream, and nothing else. */
+  /**
+   * A run-scoped token in the query opens that run's stream, and nothing else, until a grace
+   * after the run's end.
+   */
   private checkEventsToken(request: AuthenticatedRequest): boolean {
     const { access_token: token } = request.query as { access_token?: unknown };
     const { id } = request.params as { id?: unknown };
     if (typeof token !== 'string' || typeof id !== 'string') {
       throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
     }
-    if (!this.eventsTokens.verify(token, id.toLowerCase())) {
+    const runId = id.toLowerCase();
+    if (!this.eventsTokens.verify(token, runId, (run) => this.runEnds.endedAt(run))) {
       throw unauthorized(
         'Invalid or expired events token',
         'Bearer realm="claudecode-api", error="invalid_token"',
       );
     }
-    request.principal = { tokenId: `run:${id.toLowerCase()}` };
+    request.principal = { tokenId: `run:${runId}` };
     return true;
   }
 }

@@ -8,9 +8,21 @@ export interface EventsToken {
 }
 
 /**
+ * When a run ended (ms since the epoch), or null while it has not (or is not known): an events
+ * token stops working a grace after its run's end. The executions feature provides it, so the
+ * auth guard reads the history without depending on that feature.
+ */
+export abstract class RunEnds {
+  abstract endedAt(runId: string): number | null;
+}
+
+/**
  * Short-lived tokens that open one run's event stream, for the browser's EventSource, which
  * cannot send an Authorization header. A token names its run and its expiry and is signed with a
- * key derived from API_TOKEN, so it survives a restart but not a rotation of the main token.
+ * key derived from API_TOKEN, so it survives a restart but not a rotation of the main token. It
+ * serves its run only, and expires EVENTS_TOKEN_TTL_MS after it was issued or
+ * EVENTS_TOKEN_GRACE_MS after its run ended, whichever comes first: a stream already open when
+ * the run ends still gets its `end` event; only a new one is refused.
  */
 @Injectable()
 export class EventsTokens {
@@ -31,8 +43,16 @@ export class EventsTokens {
     };
   }
 
-  /** True when the token was issued for this run and has not expired. */
-  verify(token: string, runId: string, now = Date.now()): boolean {
+  /**
+   * True when the token was issued for this run, has not expired, and the run has not ended more
+   * than the grace ago. `runEndedAt` is asked only of a genuine token of this run.
+   */
+  verify(
+    token: string,
+    runId: string,
+    runEndedAt: (runId: string) => number | null,
+    now = Date.now(),
+  ): boolean {
     const [encoded, signature, extra] = token.split('.');
     if (!encoded || !signature || extra !== undefined) return false;
     const payload = Buffer.from(encoded, 'base64url').toString('utf8');
@@ -40,7 +60,9 @@ export class EventsTokens {
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return false;
     const [tokenRunId, expiresAt] = payload.split('.');
-    return tokenRunId === runId && Number(expiresAt) > now;
+    if (tokenRunId !== runId || !(Number(expiresAt) > now)) return false;
+    const endedAt = runEndedAt(runId);
+    return endedAt === null || now < endedAt + this.config.history.eventsTokenGraceMs;
   }
 
   private sign(payload: string): string {

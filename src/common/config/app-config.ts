@@ -44,6 +44,8 @@ export interface HistoryConfig {
   readonly heartbeatMs: number;
   /** Lifetime of the run-scoped `access_token` for EventSource. */
   readonly eventsTokenTtlMs: number;
+  /** How long after its run ends an `access_token` still opens the stream (a replay). */
+  readonly eventsTokenGraceMs: number;
   /** Event streams open at once, in all and per token (429 TOO_MANY_STREAMS past either). */
   readonly maxStreams: number;
   readonly maxStreamsPerToken: number;

@@ -239,6 +239,9 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 1000 })
   EVENTS_TOKEN_TTL_MS: number = 10 * 60 * 1000;
 
+  @IntegerSetting({ min: 0, max: 10 * 60 * 1000 })
+  EVENTS_TOKEN_GRACE_MS: number = 30 * 1000;
+
   @IntegerSetting({ min: 1, max: 100000 })
   SSE_MAX_STREAMS: number = 100;
 

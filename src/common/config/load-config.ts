@@ -74,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxEventBytesPerRun: variables.EVENTS_MAX_BYTES_PER_RUN,
       heartbeatMs: variables.SSE_HEARTBEAT_MS,
       eventsTokenTtlMs: variables.EVENTS_TOKEN_TTL_MS,
+      eventsTokenGraceMs: variables.EVENTS_TOKEN_GRACE_MS,
       maxStreams: variables.SSE_MAX_STREAMS,
       maxStreamsPerToken: variables.SSE_MAX_STREAMS_PER_TOKEN,
     },

@@ -60,10 +60,12 @@ export class ExecutionDto {
 export class SubmittedExecutionDto extends ExecutionDto {
   /**
    * A short-lived token for this run's event stream only, for EventSource (which cannot send
-   * headers): `GET /api/executions/{id}/events?access_token=…`.
+   * headers): `GET /api/executions/{id}/events?access_token=…`. It also stops opening the
+   * stream EVENTS_TOKEN_GRACE_MS after the run ends, if that comes first.
    */
   eventsToken!: string;
 
+  /** When the token expires at the latest (EVENTS_TOKEN_TTL_MS after it was issued). */
   eventsTokenExpiresAt!: string;
 }
 

@@ -2,13 +2,14 @@ import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { BearerAuthGuard } from '../../../../src/common/auth/bearer-auth.guard';
-import { EventsTokens } from '../../../../src/common/auth/events-tokens';
+import { EventsTokens, RunEnds } from '../../../../src/common/auth/events-tokens';
 import { RouteTraitsReader } from '../../../../src/common/auth/route-traits';
 import { Public } from '../../../../src/common/auth/public.decorator';
 import { TokenVerifier } from '../../../../src/common/auth/token-verifier';
 import { AppConfig } from '../../../../src/common/config/app-config';
 import { loadConfig } from '../../../../src/common/config/load-config';
 import { ApiError } from '../../../../src/common/errors/api-error';
+import { strictMock } from '../../../support/strict-mock';
 
 const TOKEN = 'k'.repeat(32);
 const ROTATED = 'r'.repeat(48);
@@ -49,6 +50,7 @@ describe('BearerAuthGuard', () => {
     config,
     new RouteTraitsReader(new Reflector()),
     new EventsTokens(config),
+    strictMock<RunEnds>('RunEnds'),
   );
 
   it('lets @Public() routes through without a token', () => {

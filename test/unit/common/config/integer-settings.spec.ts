@@ -26,6 +26,7 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'EVENTS_MAX_BYTES_PER_RUN', min: 1024 },
   { name: 'SSE_HEARTBEAT_MS', min: 100 },
   { name: 'EVENTS_TOKEN_TTL_MS', min: 1000 },
+  { name: 'EVENTS_TOKEN_GRACE_MS', min: 0, max: 600000 },
   { name: 'SSE_MAX_STREAMS', min: 1, max: 100000 },
   { name: 'SSE_MAX_STREAMS_PER_TOKEN', min: 1, max: 100000 },
 ];
