@@ -70,7 +70,8 @@ export interface paths {
          * Runs a prompt with Claude Code in the environment's container and waits for the answer.
          *     Starts (and creates) the container when needed. A failure of Claude itself is a 200 with
          *     `success: false`. Beyond MAX_CONCURRENT_PER_ENV the prompt waits in the environment's queue
-         *     (429 `QUEUE_FULL` when that is full).
+         *     (429 `QUEUE_FULL` when that is full). A client that disconnects before the answer cancels
+         *     the run, queued or running, and frees its session.
          */
         post: operations["executePrompt"];
         delete?: never;

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { ClientGone } from '../common/http/client-gone.decorator';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
@@ -19,7 +20,8 @@ export class ExecuteController {
    * Runs a prompt with Claude Code in the environment's container and waits for the answer.
    * Starts (and creates) the container when needed. A failure of Claude itself is a 200 with
    * `success: false`. Beyond MAX_CONCURRENT_PER_ENV the prompt waits in the environment's queue
-   * (429 `QUEUE_FULL` when that is full).
+   * (429 `QUEUE_FULL` when that is full). A client that disconnects before the answer cancels
+   * the run, queued or running, and frees its session.
    */
   @Post('execute')
   @RunsClaude()
@@ -27,7 +29,10 @@ export class ExecuteController {
   @ApiOkResponse({ type: ExecuteResponseDto })
   @ApiRunAdmissionErrors()
   @ApiErrors({ 409: [ErrorCode.SESSION_BUSY] }, { 409: 'the session runs a prompt' })
-  executePrompt(@Body() request: ExecuteRequestDto): Promise<ExecuteResponseDto> {
-    return this.execution.execute(request);
+  executePrompt(
+    @Body() request: ExecuteRequestDto,
+    @ClientGone() clientGone: AbortSignal,
+  ): Promise<ExecuteResponseDto> {
+    return this.execution.execute(request, clientGone);
   }
 }

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -9,6 +10,7 @@ import { ExecutionsRepository } from '../../src/executions/executions.repository
 import { assistantMessage, resultMessage } from '../support/fake-run-executor';
 import { SseEvent } from '../support/sse-client';
 import { readSse } from '../support/sse-client';
+import { waitUntil } from '../support/wait';
 import { executionsApps, TOKEN } from './executions-app';
 
 // One file for the tier: each spec file pays for loading the whole app again. Nothing here
@@ -132,6 +134,41 @@ describe('executions: the real wiring and store around a fake runner', () => {
       run.succeed('one done');
       expect((await first).json()).toMatchObject({ success: true, sessionId });
       expect(runner.runs).toHaveLength(1);
+    });
+
+    it('cancels the run and frees its session when the client disconnects before the answer', async () => {
+      const { runner, request, listen, ended } = await boot();
+      const sessionId = randomUUID();
+      const gone = postAndHangUp(await listen(), { env: 'dev', prompt: 'long', sessionId });
+      const run = await runner.runAt(0);
+
+      gone.hangUp();
+      await run.aborted;
+      expect(await ended(run.request.runId)).toMatchObject({
+        status: 'cancelled',
+        errorCode: 'CANCELLED',
+      });
+      const next = request('POST', '/api/execute', { env: 'dev', prompt: 'again', sessionId });
+      (await runner.runAt(1)).succeed('again');
+      expect((await next).json()).toMatchObject({ success: true, sessionId });
+    });
+
+    it('takes a waiting run out of the queue when its client disconnects', async () => {
+      const { runner, submit, request, listen } = await boot({ MAX_CONCURRENT_PER_ENV: '1' });
+      const running = await submit({ prompt: 'running' });
+      await runner.runOf(running);
+      const gone = postAndHangUp(await listen(), { env: 'dev', prompt: 'waiting' });
+      const waiting = async () =>
+        (await request('GET', '/api/executions?status=queued')).json<{ items: unknown[] }>().items;
+      await waitUntil(async () => (await waiting()).length === 1, 'the run to be queued');
+
+      gone.hangUp();
+      await waitUntil(async () => (await waiting()).length === 0, 'the run to leave the queue');
+      const history = await request('GET', '/api/executions?status=cancelled');
+      expect(history.json()).toMatchObject({ items: [{ prompt: 'waiting', startedAt: null }] });
+      (await runner.runOf(running)).succeed('done');
+      const later = await submit({ prompt: 'later' });
+      expect((await runner.runAt(1)).request.runId).toBe(later);
     });
 
     it('ends the run failed with SETUP_FAILED when its container cannot be started', async () => {
@@ -659,4 +696,24 @@ function heapAfterGc(): () => number {
     gc();
     return process.memoryUsage().heapUsed;
   };
+}
+
+/** POST /api/execute over a real socket, from a client that can hang up before the answer. */
+function postAndHangUp(baseUrl: string, body: object): { hangUp: () => void } {
+  const { hostname, port } = new URL(baseUrl);
+  const payload = JSON.stringify(body);
+  const request = httpRequest({
+    host: hostname,
+    port: Number(port),
+    method: 'POST',
+    path: '/api/execute',
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    },
+  });
+  request.on('error', () => undefined); // the hang-up itself
+  request.end(payload);
+  return { hangUp: () => request.destroy() };
 }
