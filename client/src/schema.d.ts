@@ -240,7 +240,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the Docker engine answers a ping. */
+        /**
+         * Readiness: the Docker engine answers a ping. The answer is reused for a second, and each call
+         *     counts in the client IP's rate limit (THROTTLE_IP_LIMIT).
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -1681,6 +1684,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadinessDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description DOCKER_UNAVAILABLE */

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/auth/public.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { CountedPerIp } from '../common/throttling/counted-per-ip.decorator';
 import { HealthDto, ReadinessDto } from './dto/health.dto';
 import { HealthService } from './health.service';
 
@@ -18,10 +19,14 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the Docker engine answers a ping. */
+  /**
+   * Readiness: the Docker engine answers a ping. The answer is reused for a second, and each call
+   * counts in the client IP's rate limit (THROTTLE_IP_LIMIT).
+   */
   @Get('ready')
+  @CountedPerIp()
   @ApiOkResponse({ type: ReadinessDto })
-  @ApiErrors({ 503: [ErrorCode.DOCKER_UNAVAILABLE] })
+  @ApiErrors({ 429: [ErrorCode.RATE_LIMITED], 503: [ErrorCode.DOCKER_UNAVAILABLE] })
   getReadiness(): Promise<ReadinessDto> {
     return this.health.checkReadiness();
   }

@@ -1,17 +1,20 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { COUNTED_PER_IP_KEY } from '../throttling/counted-per-ip.decorator';
 import { RUNS_CLAUDE_KEY } from '../throttling/runs-claude.decorator';
 import { EVENTS_TOKEN_KEY } from './events-token.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 
 /** What the global guards need to know of a route, from its decorators. */
 export interface RouteTraits {
-  /** `@Public()` on the handler or its controller: no token, no rate limit. */
+  /** `@Public()` on the handler or its controller: no token, no rate limit (but see below). */
   isPublic: boolean;
   /** `@AcceptsEventsToken()`: a run-scoped `?access_token=` opens it. */
   acceptsEventsToken: boolean;
   /** `@RunsClaude()`: counts against the `claude` bucket too. */
   runsClaude: boolean;
+  /** `@CountedPerIp()`: an open route that still counts in the client IP's bucket. */
+  countedPerIp: boolean;
 }
 
 /**
@@ -35,6 +38,7 @@ export class RouteTraitsReader {
         isPublic: flag(IS_PUBLIC_KEY),
         acceptsEventsToken: flag(EVENTS_TOKEN_KEY),
         runsClaude: flag(RUNS_CLAUDE_KEY),
+        countedPerIp: flag(COUNTED_PER_IP_KEY),
       };
       this.byHandler.set(handler, traits);
     }

@@ -58,6 +58,8 @@ interface Bucket {
 @Injectable()
 abstract class PhaseThrottlerGuard implements CanActivate {
   protected abstract readonly names: readonly ThrottlerName[];
+  /** Open routes marked `@CountedPerIp()` count here: only the IP bucket, as they have no token. */
+  protected readonly countsOpenRoutes: boolean = false;
   private buckets: Bucket[] = [];
   private readonly storage: WindowCounterStorage;
 
@@ -91,7 +93,7 @@ abstract class PhaseThrottlerGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const route = this.routes.of(context);
-    if (route.isPublic) return true;
+    if (route.isPublic && !(this.countsOpenRoutes && route.countedPerIp)) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const reply = http.getResponse<FastifyReply>();
@@ -123,10 +125,14 @@ function rateLimited(timeToBlockExpire: number): ApiError {
   );
 }
 
-/** Registered before the auth guard: counts every request per client IP, failed logins too. */
+/**
+ * Registered before the auth guard: counts every request per client IP, failed logins too, and
+ * the open routes marked `@CountedPerIp()`.
+ */
 @Injectable()
 export class IpThrottlerGuard extends PhaseThrottlerGuard {
   protected readonly names = [ThrottlerName.ip];
+  protected override readonly countsOpenRoutes = true;
 }
 
 /** Registered after the auth guard: counts per token, and per token on Claude routes. */

@@ -1,5 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DockerService } from '../../../../src/docker/docker.service';
+import { HttpStatus } from '@nestjs/common';
+import { ApiError } from '../../../../src/common/errors/api-error';
+import { ErrorCode } from '../../../../src/common/errors/error-codes';
 import { appWithMockedDocker } from '../../../support/app-with-mocked-docker';
 import { strictMock } from '../../../support/strict-mock';
 
@@ -86,5 +89,74 @@ describe('throttling (through the real guards and filter)', () => {
     }
     expect((await send(app, 'GET', '/api/containers/nope')).statusCode).toBe(404);
     expect((await send(app, 'GET', '/api/containers/nope')).statusCode).toBe(429);
+  });
+
+  it("trusts X-Forwarded-For from Traefik's network only (TRUST_PROXY as a CIDR): one bucket per client", async () => {
+    // As the README sets it behind Dokploy: the subnet of the network Traefik reaches the API on.
+    app = await appWith({ THROTTLE_IP_LIMIT: '1', TRUST_PROXY: '10.0.1.0/24' });
+    const through = (traefik: string, client: string) =>
+      app!.inject({
+        method: 'GET',
+        url: '/api/containers/nope',
+        remoteAddress: traefik,
+        headers: { authorization: `Bearer ${TOKEN}`, 'x-forwarded-for': client },
+      });
+    expect((await through('10.0.1.3', '198.51.100.1')).statusCode).toBe(404);
+    expect((await through('10.0.1.3', '198.51.100.1')).statusCode).toBe(429);
+    expect((await through('10.0.1.3', '198.51.100.2')).statusCode).toBe(404);
+    // A neighbour outside that network (an agent container) forging the header is itself.
+    expect((await through('172.20.0.5', '198.51.100.3')).statusCode).toBe(404);
+    expect((await through('172.20.0.5', '198.51.100.4')).statusCode).toBe(429);
+  });
+});
+
+describe('readiness (open, but cached and counted per IP)', () => {
+  let app: NestFastifyApplication | undefined;
+  afterEach(() => {
+    jest.useRealTimers();
+    return app?.close();
+  });
+
+  const ready = (remoteAddress = '127.0.0.1') =>
+    app!.inject({ method: 'GET', url: '/health/ready', remoteAddress });
+
+  it('pings Docker at most once a second, whatever the number of probes, failures included', async () => {
+    const ping = jest.fn(() => Promise.resolve());
+    app = await appWithMockedDocker(strictMock<DockerService>('DockerService', { ping }), {
+      API_TOKEN: TOKEN,
+    });
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const answers = await Promise.all([ready(), ready(), ready()]);
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
+    expect((await ready()).json()).toEqual({ status: 'ok', docker: 'ok' });
+    expect(ping).toHaveBeenCalledTimes(1);
+
+    ping.mockRejectedValue(
+      new ApiError(HttpStatus.SERVICE_UNAVAILABLE, ErrorCode.DOCKER_UNAVAILABLE, 'down'),
+    );
+    jest.advanceTimersByTime(999);
+    expect((await ready()).statusCode).toBe(200);
+    expect(ping).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(1);
+    expect((await ready()).json()).toMatchObject({ code: 'DOCKER_UNAVAILABLE' });
+    expect((await ready()).statusCode).toBe(503);
+    expect(ping).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts each probe in the client IP bucket (429 past it), and leaves /health unlimited', async () => {
+    const ping = jest.fn(() => Promise.resolve());
+    app = await appWithMockedDocker(strictMock<DockerService>('DockerService', { ping }), {
+      API_TOKEN: TOKEN,
+      THROTTLE_IP_LIMIT: '2',
+    });
+    expect((await ready()).statusCode).toBe(200);
+    expect((await ready()).headers['x-ratelimit-remaining-ip']).toBe('0');
+    const limited = await ready();
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await ready('198.51.100.9')).statusCode).toBe(200);
+    for (let i = 0; i < 3; i += 1) {
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    }
   });
 });
