@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings docker-compose.yml up as Dokploy would, on the locally built images (no registry, no
-# build), and smoke-tests it through the generated client (scripts/compose-smoke.ts): start dev,
+# build), with the API's port on loopback (docker-compose.publish.yml), and smoke-tests it through the generated client (scripts/compose-smoke.ts): start dev,
 # run a prompt, list sessions. The model API is the fake one (test/support/fake-anthropic-main.ts)
 # on the host's loopback; the agent containers use host networking to reach it, so no traffic
 # leaves the machine. Everything it creates is named cca-smoke-<id> and is removed on exit, pass
@@ -25,8 +25,9 @@ FAKE_PID=""
 
 compose() {
   # --env-file: the settings below only, never a developer's .env next to the compose file.
+  # docker-compose.publish.yml: the API's port on loopback, as the README documents it.
   "$COMPOSE" --ansi never -p "$PROJECT" --env-file "$WORK/env" \
-    -f docker-compose.yml -f "$WORK/override.yml" "$@"
+    -f docker-compose.yml -f docker-compose.publish.yml -f "$WORK/override.yml" "$@"
 }
 
 cleanup() {
@@ -128,6 +129,11 @@ networks:
   default:
     name: ${PREFIX}network
 EOF
+
+# As Dokploy deploys it, the compose file alone publishes no port.
+published="$("$COMPOSE" --ansi never --env-file "$WORK/env" -f docker-compose.yml config | grep -c '^ *ports:' || true)"
+[[ "$published" == 0 ]] || die "docker-compose.yml alone publishes a port"
+log "docker-compose.yml alone publishes no port: ok"
 
 log "bringing up $PROJECT"
 compose up -d --no-build
