@@ -2,7 +2,8 @@
 # Runs claudecode-api on this machine with the embedded defaults and the local Docker socket.
 # On a fresh machine it installs and starts Docker, builds the agent image when it is missing
 # (making the base images locally where they cannot be pulled), installs, builds, and starts.
-# When API_TOKEN is not set, it generates one into a git-ignored .env and prints it.
+# When API_TOKEN is not set, it generates one into a git-ignored .env (mode 600) and prints it.
+# It listens on 127.0.0.1 unless HOST says otherwise.
 #
 # Usage: scripts/start.sh        (settings: environment variables or .env, see the README)
 set -euo pipefail
@@ -17,7 +18,12 @@ ensure_node_modules
 log "building"
 npm run -s build
 
+# .env holds the token: readable by its owner only, whoever made it.
 if [[ -f .env ]]; then
+  if (( 8#$(stat -c %a .env) & 8#077 )); then
+    chmod 600 .env
+    log "set .env to mode 600: it holds secrets"
+  fi
   set -a
   # shellcheck disable=SC1091
   . ./.env
@@ -25,10 +31,12 @@ if [[ -f .env ]]; then
 fi
 if [[ -z "${API_TOKEN:-}" ]]; then
   API_TOKEN="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))')"
-  umask 077
-  echo "API_TOKEN=$API_TOKEN" >> .env
+  (umask 077 && echo "API_TOKEN=$API_TOKEN" >> .env)
   export API_TOKEN
   log "generated API_TOKEN into .env: $API_TOKEN"
 fi
 
+# This machine only, unless told otherwise: a public address should go through a TLS proxy.
+export HOST="${HOST:-127.0.0.1}"
+log "listening on $HOST:${PORT:-3000} (HOST=0.0.0.0 listens on every interface)"
 exec node dist/main.js
