@@ -172,7 +172,8 @@ class LiveEvents {
   push(event: RunEvent): void {
     this.events.push(event);
     this.bytes += event.data.length;
-    while (this.bytes > this.maxBytes) {
+    // The newest event always stays, however large: a reader that keeps up loses nothing.
+    while (this.bytes > this.maxBytes && this.events.length > 1) {
       this.overflowed = true;
       this.shift();
     }

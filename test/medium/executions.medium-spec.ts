@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ApiError } from '../../src/common/errors/api-error';
 import { ErrorCode } from '../../src/common/errors/error-codes';
+import { LIVE_BUFFER_BYTES } from '../../src/executions/execution-events';
 import { ExecutionsRepository } from '../../src/executions/executions.repository';
 import { assistantMessage, resultMessage } from '../support/fake-run-executor';
 import { SseEvent } from '../support/sse-client';
@@ -417,6 +418,27 @@ describe('executions: the real wiring and store around a fake runner', () => {
       expect([...ids].sort((a, b) => a - b)).toEqual(ids);
       expect(new Set(ids).size).toBe(ids.length);
     }, 60_000);
+
+    it('relays a live event larger than the live buffer to a reader that keeps up, even when it is not stored', async () => {
+      const { runner, submit, readEvents } = await boot({ EVENTS_MAX_BYTES_PER_RUN: '1024' });
+      const id = await submit({ prompt: 'big' });
+      const run = await runner.runOf(id);
+      run.emit(assistantMessage('small'));
+      const big = 'y'.repeat(LIVE_BUFFER_BYTES + 1024);
+
+      const events = await readEvents(id, {
+        onEvent: (event) => {
+          if (event.id !== '1') return;
+          run.emit(assistantMessage(big));
+          setImmediate(() => run.succeed('done'));
+        },
+      });
+      expect(outline(events)).toEqual({
+        events: ['1 assistant', '2 assistant', '3 result'],
+        end: expect.objectContaining({ eventsDropped: 2 }),
+      });
+      expect(JSON.parse(events[1].data)).toEqual(assistantMessage(big));
+    });
 
     it('caps open streams per token and in all with 429 TOO_MANY_STREAMS, and frees a slot when a stream ends', async () => {
       const { app, runner, request, listen, readEvents } = await boot({
