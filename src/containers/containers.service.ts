@@ -35,6 +35,8 @@ export class ContainersService {
   private readonly authChecks = new Map<string, AuthCheck>();
   /** The agent image's id as last read; undefined until then, null when the engine lacks it. */
   private imageId: string | null | undefined;
+  /** Each environment's expected settings hash for that image id, made once: reads are hot. */
+  private readonly expectedHashes = new Map<string, string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -79,13 +81,25 @@ export class ContainersService {
    * (each start reads it afresh); null when the image cannot be read.
    */
   private async knownSettingsHash(env: string): Promise<string | null> {
-    try {
-      this.imageId ??= await this.docker.imageId(this.config.agent.image);
-    } catch {
-      return null;
+    if (this.imageId === undefined) {
+      try {
+        this.keepImageId(await this.docker.imageId(this.config.agent.image));
+      } catch {
+        return null;
+      }
     }
-    if (this.imageId === null) return null;
-    return agentContainerSpec(this.config.agent, env, this.imageId).labels[SETTINGS_HASH_LABEL];
+    if (this.imageId === null || this.imageId === undefined) return null;
+    let hash = this.expectedHashes.get(env);
+    if (hash === undefined) {
+      hash = agentContainerSpec(this.config.agent, env, this.imageId).labels[SETTINGS_HASH_LABEL];
+      this.expectedHashes.set(env, hash);
+    }
+    return hash;
+  }
+
+  private keepImageId(imageId: string | null): void {
+    if (imageId !== this.imageId) this.expectedHashes.clear();
+    this.imageId = imageId;
   }
 
   private limitsOf(env: string): ContainerLimitsDto {
@@ -196,8 +210,9 @@ export class ContainersService {
 
   /** The container the current settings make, or null when the agent image is missing. */
   private async currentSpec(env: string): Promise<ContainerSpec | null> {
-    this.imageId = await this.docker.imageId(this.config.agent.image);
-    return this.imageId === null ? null : agentContainerSpec(this.config.agent, env, this.imageId);
+    const imageId = await this.docker.imageId(this.config.agent.image);
+    this.keepImageId(imageId);
+    return imageId === null ? null : agentContainerSpec(this.config.agent, env, imageId);
   }
 
   private async create(spec: ContainerSpec | null): Promise<void> {

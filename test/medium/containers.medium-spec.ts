@@ -250,6 +250,24 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
       );
     });
 
+    it('reads the image once for all status reads, even when it is missing', async () => {
+      const docker = strictMock<DockerService>('DockerService', {
+        inspectContainer: jest.fn().mockResolvedValue(stoppedWith('0'.repeat(64))),
+        statPath: jest.fn().mockResolvedValue(null),
+        imageId: jest.fn().mockResolvedValue(null),
+      });
+      const app = await appWith(docker);
+      for (let read = 0; read < 3; read += 1) {
+        const res = await app.inject({
+          method: 'GET',
+          url: '/api/containers/dev',
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        expect(res.json()).toMatchObject({ exists: true, matchesSettings: null });
+      }
+      expect(docker.imageId).toHaveBeenCalledTimes(1);
+    });
+
     it('starts a stopped container made from the current settings as it is', async () => {
       const current = await currentHash();
       const docker = strictMock<DockerService>('DockerService', {
