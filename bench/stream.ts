@@ -148,6 +148,8 @@ async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
       THROTTLE_TOKEN_LIMIT: '100000',
       THROTTLE_IP_LIMIT: '100000',
       MAX_QUEUE_PER_ENV: String(count),
+      // The burst follows every run's events with the one token: above the per-token stream cap.
+      SSE_MAX_STREAMS_PER_TOKEN: String(count),
       AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
       AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-bench',
       ...(limits ? { AGENT_LIMITS: limits } : {}),
