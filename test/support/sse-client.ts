@@ -87,3 +87,12 @@ function parseBlock(block: string): SseEvent | null {
   event.data = data.join('\n');
   return event;
 }
+
+/** The events' ids and types, and the fields of the final `end` frame. */
+export function outline(events: SseEvent[]) {
+  const end = events.at(-1);
+  return {
+    events: events.slice(0, -1).map((event) => `${event.id} ${event.event}`),
+    end: end?.event === 'end' ? (JSON.parse(end.data) as Record<string, unknown>) : end,
+  };
+}
