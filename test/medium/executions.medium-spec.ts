@@ -9,9 +9,9 @@ import { outline } from '../support/sse-client';
 import { waitUntil } from '../support/wait';
 import { executionsApps, TOKEN } from './executions-app';
 
-// The run lifecycle in one file: each spec file pays for loading the whole app again. (The
-// bounded-stream tests, which push tens of MiB through sockets, are in event-streams.medium-spec.ts.) Nothing here
-// waits on the clock, so a run that never ends fails its test in seconds, not after 120 s.
+// The run lifecycle in one file: each spec file pays for loading the whole app again (the
+// bounded-stream tests, which push tens of MiB through sockets, are in event-streams.medium-spec.ts).
+// Nothing here waits on the clock, so a run that never ends fails its test in seconds, not after 120 s.
 jest.setTimeout(10_000);
 
 describe('executions: the real wiring and store around a fake runner', () => {
