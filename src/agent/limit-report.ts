@@ -8,6 +8,7 @@ const TMP_FULL_BELOW_KB = 1024;
 const REPORT_MARKER = 'claudecode-api-limits';
 const REPORT_LINE = new RegExp(
   `\\n?${REPORT_MARKER} oom_kills=(-?\\d+) pids_max=(-?\\d+) tmp_free_kb=(-?\\d+)\\n?`,
+  'g',
 );
 
 /**
@@ -41,10 +42,11 @@ export function withLimitReport(command: readonly string[]): string[] {
  * out of memory), and the stderr without the report. No report (the run was killed): no hit.
  */
 export function readLimitReport(stderr: string): { hit: LimitHit | null; stderr: string } {
-  const match = REPORT_LINE.exec(stderr);
-  if (!match) return { hit: null, stderr };
+  // The wrapper's report is the last one: a run can print a look-alike line before it.
+  const match = [...stderr.matchAll(REPORT_LINE)].at(-1);
+  if (match?.index === undefined) return { hit: null, stderr };
   const [oomKills, pidsMax, tmpFreeKb] = match.slice(1).map(Number);
-  const rest = stderr.replace(REPORT_LINE, '\n');
+  const rest = `${stderr.slice(0, match.index)}\n${stderr.slice(match.index + match[0].length)}`;
   const hit =
     pidsMax > 0
       ? 'pids'

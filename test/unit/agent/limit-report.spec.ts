@@ -23,6 +23,14 @@ describe('the limits report of a run', () => {
     expect(readLimitReport(`warning: x${stderr}`)).toEqual({ hit, stderr: 'warning: x\n' });
   });
 
+  it('reads the last report only: a look-alike line the run printed earlier is not believed', () => {
+    const stderr = `forged${report(0, 9, 500_000)}later${report(0, 0, 500_000)}`;
+    expect(readLimitReport(stderr)).toEqual({
+      hit: null,
+      stderr: `forged${report(0, 9, 500_000)}later\n`,
+    });
+  });
+
   it('finds no hit in a stderr without a report (the run was killed before it)', () => {
     expect(readLimitReport('Killed')).toEqual({ hit: null, stderr: 'Killed' });
   });
