@@ -118,6 +118,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/executions/{id}/approvals/{requestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers an approval the run waits on (see `approvals` and `pendingApprovals`): `allow` runs
+         *     the tool (with `updatedInput` when given), `deny` does not and tells the model `message`.
+         *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         */
+        post: operations["answerApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions/{id}/cancel": {
         parameters: {
             query?: never;
@@ -147,7 +168,8 @@ export interface paths {
         };
         /**
          * The run's messages as Server-Sent Events: each event's `event:` is the message type
-         *     (`system`, `assistant`, `user`, `result`, `stream_event`…), its `id:` a per-run sequence
+         *     (`system`, `assistant`, `user`, `result`, `stream_event`…, and `approval_request` /
+         *     `approval_resolved` for a run with `approvals`), its `id:` a per-run sequence
          *     number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
          *     that id; a finished run is replayed. A final `end` event carries the run's state, then the
          *     stream closes. Comments keep idle connections open. Besides the bearer header, the
@@ -272,6 +294,21 @@ export interface components {
          * @enum {string}
          */
         AgentAuthMethod: "api_key" | "oauth_token" | "credentials_file" | "none";
+        AnswerApprovalDto: {
+            /** @description `allow` runs the tool; `deny` does not, and the model is told why. */
+            decision: components["schemas"]["ApprovalDecision"];
+            /** @description With `deny`: what the model is told. */
+            message?: string;
+            /** @description With `allow`: the input the tool runs with instead of the one asked for. */
+            updatedInput?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description `allow` runs the tool; `deny` does not, and the model is told why.
+         * @enum {string}
+         */
+        ApprovalDecision: "allow" | "deny";
         ContainerLimitsDto: {
             /** @description CPU weight under contention (the API's is higher). */
             cpuShares: number;
@@ -339,7 +376,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -356,6 +393,13 @@ export interface components {
             allowedTools?: string[];
             /** @description Text appended to Claude Code's system prompt. */
             appendSystemPrompt?: string;
+            /**
+             * @description Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
+             *     allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
+             *     `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+             *     APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
+             */
+            approvals?: boolean;
             /** @description Tools the run may not use. */
             disallowedTools?: string[];
             /** @description The environment whose container runs the prompt, e.g. `dev`. */
@@ -421,6 +465,10 @@ export interface components {
             finishedAt: string | null;
             /** Format: uuid */
             id: string;
+            /** @description True while the run waits for a person: show it as "needs attention". */
+            needsAttention: boolean;
+            /** @description The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
+            pendingApprovals: components["schemas"]["PendingApprovalDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
@@ -454,6 +502,30 @@ export interface components {
         HealthDto: {
             /** @description Always `ok`. */
             status: string;
+        };
+        PendingApprovalDto: {
+            /** @description When the approval is denied if nobody answers it (APPROVAL_TIMEOUT_MS). */
+            expiresAt: string;
+            /** @description The tool's input, e.g. `{ "command": "rm -rf build/" }`. */
+            input: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: uuid
+             * @description Answer with `POST /api/executions/{id}/approvals/{requestId}`.
+             */
+            requestId: string;
+            requestedAt: string;
+            /** @description Permission updates the CLI suggests so that it stops asking for this tool (informative). */
+            suggestions: {
+                [key: string]: unknown;
+            }[];
+            /** @description The CLI's own sentence for the ask, when it gives one. */
+            title?: string;
+            /** @description The tool the CLI wants to use, e.g. `Bash`. */
+            tool: string;
+            /** @description The model's id for this tool call. */
+            toolUseId: string;
         };
         /** @enum {string} */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
@@ -532,6 +604,13 @@ export interface components {
             allowedTools?: string[];
             /** @description Text appended to Claude Code's system prompt. */
             appendSystemPrompt?: string;
+            /**
+             * @description Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
+             *     allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
+             *     `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+             *     APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
+             */
+            approvals?: boolean;
             /** @description Tools the run may not use. */
             disallowedTools?: string[];
             /** @description The environment whose container runs the prompt, e.g. `dev`. */
@@ -581,6 +660,10 @@ export interface components {
             finishedAt: string | null;
             /** Format: uuid */
             id: string;
+            /** @description True while the run waits for a person: show it as "needs attention". */
+            needsAttention: boolean;
+            /** @description The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
+            pendingApprovals: components["schemas"]["PendingApprovalDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
@@ -1147,6 +1230,86 @@ export interface operations {
             };
             /** @description EXECUTION_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    answerApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                requestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerApprovalDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_NOT_FOUND or APPROVAL_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description APPROVAL_ANSWERED or EXECUTION_FINISHED: the approval was answered (or timed out), or the run has ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

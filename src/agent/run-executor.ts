@@ -25,7 +25,28 @@ export interface PromptOptions {
   appendSystemPrompt?: string;
   /** Also stream token deltas (`stream_event` messages). */
   includePartialMessages?: boolean;
+  /**
+   * Ask a person through the API before a tool use that the permission mode and `allowedTools`
+   * do not already allow, instead of letting the CLI deny it.
+   */
+  approvals?: boolean;
 }
+
+/** A tool use the CLI asks permission for (the SDK's `canUseTool`). */
+export interface ApprovalAsk {
+  tool: string;
+  input: Record<string, unknown>;
+  /** Permission updates that would stop the CLI asking again this session (the SDK's own). */
+  suggestions: unknown[];
+  toolUseId: string;
+  /** The CLI's own sentence for the ask, e.g. "Claude wants to run rm -rf build/". */
+  title?: string;
+}
+
+/** A person's answer, as the SDK takes it: a deny never runs the tool. */
+export type ApprovalAnswer =
+  | { behavior: 'allow'; updatedInput?: Record<string, unknown> }
+  | { behavior: 'deny'; message: string };
 
 /** One prompt, fully resolved: which container, which session, which limits. */
 export interface RunRequest extends PromptOptions {
@@ -40,6 +61,11 @@ export interface RunRequest extends PromptOptions {
   signal?: AbortSignal;
   /** Called with every message of the run, as it arrives. */
   onMessage?: (message: SDKMessage) => void;
+  /**
+   * With `approvals`, asked before each tool use the CLI wants permission for; `signal` aborts
+   * when the CLI no longer waits. Anything but an allow, a throw included, denies the tool.
+   */
+  askApproval?: (ask: ApprovalAsk, signal: AbortSignal) => Promise<ApprovalAnswer>;
 }
 
 export type RunEnd = 'result' | 'timeout' | 'output_limit' | 'cancelled' | 'exited';

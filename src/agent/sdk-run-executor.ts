@@ -1,4 +1,10 @@
-import type { Options, SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type {
+  CanUseTool,
+  Options,
+  PermissionResult,
+  SDKMessage,
+  SDKResultMessage,
+} from '@anthropic-ai/claude-agent-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerProcess } from '../docker/docker-process';
@@ -6,7 +12,14 @@ import { DockerService } from '../docker/docker.service';
 import { AGENT_USER } from './agent-layout';
 import { readLimitReport, withLimitReport } from './limit-report';
 import { loadAgentSdk } from './agent-sdk.loader';
-import { PermissionMode, RunEnd, RunExecutor, RunOutcome, RunRequest } from './run-executor';
+import {
+  ApprovalAnswer,
+  PermissionMode,
+  RunEnd,
+  RunExecutor,
+  RunOutcome,
+  RunRequest,
+} from './run-executor';
 
 /** After SIGTERM, how long the CLI gets before SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -122,6 +135,8 @@ export class SdkRunExecutor extends RunExecutor {
       permissionMode: request.permissionMode,
       allowDangerouslySkipPermissions: request.permissionMode === PermissionMode.bypassPermissions,
     };
+    if (request.approvals && request.askApproval)
+      options.canUseTool = canUseTool(request.askApproval);
     if (request.resume) options.resume = request.sessionId;
     else options.sessionId = request.sessionId;
     if (request.appendSystemPrompt) {
@@ -190,6 +205,31 @@ class RunState {
       ...(report.hit ? { limit: report.hit } : {}),
     };
   }
+}
+
+/** The SDK's `canUseTool` over the API's approvals; it fails closed: any error denies. */
+export function canUseTool(askApproval: NonNullable<RunRequest['askApproval']>): CanUseTool {
+  return async (tool, input, options): Promise<PermissionResult> => {
+    let answer: ApprovalAnswer;
+    try {
+      answer = await askApproval(
+        {
+          tool,
+          input,
+          suggestions: options.suggestions ?? [],
+          toolUseId: options.toolUseID,
+          ...(options.title ? { title: options.title } : {}),
+        },
+        options.signal,
+      );
+    } catch (error) {
+      answer = { behavior: 'deny', message: `The approval failed: ${errorMessage(error)}` };
+    }
+    if (answer.behavior === 'allow') {
+      return { behavior: 'allow', updatedInput: answer.updatedInput ?? input };
+    }
+    return { behavior: 'deny', message: answer.message };
+  };
 }
 
 /** Cuts text to at most `maxBytes` of UTF-8 without splitting a character. */

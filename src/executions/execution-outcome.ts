@@ -5,6 +5,7 @@ import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecutionDto } from './dto/execution.dto';
 import { ExecutionErrorCode } from './execution-error-codes';
 import { ExecutionStatus } from './execution-status';
+import { PendingApprovalDto } from './dto/approval.dto';
 import { ExecutionEnd, ExecutionRecord, ExecutionSummary } from './executions.repository';
 
 /** Why a run was stopped from outside: a cancel through the API, or the service shutting down. */
@@ -111,7 +112,11 @@ export function endSummary(record: ExecutionSummary): Record<string, unknown> {
   };
 }
 
-export function toExecutionDto(record: ExecutionSummary): ExecutionDto {
+/** The run as the API shows it, with the approvals it waits on now (none once it has ended). */
+export function toExecutionDto(
+  record: ExecutionSummary,
+  pendingApprovals: PendingApprovalDto[] = [],
+): ExecutionDto {
   return {
     id: record.id,
     env: record.env,
@@ -130,6 +135,8 @@ export function toExecutionDto(record: ExecutionSummary): ExecutionDto {
     errorCode: record.errorCode,
     eventCount: record.eventCount,
     eventsDropped: record.eventsDropped,
+    needsAttention: pendingApprovals.length > 0,
+    pendingApprovals,
   };
 }
 

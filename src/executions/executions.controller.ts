@@ -21,6 +21,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
+import { AnswerApprovalDto } from './dto/approval.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { SubmitExecutionDto } from './dto/submit-execution.dto';
@@ -98,8 +99,32 @@ export class ExecutionsController {
   }
 
   /**
+   * Answers an approval the run waits on (see `approvals` and `pendingApprovals`): `allow` runs
+   * the tool (with `updatedInput` when given), `deny` does not and tells the model `message`.
+   * Answers the run as it is then. Only the bearer token answers, never an events token.
+   */
+  @Post(':id/approvals/:requestId')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: ExecutionDto })
+  @ApiErrors(
+    {
+      404: [ErrorCode.EXECUTION_NOT_FOUND, ErrorCode.APPROVAL_NOT_FOUND],
+      409: [ErrorCode.APPROVAL_ANSWERED, ErrorCode.EXECUTION_FINISHED],
+    },
+    { 409: 'the approval was answered (or timed out), or the run has ended' },
+  )
+  answerApproval(
+    @Param('id', UuidParamPipe) id: string,
+    @Param('requestId', UuidParamPipe) requestId: string,
+    @Body() answer: AnswerApprovalDto,
+  ): ExecutionDto {
+    return this.executions.answerApproval(id, requestId, answer);
+  }
+
+  /**
    * The run's messages as Server-Sent Events: each event's `event:` is the message type
-   * (`system`, `assistant`, `user`, `result`, `stream_event`…), its `id:` a per-run sequence
+   * (`system`, `assistant`, `user`, `result`, `stream_event`…, and `approval_request` /
+   * `approval_resolved` for a run with `approvals`), its `id:` a per-run sequence
    * number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
    * that id; a finished run is replayed. A final `end` event carries the run's state, then the
    * stream closes. Comments keep idle connections open. Besides the bearer header, the

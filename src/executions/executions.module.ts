@@ -13,6 +13,7 @@ import { ExecutionsService } from './executions.service';
 import { HistoryMaintenance } from './history-maintenance';
 import { HistoryRunEnds } from './history-run-ends';
 import { RunAdmission } from './run-admission';
+import { RunApprovals } from './run-approvals';
 import { RunEventHub } from './run-event-hub';
 import { RunLifecycle } from './run-lifecycle';
 import { InProcessRunQueue, RunQueue } from './run-queue';
@@ -33,6 +34,7 @@ import { ShutdownDrain } from './shutdown-drain';
     ExecutionEvents,
     HistoryMaintenance,
     RunAdmission,
+    RunApprovals,
     RunEventHub,
     RunLifecycle,
     RunRecorder,

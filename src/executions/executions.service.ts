@@ -4,14 +4,16 @@ import { EventsTokens } from '../common/auth/events-tokens';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
+import { AnswerApprovalDto } from './dto/approval.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { endWithoutRun, toExecutionDto } from './execution-outcome';
 import { ExecutionRequest } from './execution-request';
 import { isFinal } from './execution-status';
 import { executionNotFound } from './executions.errors';
-import { ExecutionRecord, ExecutionsRepository } from './executions.repository';
+import { ExecutionRecord, ExecutionsRepository, ExecutionSummary } from './executions.repository';
 import { AdmitOptions, RunAdmission } from './run-admission';
+import { RunApprovals } from './run-approvals';
 import { RunLifecycle } from './run-lifecycle';
 import { RunQueue } from './run-queue';
 
@@ -29,6 +31,7 @@ export class ExecutionsService {
     private readonly queue: RunQueue,
     private readonly lifecycle: RunLifecycle,
     private readonly eventsTokens: EventsTokens,
+    private readonly approvals: RunApprovals,
   ) {}
 
   async submit(request: ExecutionRequest, options: AdmitOptions): Promise<ExecutionRecord> {
@@ -52,11 +55,11 @@ export class ExecutionsService {
   async submitInBackground(request: ExecutionRequest): Promise<SubmittedExecutionDto> {
     const record = await this.submit(request, { rejectBusySession: false });
     const { token, expiresAt } = this.eventsTokens.issue(record.id);
-    return { ...toExecutionDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
+    return { ...this.toDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
   }
 
   get(id: string): ExecutionDto {
-    return toExecutionDto(this.find(id));
+    return this.toDto(this.find(id));
   }
 
   list(query: ListExecutionsQueryDto): ExecutionListDto {
@@ -66,7 +69,7 @@ export class ExecutionsService {
     const page = records.slice(0, limit);
     const last = page.at(-1);
     return {
-      items: page.map(toExecutionDto),
+      items: page.map((record) => this.toDto(record)),
       nextCursor:
         records.length > limit && last
           ? encodeCursor({ createdAt: last.createdAt, id: last.id } satisfies ListCursor)
@@ -80,16 +83,23 @@ export class ExecutionsService {
    */
   async cancel(id: string): Promise<ExecutionDto> {
     const record = this.find(id);
-    if (isFinal(record.status)) {
-      throw new ApiError(
-        HttpStatus.CONFLICT,
-        ErrorCode.EXECUTION_FINISHED,
-        `Execution ${id} has already ended (${record.status})`,
-      );
-    }
+    if (isFinal(record.status)) throw executionFinished(record);
     if (this.queue.remove(id)) this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
     else await this.lifecycle.stop(id, 'cancel');
     return this.get(id);
+  }
+
+  /** Answers a pending approval of a running run (409 once the run has ended). */
+  answerApproval(id: string, requestId: string, answer: AnswerApprovalDto): ExecutionDto {
+    const record = this.find(id);
+    if (isFinal(record.status)) throw executionFinished(record);
+    this.approvals.answer(id, requestId, answer);
+    return this.get(id);
+  }
+
+  /** The stored run, with what it waits on now (kept in memory while it runs). */
+  private toDto(record: ExecutionSummary): ExecutionDto {
+    return toExecutionDto(record, this.approvals.pending(record.id));
   }
 
   private find(id: string): ExecutionRecord {
@@ -97,6 +107,14 @@ export class ExecutionsService {
     if (!record) throw executionNotFound(id);
     return record;
   }
+}
+
+function executionFinished(record: ExecutionRecord): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.EXECUTION_FINISHED,
+    `Execution ${record.id} has already ended (${record.status})`,
+  );
 }
 
 function isListCursor(value: unknown): value is ListCursor {

@@ -5,6 +5,7 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { ContainersService } from '../containers/containers.service';
 import { SessionsService } from '../sessions/sessions.service';
+import { PermissionMode } from '../agent/run-executor';
 import { ExecutionRequest } from './execution-request';
 import { sessionBusy } from './executions.errors';
 import { RunQueue } from './run-queue';
@@ -36,6 +37,7 @@ export class RunAdmission {
     const { env } = request;
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
+    checkApprovalsMode(request);
     const sessionId = request.sessionId ?? randomUUID();
     if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
       throw sessionBusy(sessionId);
@@ -56,4 +58,20 @@ export class RunAdmission {
       );
     }
   }
+}
+
+/** Modes in which the CLI never asks: approvals there would promise a person a say they lack. */
+const MODES_THAT_NEVER_ASK: ReadonlySet<PermissionMode> = new Set([
+  PermissionMode.bypassPermissions,
+  PermissionMode.dontAsk,
+]);
+
+function checkApprovalsMode(request: ExecutionRequest): void {
+  if (!request.approvals || !request.permissionMode) return;
+  if (!MODES_THAT_NEVER_ASK.has(request.permissionMode)) return;
+  throw new ApiError(
+    HttpStatus.BAD_REQUEST,
+    ErrorCode.VALIDATION_FAILED,
+    `approvals cannot be combined with permissionMode ${request.permissionMode}, which never asks`,
+  );
 }

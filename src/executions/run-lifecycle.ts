@@ -8,6 +8,7 @@ import { ContainersService } from '../containers/containers.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { endOfSetupFailure, StopReason, toEnd } from './execution-outcome';
 import { ExecutionEnd, ExecutionRecord } from './executions.repository';
+import { RunApprovals } from './run-approvals';
 import { EventTally, RunRecorder } from './run-recorder';
 
 /**
@@ -40,6 +41,7 @@ export class RunLifecycle {
     private readonly sessions: SessionsService,
     private readonly executor: RunExecutor,
     private readonly recorder: RunRecorder,
+    private readonly approvals: RunApprovals,
   ) {}
 
   /** Throws 503 SHUTTING_DOWN once the drain has begun. */
@@ -138,16 +140,24 @@ export class RunLifecycle {
     const resume = request.sessionId
       ? (await this.sessions.prepareRun(record.env, record.sessionId)).resume
       : false;
-    return this.executor.run({
-      ...request,
-      runId: record.id,
-      containerName,
-      sessionId: record.sessionId,
-      resume,
-      deadlineMs: Math.min(request.timeoutMs ?? limits.timeoutMs, limits.timeoutMs),
-      maxOutputBytes: limits.maxOutputBytes,
-      signal: active.abort.signal,
-      onMessage: (message) => this.recorder.message(record.id, tally, message),
-    });
+    try {
+      return await this.executor.run({
+        ...request,
+        runId: record.id,
+        containerName,
+        sessionId: record.sessionId,
+        resume,
+        deadlineMs: Math.min(request.timeoutMs ?? limits.timeoutMs, limits.timeoutMs),
+        maxOutputBytes: limits.maxOutputBytes,
+        signal: active.abort.signal,
+        onMessage: (message) => this.recorder.message(record.id, tally, message),
+        askApproval: request.approvals
+          ? (ask, signal) => this.approvals.ask(record.id, tally, ask, signal)
+          : undefined,
+      });
+    } finally {
+      // Before the end is recorded: what still waits is denied, and told so.
+      this.approvals.runEnded(record.id);
+    }
   }
 }

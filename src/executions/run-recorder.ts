@@ -30,8 +30,13 @@ export class RunRecorder {
   }
 
   message(id: string, tally: EventTally, message: SDKMessage): void {
-    const data = JSON.stringify(message);
-    const event = { seq: tally.nextSeq, type: message.type, data };
+    this.event(id, tally, message.type, message);
+  }
+
+  /** An event of the run's own (an approval asked, answered), numbered with its messages. */
+  event(id: string, tally: EventTally, type: string, payload: object): void {
+    const data = JSON.stringify(payload);
+    const event = { seq: tally.nextSeq, type, data };
     tally.nextSeq += 1;
     const { maxEventsPerRun, maxEventBytesPerRun } = this.config.history;
     tally.full ||=

@@ -31,7 +31,12 @@ export interface ExecutionsApp {
   /** An authenticated request through Fastify's inject. */
   request(method: 'GET' | 'POST', url: string, body?: object): Promise<Response>;
   /** POST /api/executions; answers the submitted run's id (fails on anything but 202). */
-  submit(body: { prompt: string; sessionId?: string; env?: string }): Promise<string>;
+  submit(body: {
+    prompt: string;
+    sessionId?: string;
+    env?: string;
+    approvals?: boolean;
+  }): Promise<string>;
   /** GET /api/executions/:id, its status. */
   status(id: string): Promise<ExecutionStatus>;
   /** Resolves with the run's final record once it has ended. */

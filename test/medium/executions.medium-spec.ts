@@ -287,6 +287,140 @@ describe('executions: the real wiring and store around a fake runner', () => {
     });
   });
 
+  describe('approvals', () => {
+    /** A run asked with `approvals`, waiting on one ask for Bash. */
+    async function waitingRun(settings: Record<string, string> = {}) {
+      const app = await boot(settings);
+      const id = await app.submit({ prompt: 'clean up', approvals: true });
+      const run = await app.runner.runOf(id);
+      const answer = run.askApproval('Bash', { command: 'rm -rf build/' });
+      const shown = (await app.request('GET', `/api/executions/${id}`)).json<{
+        pendingApprovals: { requestId: string }[];
+      }>();
+      const requestId = shown.pendingApprovals[0]?.requestId;
+      const answerRoute = `/api/executions/${id}/approvals/${requestId}`;
+      return { ...app, id, run, answer, requestId, answerRoute };
+    }
+
+    it('shows a pending approval on the run and in the history; allow hands the edited input to the run', async () => {
+      const { request, id, answer, answerRoute } = await waitingRun();
+      const shown = await request('GET', `/api/executions/${id}`);
+      expect(shown.json()).toMatchObject({
+        status: 'running',
+        needsAttention: true,
+        pendingApprovals: [
+          {
+            requestId: expect.any(String),
+            tool: 'Bash',
+            input: { command: 'rm -rf build/' },
+            toolUseId: 'toolu_Bash',
+            expiresAt: expect.any(String),
+          },
+        ],
+      });
+      const history = (await request('GET', '/api/executions')).json<{ items: object[] }>();
+      expect(history.items).toEqual([expect.objectContaining({ id, needsAttention: true })]);
+
+      const answered = await request('POST', answerRoute, {
+        decision: 'allow',
+        updatedInput: { command: 'rm -rf build/tmp' },
+      });
+      expect(answered.statusCode).toBe(200);
+      expect(answered.json()).toMatchObject({ needsAttention: false, pendingApprovals: [] });
+      await expect(answer).resolves.toEqual({
+        behavior: 'allow',
+        updatedInput: { command: 'rm -rf build/tmp' },
+      });
+    });
+
+    it('deny tells the run the message, and the tool does not run', async () => {
+      const { request, answer, answerRoute } = await waitingRun();
+      const denied = await request('POST', answerRoute, { decision: 'deny', message: 'not now' });
+      expect(denied.statusCode).toBe(200);
+      await expect(answer).resolves.toEqual({ behavior: 'deny', message: 'not now' });
+    });
+
+    it('answers 409 APPROVAL_ANSWERED, 404 APPROVAL_NOT_FOUND, 400 and 409 EXECUTION_FINISHED', async () => {
+      const { request, id, run, answerRoute, ended } = await waitingRun();
+      const invalid = await request('POST', answerRoute, { decision: 'maybe' });
+      expect(invalid.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+      expect((await request('POST', answerRoute, { decision: 'allow' })).statusCode).toBe(200);
+
+      const again = await request('POST', answerRoute, { decision: 'deny' });
+      expect(again.json()).toMatchObject({ statusCode: 409, code: 'APPROVAL_ANSWERED' });
+      const unknown = `/api/executions/${id}/approvals/${randomUUID()}`;
+      const missing = await request('POST', unknown, { decision: 'allow' });
+      expect(missing.json()).toMatchObject({ statusCode: 404, code: 'APPROVAL_NOT_FOUND' });
+
+      run.succeed('done');
+      await ended(id);
+      const late = await request('POST', answerRoute, { decision: 'allow' });
+      expect(late.json()).toMatchObject({ statusCode: 409, code: 'EXECUTION_FINISHED' });
+    });
+
+    it('denies an approval nobody answers within APPROVAL_TIMEOUT_MS, and says so', async () => {
+      const { request, id, answer, answerRoute, run, readEvents } = await waitingRun({
+        APPROVAL_TIMEOUT_MS: '100',
+      });
+      await expect(answer).resolves.toMatchObject({ behavior: 'deny' });
+      const shown = await request('GET', `/api/executions/${id}`);
+      expect(shown.json()).toMatchObject({ needsAttention: false, pendingApprovals: [] });
+      const late = await request('POST', answerRoute, { decision: 'allow' });
+      expect(late.json()).toMatchObject({ code: 'APPROVAL_ANSWERED' });
+
+      run.succeed('done');
+      const resolved = (await readEvents(id)).find((e) => e.event === 'approval_resolved');
+      expect(JSON.parse(resolved?.data ?? '{}')).toMatchObject({ decision: 'deny', by: 'timeout' });
+    });
+
+    it('denies what the run waits on when it is cancelled', async () => {
+      const { request, id, answer } = await waitingRun();
+      await request('POST', `/api/executions/${id}/cancel`);
+      await expect(answer).resolves.toMatchObject({ behavior: 'deny' });
+      const shown = await request('GET', `/api/executions/${id}`);
+      expect(shown.json()).toMatchObject({ status: 'cancelled', pendingApprovals: [] });
+    });
+
+    it('replays a pending approval to a reconnecting stream, then its answer after Last-Event-ID', async () => {
+      const { request, id, requestId, answerRoute, listen } = await waitingRun();
+      const url = `${await listen()}/api/executions/${id}/events`;
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      const untilType = (type: string) => (event: SseEvent) => event.event === type;
+
+      const first = await readSse(url, { headers, stopAfter: untilType('approval_request') });
+      const asked = first.events.at(-1);
+      expect(JSON.parse(asked?.data ?? '{}')).toMatchObject({ requestId, tool: 'Bash' });
+      const reconnect = await readSse(url, { headers, stopAfter: untilType('approval_request') });
+      expect(reconnect.events.at(-1)).toEqual(asked);
+
+      await request('POST', answerRoute, { decision: 'allow' });
+      const after = await readSse(url, {
+        headers: { ...headers, 'last-event-id': asked?.id ?? '' },
+        stopAfter: untilType('approval_resolved'),
+      });
+      expect(after.events.map((event) => event.event)).toEqual(['approval_resolved']);
+      expect(JSON.parse(after.events[0].data)).toEqual({
+        requestId,
+        decision: 'allow',
+        by: 'person',
+      });
+    });
+
+    it('gives a run without approvals no way to ask, and refuses approvals with a mode that never asks', async () => {
+      const { runner, submit, request } = await boot();
+      const plain = await runner.runOf(await submit({ prompt: 'no approvals' }));
+      expect(plain.request.askApproval).toBeUndefined();
+
+      const refused = await request('POST', '/api/executions', {
+        env: 'dev',
+        prompt: 'x',
+        approvals: true,
+        permissionMode: 'bypassPermissions',
+      });
+      expect(refused.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    });
+  });
+
   describe('events', () => {
     it('streams the stored events, then the live ones, then end; Last-Event-ID resumes', async () => {
       const { runner, submit, readEvents } = await boot();

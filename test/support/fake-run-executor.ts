@@ -1,5 +1,5 @@
 import type { SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
-import { RunExecutor, RunOutcome, RunRequest } from '../../src/agent/run-executor';
+import { ApprovalAnswer, RunExecutor, RunOutcome, RunRequest } from '../../src/agent/run-executor';
 
 /** One `run()` call, driven by the test: it emits messages and ends when told to. */
 export class FakeRun {
@@ -29,6 +29,17 @@ export class FakeRun {
   emit(message: SDKMessage): void {
     if (this.ended) throw new Error(`run ${this.request.runId} has already ended`);
     this.request.onMessage?.(message);
+  }
+
+  /**
+   * Asks for a tool use as the CLI's `canUseTool` would, and resolves with the answer. The ask's
+   * signal aborts when the run does, as the SDK's does when the CLI stops waiting.
+   */
+  askApproval(tool: string, input: Record<string, unknown>): Promise<ApprovalAnswer> {
+    const { askApproval, signal } = this.request;
+    if (!askApproval) throw new Error(`run ${this.request.runId} was not given askApproval`);
+    const ask = { tool, input, suggestions: [], toolUseId: `toolu_${tool}` };
+    return askApproval(ask, signal ?? new AbortController().signal);
   }
 
   /** Ends the run with `outcome` (see `runOutcome`); a run that has ended stays as it was. */

@@ -34,6 +34,8 @@ export interface ExecutionLimits {
   readonly shutdownGraceMs: number;
   /** After an interrupt, how long the CLI gets before it is killed. */
   readonly cancelGraceMs: number;
+  /** How long a run's approval waits for an answer before it is denied. */
+  readonly approvalTimeoutMs: number;
 }
 
 export interface HistoryConfig {

@@ -224,6 +224,9 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 100 })
   CANCEL_GRACE_MS: number = 3000;
 
+  @IntegerSetting({ min: 100, max: 24 * 60 * 60 * 1000 })
+  APPROVAL_TIMEOUT_MS: number = 5 * 60 * 1000;
+
   @IntegerSetting({ min: 1 })
   HISTORY_RETENTION_DAYS: number = 30;
 

@@ -6,6 +6,7 @@ import { ErrorResponseDto } from './error-response.dto';
 const REQUEST_ID = '0b6f4c2e-8d1a-4f3b-9e5c-7a2d1c3b4e5f';
 const SESSION_ID = '5f0c8e2a-3b1d-4c7e-9a6f-2d8b1e4c7a90';
 const EXECUTION_ID = 'a3c1e7d2-6b4f-4a8e-b2d9-1f0e3c5a7b6d';
+const APPROVAL_ID = '5e2b9c41-0d7a-4f3e-9a61-c8b4d2f07e19';
 
 interface ErrorExample {
   status: number;
@@ -69,6 +70,14 @@ export const ERROR_EXAMPLES = {
   EXECUTION_FINISHED: {
     status: 409,
     message: `Execution ${EXECUTION_ID} has already ended (succeeded)`,
+  },
+  APPROVAL_NOT_FOUND: {
+    status: 404,
+    message: `Execution ${EXECUTION_ID} has no approval ${APPROVAL_ID}`,
+  },
+  APPROVAL_ANSWERED: {
+    status: 409,
+    message: `Approval ${APPROVAL_ID} of execution ${EXECUTION_ID} has already been answered`,
   },
   SHUTTING_DOWN: { status: 503, message: 'The service is shutting down; retry shortly' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },

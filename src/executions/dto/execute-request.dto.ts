@@ -74,6 +74,16 @@ export class ExecuteRequestDto implements ExecutionRequest {
   @IsEnum(PermissionMode)
   permissionMode?: PermissionMode;
 
+  /**
+   * Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
+   * allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
+   * `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+   * APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
+   */
+  @IsOptional()
+  @IsBoolean()
+  approvals?: boolean;
+
   /** Text appended to Claude Code's system prompt. */
   @IsOptional()
   @IsString()

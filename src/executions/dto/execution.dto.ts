@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ExecutionStatus } from '../execution-status';
+import { PendingApprovalDto } from './approval.dto';
 
 /** One run, queued, running or finished. */
 export class ExecutionDto {
@@ -54,6 +55,12 @@ export class ExecutionDto {
   /** Events past the per-run storage bound: streamed live, not kept for replay. */
   @ApiProperty({ type: 'integer' })
   eventsDropped!: number;
+
+  /** True while the run waits for a person: show it as "needs attention". */
+  needsAttention!: boolean;
+
+  /** The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
+  pendingApprovals!: PendingApprovalDto[];
 }
 
 /** A run just submitted, with what a browser needs to follow it. */

@@ -21,6 +21,7 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'MAX_QUEUE_PER_ENV', min: 0, max: 10000 },
   { name: 'SHUTDOWN_GRACE_MS', min: 0 },
   { name: 'CANCEL_GRACE_MS', min: 100 },
+  { name: 'APPROVAL_TIMEOUT_MS', min: 100, max: 86_400_000 },
   { name: 'HISTORY_RETENTION_DAYS', min: 1 },
   { name: 'EVENTS_MAX_PER_RUN', min: 10 },
   { name: 'EVENTS_MAX_BYTES_PER_RUN', min: 1024 },
