@@ -1,0 +1,137 @@
+import { FakeAnthropic, lastToolResults, startFakeAnthropic } from '../support/fake-anthropic';
+import { dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { readSse, SseEvent } from '../support/sse-client';
+import { envParams, startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
+
+/** Long enough for a test to answer an ask it has just seen; the timeout test waits it out. */
+const APPROVAL_TIMEOUT_MS = 8000;
+
+interface ApprovalRequest {
+  requestId: string;
+  tool: string;
+  input: { command?: string };
+}
+
+describe('approvals: the real CLI asks through the API before running a tool (real engine)', () => {
+  let fake: FakeAnthropic;
+  let t: TestApp;
+  const prefixes: string[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic();
+    t = await startAppWithFakeUpstream(fake.url, prefixes, {
+      THROTTLE_CLAUDE_LIMIT: '1000',
+      APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
+    });
+    await t.client.POST('/api/containers/{env}/start', envParams('dev'));
+  });
+  afterEach(() => fake.clear());
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+    for (const prefix of prefixes) removeDockerObjects(prefix);
+  });
+
+  /** A file of the agent's workspace, and whether it exists in the container. */
+  function workspaceFile(name: string) {
+    const path = `${t.config.agent.workdir}/${name}`;
+    const container = `${t.config.agent.containerPrefix}dev`;
+    return {
+      name,
+      exists: () =>
+        dockerCli(
+          'exec',
+          container,
+          'sh',
+          '-c',
+          `test -e ${path} && echo yes || echo no`,
+        ).trim() === 'yes',
+    };
+  }
+
+  /** Submits a run whose model asks to run `command`, and waits for its approval_request event. */
+  async function askedToRun(command: string) {
+    fake.replyBashTool(command);
+    const submitted = await t.client.POST('/api/executions', {
+      body: { env: 'dev', prompt: 'run the command', approvals: true },
+    });
+    if (!submitted.data) throw new Error(`submit failed: ${JSON.stringify(submitted.error)}`);
+    const id = submitted.data.id;
+    const stream = await events(id, (event) => event.event === 'approval_request');
+    const asked = JSON.parse(stream.events.at(-1)?.data ?? '{}') as ApprovalRequest;
+    return { id, asked };
+  }
+
+  const events = (id: string, stopAfter?: (event: SseEvent) => boolean) =>
+    readSse(`${t.baseUrl}/api/executions/${id}/events`, {
+      headers: { authorization: `Bearer ${t.token}` },
+      stopAfter,
+    });
+
+  const answer = (
+    id: string,
+    requestId: string,
+    body: { decision: 'allow' | 'deny'; message?: string },
+  ) =>
+    t.client.POST('/api/executions/{id}/approvals/{requestId}', {
+      params: { path: { id, requestId } },
+      body,
+    });
+
+  /** The run's events to its end, and the run as it then is. */
+  async function finished(id: string) {
+    const stream = await events(id);
+    expect(stream.closedByServer).toBe(true);
+    const run = await t.client.GET('/api/executions/{id}', { params: { path: { id } } });
+    return { events: stream.events, run: run.data };
+  }
+
+  /** What the model was given back for its tool call, in its last call. */
+  const toolResultSeen = () =>
+    lastToolResults(fake.mainRequests.at(-1)?.body ?? ({ messages: [] } as never))[0];
+
+  it('asks before a Bash call; allowing it runs the command in the container', async () => {
+    const file = workspaceFile(`approved-${uniqueSuffix()}`);
+    const { id, asked } = await askedToRun(`touch ${file.name}`);
+    expect(asked).toMatchObject({ tool: 'Bash', input: { command: `touch ${file.name}` } });
+    const waiting = await t.client.GET('/api/executions/{id}', { params: { path: { id } } });
+    expect(waiting.data).toMatchObject({ status: 'running', needsAttention: true });
+    expect(file.exists()).toBe(false);
+
+    expect((await answer(id, asked.requestId, { decision: 'allow' })).response.status).toBe(200);
+    const { run, events: all } = await finished(id);
+    expect(run).toMatchObject({ status: 'succeeded', needsAttention: false, pendingApprovals: [] });
+    expect(file.exists()).toBe(true);
+    expect(toolResultSeen()?.is_error).not.toBe(true);
+    const resolved = all.find((event) => event.event === 'approval_resolved');
+    expect(JSON.parse(resolved?.data ?? '{}')).toMatchObject({ decision: 'allow', by: 'person' });
+  });
+
+  it('denying it leaves no effect, and the model is told the denial', async () => {
+    const file = workspaceFile(`denied-${uniqueSuffix()}`);
+    const { id, asked } = await askedToRun(`touch ${file.name}`);
+    const denied = await answer(id, asked.requestId, {
+      decision: 'deny',
+      message: 'not in this repo',
+    });
+    expect(denied.response.status).toBe(200);
+
+    const { run } = await finished(id);
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect(file.exists()).toBe(false);
+    expect(toolResultSeen()).toMatchObject({ is_error: true });
+    expect(JSON.stringify(toolResultSeen())).toContain('not in this repo');
+  });
+
+  it('denies an approval nobody answers after APPROVAL_TIMEOUT_MS: the command never runs', async () => {
+    const file = workspaceFile(`unanswered-${uniqueSuffix()}`);
+    const { id } = await askedToRun(`touch ${file.name}`);
+
+    const { run, events: all } = await finished(id);
+    expect(run).toMatchObject({ status: 'succeeded', pendingApprovals: [] });
+    const resolved = all.find((event) => event.event === 'approval_resolved');
+    expect(JSON.parse(resolved?.data ?? '{}')).toMatchObject({ decision: 'deny', by: 'timeout' });
+    expect(file.exists()).toBe(false);
+    expect(toolResultSeen()).toMatchObject({ is_error: true });
+  });
+});
