@@ -94,6 +94,9 @@ describe('approvals: the real CLI asks through the API before running a tool (re
     const file = workspaceFile(`approved-${uniqueSuffix()}`);
     const { id, asked } = await askedToRun(`touch ${file.name}`);
     expect(asked).toMatchObject({ tool: 'Bash', input: { command: `touch ${file.name}` } });
+    // The first stream was dropped; a reconnect replays the ask that still waits.
+    const reconnect = await events(id, (event) => event.event === 'approval_request');
+    expect(JSON.parse(reconnect.events.at(-1)?.data ?? '{}')).toEqual(asked);
     const waiting = await t.client.GET('/api/executions/{id}', { params: { path: { id } } });
     expect(waiting.data).toMatchObject({ status: 'running', needsAttention: true });
     expect(file.exists()).toBe(false);

@@ -358,6 +358,22 @@ describe('executions: the real wiring and store around a fake runner', () => {
       expect(late.json()).toMatchObject({ statusCode: 409, code: 'EXECUTION_FINISHED' });
     });
 
+    it('lets POST /api/execute wait on an approval too, answered through the same route', async () => {
+      const { runner, request } = await boot();
+      const reply = request('POST', '/api/execute', { env: 'dev', prompt: 'hi', approvals: true });
+      const run = await runner.runAt(0);
+      const answer = run.askApproval('Write', { file_path: 'notes.md' });
+      const { pendingApprovals } = (
+        await request('GET', `/api/executions/${run.request.runId}`)
+      ).json<{ pendingApprovals: { requestId: string }[] }>();
+      const route = `/api/executions/${run.request.runId}/approvals/${pendingApprovals[0].requestId}`;
+      expect((await request('POST', route, { decision: 'allow' })).statusCode).toBe(200);
+      await expect(answer).resolves.toMatchObject({ behavior: 'allow' });
+
+      run.succeed('written');
+      expect((await reply).json()).toMatchObject({ success: true, output: 'written' });
+    });
+
     it('denies an approval nobody answers within APPROVAL_TIMEOUT_MS, and says so', async () => {
       const { request, id, answer, answerRoute, run, readEvents } = await waitingRun({
         APPROVAL_TIMEOUT_MS: '100',
