@@ -37,7 +37,7 @@ export class RunAdmission {
     const { env } = request;
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
-    checkApprovalsMode(request);
+    this.checkPermissionMode(request);
     const sessionId = request.sessionId ?? randomUUID();
     if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
       throw sessionBusy(sessionId);
@@ -45,6 +45,26 @@ export class RunAdmission {
     await this.containers.ensureRunning(env);
     if (request.sessionId) await this.sessions.prepareRun(env, request.sessionId);
     return { env, sessionId };
+  }
+
+  /** Within PERMISSION_MODES; and approvals only in a mode that asks. */
+  private checkPermissionMode(request: ExecutionRequest): void {
+    const mode = request.permissionMode ?? PermissionMode.default;
+    const allowed = this.config.execution.permissionModes;
+    if (!allowed.includes(mode)) {
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        ErrorCode.VALIDATION_FAILED,
+        `permissionMode ${mode} is not allowed here; PERMISSION_MODES allows ${allowed.join(', ')}`,
+      );
+    }
+    if (request.approvals && MODES_THAT_NEVER_ASK.has(mode)) {
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        ErrorCode.VALIDATION_FAILED,
+        `approvals cannot be combined with permissionMode ${mode}, which never asks`,
+      );
+    }
   }
 
   private checkPromptSize(prompt: string): void {
@@ -65,13 +85,3 @@ const MODES_THAT_NEVER_ASK: ReadonlySet<PermissionMode> = new Set([
   PermissionMode.bypassPermissions,
   PermissionMode.dontAsk,
 ]);
-
-function checkApprovalsMode(request: ExecutionRequest): void {
-  if (!request.approvals || !request.permissionMode) return;
-  if (!MODES_THAT_NEVER_ASK.has(request.permissionMode)) return;
-  throw new ApiError(
-    HttpStatus.BAD_REQUEST,
-    ErrorCode.VALIDATION_FAILED,
-    `approvals cannot be combined with permissionMode ${request.permissionMode}, which never asks`,
-  );
-}

@@ -1,3 +1,4 @@
+import { PermissionMode } from '../../agent/run-executor';
 import { AgentLimits } from './agent-limits';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
@@ -34,6 +35,8 @@ export interface ExecutionLimits {
   readonly shutdownGraceMs: number;
   /** After an interrupt, how long the CLI gets before it is killed. */
   readonly cancelGraceMs: number;
+  /** The permission modes a run may ask for (a run without one runs in `default`). */
+  readonly permissionModes: readonly PermissionMode[];
   /** How long a run's approval waits for an answer before it is denied. */
   readonly approvalTimeoutMs: number;
 }

@@ -1,9 +1,11 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
+import { PermissionMode } from '../../agent/run-executor';
 import {
   ArrayNotEmpty,
   IsBoolean,
   IsIn,
+  IsEnum,
   IsInt,
   IsOptional,
   IsString,
@@ -223,6 +225,14 @@ export class EnvironmentVariables {
 
   @IntegerSetting({ min: 100 })
   CANCEL_GRACE_MS: number = 3000;
+
+  @Transform(splitList)
+  @ArrayNotEmpty({ message: 'PERMISSION_MODES must name at least one permission mode' })
+  @IsEnum(PermissionMode, {
+    each: true,
+    message: `PERMISSION_MODES entries must be among ${Object.values(PermissionMode).join(', ')}`,
+  })
+  PERMISSION_MODES: PermissionMode[] = Object.values(PermissionMode);
 
   @IntegerSetting({ min: 100, max: 24 * 60 * 60 * 1000 })
   APPROVAL_TIMEOUT_MS: number = 5 * 60 * 1000;

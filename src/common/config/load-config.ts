@@ -67,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxQueuePerEnv: variables.MAX_QUEUE_PER_ENV,
       shutdownGraceMs: variables.SHUTDOWN_GRACE_MS,
       cancelGraceMs: variables.CANCEL_GRACE_MS,
+      permissionModes: variables.PERMISSION_MODES,
       approvalTimeoutMs: variables.APPROVAL_TIMEOUT_MS,
     },
     history: {

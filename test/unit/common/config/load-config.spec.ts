@@ -1,3 +1,4 @@
+import { PermissionMode } from '../../../../src/agent/run-executor';
 import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
 
 const TOKEN = 't'.repeat(32);
@@ -33,6 +34,8 @@ describe('loadConfig', () => {
       trustProxy: false,
       docsEnabled: true,
     });
+    // Every mode, as before the setting: an operator narrows it.
+    expect(config.execution.permissionModes).toEqual(Object.values(PermissionMode));
   });
 
   it('parses lists, numbers, booleans and AGENT_ENV_ variables', () => {
@@ -46,7 +49,9 @@ describe('loadConfig', () => {
       TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
       AGENT_ENV_ANTHROPIC_BASE_URL: 'http://127.0.0.1:9999',
       AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
+      PERMISSION_MODES: 'default, plan',
     });
+    expect(config.execution.permissionModes).toEqual(['default', 'plan']);
     expect(config.apiTokens).toEqual([TOKEN, 'u'.repeat(32), 'v'.repeat(40)]);
     expect(config.allowedOrigins).toEqual(['https://a.example.com', 'http://localhost:5173']);
     expect(config.environments).toEqual(['dev', 'qa-1']);
@@ -103,6 +108,7 @@ describe('loadConfig', () => {
       DOCS_ENABLED: 'maybe',
       AGENT_ENV_: 'x',
       THROTTLE_IP_LIMIT: 'lots',
+      PERMISSION_MODES: 'default,yolo',
     });
     const text = problems.join('\n');
     for (const name of [
@@ -117,10 +123,11 @@ describe('loadConfig', () => {
       'DOCS_ENABLED',
       'AGENT_ENV_ does not name',
       'THROTTLE_IP_LIMIT',
+      'PERMISSION_MODES entries must be among default, acceptEdits',
     ]) {
       expect(text).toContain(name);
     }
-    expect(problems.length).toBeGreaterThanOrEqual(11);
+    expect(problems.length).toBeGreaterThanOrEqual(12);
   });
 
   it('formats the problems as one readable message', () => {
