@@ -3,13 +3,13 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/common/config/load-config';
 import { DockerService } from '../src/docker/docker.service';
 import { removeDockerObjects } from '../test/support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../test/support/fake-anthropic';
+import { sleep } from '../test/support/wait';
 
 export interface BenchRig {
   app: NestFastifyApplication;
@@ -95,16 +95,8 @@ export async function startRig(
   };
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../test/support/service-process';
+export { sleep };
 
 export interface ServiceChild {
   baseUrl: string;

@@ -1,7 +1,7 @@
-import { FakeAnthropic, lastToolResults, startFakeAnthropic } from '../support/fake-anthropic';
-import { dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { lastToolResults } from '../support/fake-anthropic';
+import { dockerCli } from '../support/docker-cli';
 import { readSse, SseEvent } from '../support/sse-client';
-import { envParams, startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
+import { appWithFakeUpstreamSuite, uniqueSuffix } from '../support/test-app';
 
 /** Long enough for a test to answer an ask it has just seen; the timeout test waits it out. */
 const APPROVAL_TIMEOUT_MS = 8000;
@@ -13,29 +13,15 @@ interface ApprovalRequest {
 }
 
 describe('approvals: the real CLI asks through the API before running a tool (real engine)', () => {
-  let fake: FakeAnthropic;
-  let t: TestApp;
-  const prefixes: string[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeAnthropic();
-    t = await startAppWithFakeUpstream(fake.url, prefixes, {
-      THROTTLE_CLAUDE_LIMIT: '1000',
-      APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
-    });
-    await t.client.POST('/api/containers/{env}/start', envParams('dev'));
-  });
-  afterEach(() => fake.clear());
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-    for (const prefix of prefixes) removeDockerObjects(prefix);
+  const suite = appWithFakeUpstreamSuite({
+    THROTTLE_CLAUDE_LIMIT: '1000',
+    APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
   });
 
   /** A file of the agent's workspace, and whether it exists in the container. */
   function workspaceFile(name: string) {
-    const path = `${t.config.agent.workdir}/${name}`;
-    const container = `${t.config.agent.containerPrefix}dev`;
+    const path = `${suite.t.config.agent.workdir}/${name}`;
+    const container = `${suite.t.config.agent.containerPrefix}dev`;
     return {
       name,
       exists: () =>
@@ -51,8 +37,8 @@ describe('approvals: the real CLI asks through the API before running a tool (re
 
   /** Submits a run whose model asks to run `command`, and waits for its approval_request event. */
   async function askedToRun(command: string) {
-    fake.replyBashTool(command);
-    const submitted = await t.client.POST('/api/executions', {
+    suite.fake.replyBashTool(command);
+    const submitted = await suite.t.client.POST('/api/executions', {
       body: { env: 'dev', prompt: 'run the command', approvals: true },
     });
     if (!submitted.data) throw new Error(`submit failed: ${JSON.stringify(submitted.error)}`);
@@ -63,8 +49,8 @@ describe('approvals: the real CLI asks through the API before running a tool (re
   }
 
   const events = (id: string, stopAfter?: (event: SseEvent) => boolean) =>
-    readSse(`${t.baseUrl}/api/executions/${id}/events`, {
-      headers: { authorization: `Bearer ${t.token}` },
+    readSse(`${suite.t.baseUrl}/api/executions/${id}/events`, {
+      headers: { authorization: `Bearer ${suite.t.token}` },
       stopAfter,
     });
 
@@ -73,7 +59,7 @@ describe('approvals: the real CLI asks through the API before running a tool (re
     requestId: string,
     body: { decision: 'allow' | 'deny'; message?: string },
   ) =>
-    t.client.POST('/api/executions/{id}/approvals/{requestId}', {
+    suite.t.client.POST('/api/executions/{id}/approvals/{requestId}', {
       params: { path: { id, requestId } },
       body,
     });
@@ -82,13 +68,13 @@ describe('approvals: the real CLI asks through the API before running a tool (re
   async function finished(id: string) {
     const stream = await events(id);
     expect(stream.closedByServer).toBe(true);
-    const run = await t.client.GET('/api/executions/{id}', { params: { path: { id } } });
+    const run = await suite.t.client.GET('/api/executions/{id}', { params: { path: { id } } });
     return { events: stream.events, run: run.data };
   }
 
   /** What the model was given back for its tool call, in its last call. */
   const toolResultSeen = () =>
-    lastToolResults(fake.mainRequests.at(-1)?.body ?? ({ messages: [] } as never))[0];
+    lastToolResults(suite.fake.mainRequests.at(-1)?.body ?? ({ messages: [] } as never))[0];
 
   it('asks before a Bash call; allowing it runs the command in the container', async () => {
     const file = workspaceFile(`approved-${uniqueSuffix()}`);
@@ -97,7 +83,7 @@ describe('approvals: the real CLI asks through the API before running a tool (re
     // The first stream was dropped; a reconnect replays the ask that still waits.
     const reconnect = await events(id, (event) => event.event === 'approval_request');
     expect(JSON.parse(reconnect.events.at(-1)?.data ?? '{}')).toEqual(asked);
-    const waiting = await t.client.GET('/api/executions/{id}', { params: { path: { id } } });
+    const waiting = await suite.t.client.GET('/api/executions/{id}', { params: { path: { id } } });
     expect(waiting.data).toMatchObject({ status: 'running', needsAttention: true });
     expect(file.exists()).toBe(false);
 

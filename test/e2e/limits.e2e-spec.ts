@@ -1,7 +1,6 @@
 import type { components } from '../../client/src';
-import { dockerCli, inspectJson, removeDockerObjects } from '../support/docker-cli';
-import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
-import { envParams, startAppWithFakeUpstream, TestApp } from '../support/test-app';
+import { dockerCli, inspectJson } from '../support/docker-cli';
+import { appWithFakeUpstreamSuite, envParams } from '../support/test-app';
 
 type ExecuteResponse = components['schemas']['ExecuteResponseDto'];
 
@@ -14,59 +13,41 @@ const LIMITS = 'memory=512m,cpus=0.5,pids=128,nofile=1024,tmp=32m';
  * meanwhile succeeds, and the environment's next run succeeds.
  */
 describe('limits of the agent containers (real engine)', () => {
-  let fake: FakeAnthropic;
-  let t: TestApp;
-  const prefixes: string[] = [];
-
-  beforeAll(async () => {
-    fake = await startFakeAnthropic();
-    t = await startAppWithFakeUpstream(fake.url, prefixes, {
-      AGENT_LIMITS: LIMITS,
-      THROTTLE_CLAUDE_LIMIT: '1000',
-    });
-    for (const env of ['dev', 'staging']) {
-      await t.client.POST('/api/containers/{env}/start', envParams(env));
-    }
-  });
-
-  afterEach(() => fake.clear());
-
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-    for (const prefix of prefixes) removeDockerObjects(prefix);
-  });
+  const suite = appWithFakeUpstreamSuite({ AGENT_LIMITS: LIMITS, THROTTLE_CLAUDE_LIMIT: '1000' }, [
+    'dev',
+    'staging',
+  ]);
 
   const execute = async (env: string, prompt: string): Promise<ExecuteResponse | undefined> =>
     (
-      await t.client.POST('/api/execute', {
+      await suite.t.client.POST('/api/execute', {
         body: { env, prompt, allowedTools: ['Bash'], timeoutMs: 120_000 },
       })
     ).data;
 
   const startedAt = async (env: string) =>
-    (await t.client.GET('/api/containers/{env}', envParams(env))).data?.startedAt;
+    (await suite.t.client.GET('/api/containers/{env}', envParams(env))).data?.startedAt;
 
   /**
    * Runs `command` through the Bash tool in dev; once dev's CLI has asked for the tool, a plain
    * staging run starts beside it. Returns dev's answer after checking staging's.
    */
   async function hitInDev(command: string): Promise<ExecuteResponse | undefined> {
-    const calls = fake.mainRequests.length;
+    const calls = suite.fake.mainRequests.length;
     // The tool call, then the default reply (the tool's output) for whoever asks next.
-    fake.enqueue(
+    suite.fake.enqueue(
       { kind: 'tool_use', name: 'Bash', input: { command, timeout: 20_000, description: 'x' } },
       { kind: 'text' },
     );
     const devRun = execute('dev', 'push the limit');
-    await fake.waitForMainRequests(calls + 1, 60_000);
+    await suite.fake.waitForMainRequests(calls + 1, 60_000);
     const staging = await execute('staging', 'meanwhile in staging');
     expect(staging).toMatchObject({ success: true, output: 'echo: meanwhile in staging' });
     return devRun;
   }
 
   async function expectDevWorks(): Promise<void> {
-    fake.replyBashTool('echo fine > /tmp/after && cat /tmp/after');
+    suite.fake.replyBashTool('echo fine > /tmp/after && cat /tmp/after');
     expect(await execute('dev', 'and now?')).toMatchObject({
       success: true,
       output: 'tool_result: fine',
@@ -81,7 +62,8 @@ describe('limits of the agent containers (real engine)', () => {
     // The bomb's processes went with the restart.
     expect(await startedAt('dev')).not.toBe(before);
     expect(
-      dockerCli('exec', `${t.config.agent.containerPrefix}dev`, 'ps', '-e').split('\n').length,
+      dockerCli('exec', `${suite.t.config.agent.containerPrefix}dev`, 'ps', '-e').split('\n')
+        .length,
     ).toBeLessThan(20);
     await expectDevWorks();
   });
@@ -93,7 +75,7 @@ describe('limits of the agent containers (real engine)', () => {
     expect(res).toMatchObject({ success: false, code: 'MEMORY_LIMIT' });
     expect(await startedAt('dev')).toBe(before);
     const { State } = inspectJson<{ State: { Running: boolean } }>(
-      `${t.config.agent.containerPrefix}dev`,
+      `${suite.t.config.agent.containerPrefix}dev`,
     );
     expect(State.Running).toBe(true);
     await expectDevWorks();
@@ -104,7 +86,7 @@ describe('limits of the agent containers (real engine)', () => {
     expect(res).toMatchObject({ success: false, code: 'TMP_FULL' });
     expect(res?.error).toMatch(/tmp/);
     await expectDevWorks();
-    const container = `${t.config.agent.containerPrefix}dev`;
+    const container = `${suite.t.config.agent.containerPrefix}dev`;
     expect(dockerCli('exec', container, 'ls', '/tmp')).not.toContain('fill');
   });
 });

@@ -8,6 +8,8 @@ import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
 import { DockerService } from '../../src/docker/docker.service';
 import type { ClaudeCodeClient } from '../../client/src';
+import { removeDockerObjects } from './docker-cli';
+import { FakeAnthropic, startFakeAnthropic } from './fake-anthropic';
 import { createSpecCheckedClient, specCheckedFetch } from './spec-checked-client';
 
 export interface TestApp {
@@ -139,4 +141,43 @@ export function startAppWithFakeUpstream(
     prefixes.push(started.config.agent.containerPrefix);
     return started;
   });
+}
+
+/**
+ * A suite's app and fake upstream: both started before its tests (with the containers of
+ * `startEnvs`), the upstream's script cleared after each test, and the app, the upstream and
+ * every Docker object the app made removed after all of them.
+ */
+export function appWithFakeUpstreamSuite(
+  settings: Record<string, string>,
+  startEnvs: readonly string[] = ['dev'],
+): { readonly fake: FakeAnthropic; readonly t: TestApp } {
+  const prefixes: string[] = [];
+  let fake: FakeAnthropic | undefined;
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    fake = await startFakeAnthropic();
+    t = await startAppWithFakeUpstream(fake.url, prefixes, settings);
+    for (const env of startEnvs) {
+      await t.client.POST('/api/containers/{env}/start', envParams(env));
+    }
+  });
+  afterEach(() => fake?.clear());
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+    for (const prefix of prefixes) removeDockerObjects(prefix);
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the suite has not started yet');
+    return value;
+  };
+  return {
+    get fake() {
+      return started(fake);
+    },
+    get t() {
+      return started(t);
+    },
+  };
 }
