@@ -135,8 +135,7 @@ export class SdkRunExecutor extends RunExecutor {
       permissionMode: request.permissionMode,
       allowDangerouslySkipPermissions: request.permissionMode === PermissionMode.bypassPermissions,
     };
-    if (request.approvals && request.askApproval)
-      options.canUseTool = canUseTool(request.askApproval);
+    if (request.askApproval) options.canUseTool = canUseTool(request.askApproval);
     if (request.resume) options.resume = request.sessionId;
     else options.sessionId = request.sessionId;
     if (request.appendSystemPrompt) {

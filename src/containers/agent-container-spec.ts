@@ -14,13 +14,18 @@ import { AgentConfig } from '../common/config/app-config';
 import { containerCreateBody } from '../docker/docker.service';
 import { ContainerSpec, VolumeMount } from '../docker/docker.types';
 
+/** The name of an environment's agent container (the API addresses it by name, never by id). */
+export function agentContainerName(agent: AgentConfig, env: string): string {
+  return `${agent.containerPrefix}${env}`;
+}
+
 /**
  * The named volumes of an environment's container. The login (credentials) is shared by every
  * environment; everything a run can write that shapes later runs (CLAUDE_CONFIG_DIR with its
  * settings, hooks, MCP servers and CLAUDE.md; the workspace with the project's) is the
  * environment's own.
  */
-export function agentVolumeMounts(agent: AgentConfig, env: string): VolumeMount[] {
+function agentVolumeMounts(agent: AgentConfig, env: string): VolumeMount[] {
   const prefix = agent.volumePrefix;
   return [
     { volume: `${prefix}credentials`, target: AGENT_CREDENTIALS_DIR },
@@ -42,7 +47,7 @@ export function agentContainerSpec(
 ): ContainerSpec {
   const limits = agent.limits[env];
   const spec: ContainerSpec = {
-    name: `${agent.containerPrefix}${env}`,
+    name: agentContainerName(agent, env),
     image: agent.image,
     user: AGENT_USER,
     workdir: agent.workdir,

@@ -8,6 +8,7 @@ import {
 import { MANAGED_LABEL } from '../agent/agent-layout';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerService } from '../docker/docker.service';
+import { agentContainerName } from './agent-container-spec';
 import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
 
 const RETRY_MIN_MS = 250;
@@ -56,7 +57,7 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly docker: DockerService,
   ) {
     this.envByName = new Map(
-      config.environments.map((env) => [`${config.agent.containerPrefix}${env}`, env]),
+      config.environments.map((env) => [agentContainerName(config.agent, env), env]),
     );
   }
 
@@ -89,7 +90,7 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private containerName(env: string): string {
-    return `${this.config.agent.containerPrefix}${env}`;
+    return agentContainerName(this.config.agent, env);
   }
 
   /** Follows the event stream for as long as the service runs, reconnecting with backoff. */

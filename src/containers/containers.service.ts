@@ -7,7 +7,7 @@ import { DockerOperationError } from '../docker/docker.errors';
 import { DockerService } from '../docker/docker.service';
 import { ContainerInfo, ContainerSpec } from '../docker/docker.types';
 import { AGENT_CREDENTIALS_DIR, MANAGED_LABEL, SETTINGS_HASH_LABEL } from '../agent/agent-layout';
-import { agentContainerSpec } from './agent-container-spec';
+import { agentContainerName, agentContainerSpec } from './agent-container-spec';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
 import { ContainerStates } from './container-states';
@@ -56,7 +56,7 @@ export class ContainersService {
   }
 
   containerName(env: string): string {
-    return `${this.config.agent.containerPrefix}${env}`;
+    return agentContainerName(this.config.agent, env);
   }
 
   /** The container's status as the service keeps it (see ContainerStates). */

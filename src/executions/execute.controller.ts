@@ -8,7 +8,7 @@ import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecuteService } from './execute.service';
-import { ApiRunAdmissionErrors } from './executions.controller';
+import { ApiRunAdmissionErrors } from './executions.errors';
 
 @ApiTags('execution')
 @ApiAuthenticated()

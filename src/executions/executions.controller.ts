@@ -19,31 +19,14 @@ import { AuthenticatedRequest } from '../common/auth/authenticated-request';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { AnswerApprovalDto } from './dto/approval.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { SubmitExecutionDto } from './dto/submit-execution.dto';
 import { ExecutionEvents } from './execution-events';
+import { ApiRunAdmissionErrors } from './executions.errors';
 import { ExecutionsService } from './executions.service';
-
-/**
- * What admitting a run can answer, for `submitExecution` and `executePrompt` alike: the checks of
- * the request, the session and the queue, and starting (or creating) the container.
- */
-export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
-  ApiErrors(
-    {
-      400: [ErrorCode.VALIDATION_FAILED],
-      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
-      413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
-      429: [ErrorCode.QUEUE_FULL],
-      503: [...CONTAINER_START_ERRORS, ErrorCode.SHUTTING_DOWN],
-      504: [ErrorCode.DOCKER_TIMEOUT],
-    },
-    { 429: 'the environment has MAX_QUEUE_PER_ENV runs waiting' },
-  );
 
 @ApiTags('executions')
 @ApiAuthenticated()

@@ -1,6 +1,8 @@
 import { HttpStatus } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
+import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 
 export function executionNotFound(id: string): ApiError {
   return new ApiError(HttpStatus.NOT_FOUND, ErrorCode.EXECUTION_NOT_FOUND, `No execution ${id}`);
@@ -13,3 +15,20 @@ export function sessionBusy(sessionId: string): ApiError {
     `Session ${sessionId} is already running a prompt; wait for it to finish`,
   );
 }
+
+/**
+ * What admitting a run can answer, for `submitExecution` and `executePrompt` alike: the checks of
+ * the request, the session and the queue, and starting (or creating) the container.
+ */
+export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
+  ApiErrors(
+    {
+      400: [ErrorCode.VALIDATION_FAILED],
+      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+      413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
+      429: [ErrorCode.QUEUE_FULL],
+      503: [...CONTAINER_START_ERRORS, ErrorCode.SHUTTING_DOWN],
+      504: [ErrorCode.DOCKER_TIMEOUT],
+    },
+    { 429: 'the environment has MAX_QUEUE_PER_ENV runs waiting' },
+  );

@@ -51,15 +51,12 @@ export interface StoredEvent {
   data: string;
 }
 
-/** How much one page of stored events may hold. */
-export interface EventPageLimit {
-  events: number;
-  /** Of event data, counted as the recorder counts it (string length). */
-  bytes: number;
-}
-
-/** A replay's page: small enough that a slow reader never pins much of a run's events. */
-export const DEFAULT_EVENT_PAGE: EventPageLimit = { events: 100, bytes: 256 * 1024 };
+/**
+ * A replay's page: small enough that a slow reader never pins much of a run's events. Bytes of
+ * event data, counted as the recorder counts them (string length).
+ */
+const EVENT_PAGE_EVENTS = 100;
+const EVENT_PAGE_BYTES = 256 * 1024;
 
 export interface ExecutionFilter {
   env?: string;
@@ -234,17 +231,13 @@ export class ExecutionsRepository {
   }
 
   /**
-   * One page of the run's stored events after `afterSeq`, in order: at most `limit.events`, and
-   * no more once `limit.bytes` of data are read (but always one event, however large). A run may
+   * One page of the run's stored events after `afterSeq`, in order: at most EVENT_PAGE_EVENTS, and
+   * no more once EVENT_PAGE_BYTES of data are read (but always one event, however large). A run may
    * hold EVENTS_MAX_BYTES_PER_RUN of events; a replay reads them page by page, never all at once.
    * The rows are read one by one and the cursor is closed before this returns, so nothing holds
    * the connection between two pages.
    */
-  eventsAfter(
-    id: string,
-    afterSeq: number,
-    limit: EventPageLimit = DEFAULT_EVENT_PAGE,
-  ): StoredEvent[] {
+  eventsAfter(id: string, afterSeq: number): StoredEvent[] {
     const page: StoredEvent[] = [];
     let bytes = 0;
     const rows = this.statement<[string, number], StoredEvent>(
@@ -253,7 +246,7 @@ export class ExecutionsRepository {
     for (const row of rows) {
       page.push(row);
       bytes += row.data.length;
-      if (page.length >= limit.events || bytes >= limit.bytes) break;
+      if (page.length >= EVENT_PAGE_EVENTS || bytes >= EVENT_PAGE_BYTES) break;
     }
     return page;
   }

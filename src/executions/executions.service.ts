@@ -94,7 +94,7 @@ export class ExecutionsService {
     const record = this.find(id);
     if (isFinal(record.status)) throw executionFinished(record);
     this.approvals.answer(id, requestId, answer);
-    return this.get(id);
+    return this.toDto(record);
   }
 
   /** The stored run, with what it waits on now (kept in memory while it runs). */

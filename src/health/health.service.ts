@@ -3,7 +3,7 @@ import { DockerService } from '../docker/docker.service';
 import { ReadinessDto } from './dto/health.dto';
 
 /** How long one readiness answer (ok or not) is given again without asking Docker. */
-export const READINESS_CACHE_MS = 1000;
+const READINESS_CACHE_MS = 1000;
 
 @Injectable()
 export class HealthService {

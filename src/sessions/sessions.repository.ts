@@ -202,7 +202,8 @@ function wholeSecondsIso(ms: number): string {
 }
 
 function transcriptOf(row: SessionRow): IndexedTranscript | null {
-  if (row.transcript_size === null || row.read_state === null) return null;
+  const readState = row.read_state;
+  if (row.transcript_size === null || readState === null) return null;
   return {
     size: row.transcript_size,
     mtimeMs: row.transcript_mtime_ms ?? 0,
@@ -212,7 +213,10 @@ function transcriptOf(row: SessionRow): IndexedTranscript | null {
       messageCount: row.message_count,
       skippedLines: row.skipped_lines,
     },
-    read: JSON.parse(row.read_state) as ReadState,
+    // Parsed only when asked for: the indexer needs it, a list page never does.
+    get read(): ReadState {
+      return JSON.parse(readState) as ReadState;
+    },
   };
 }
 

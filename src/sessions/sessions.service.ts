@@ -116,8 +116,9 @@ export class SessionsService {
     this.containers.checkEnvironment(env);
     if (sessionId === undefined) return { sessionId: randomUUID(), resume: false };
     const id = sessionId.toLowerCase();
-    const onDisk = await this.transcripts.exists(this.containers.containerName(env), id);
-    if (onDisk.transcript) return { sessionId: id, resume: true };
+    if (await this.transcripts.hasTranscript(this.containers.containerName(env), id)) {
+      return { sessionId: id, resume: true };
+    }
     if (this.sessions.find(env, id)?.reserved) return { sessionId: id, resume: false };
     throw sessionNotFound(env, id);
   }

@@ -155,6 +155,11 @@ export class TranscriptsRepository {
     return found === null ? null : page;
   }
 
+  /** Whether the transcript is on disk (one stat: a run start asks it). */
+  async hasTranscript(container: string, id: string): Promise<boolean> {
+    return (await this.docker.statPath(container, this.path(id))) !== null;
+  }
+
   /** Whether the transcript, or the folder of its subagents, is on disk. */
   async exists(container: string, id: string): Promise<{ transcript: boolean; any: boolean }> {
     const [transcript, subagents] = await Promise.all([

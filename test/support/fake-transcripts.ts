@@ -32,7 +32,7 @@ function chunks(bytes: Buffer): Readable {
  */
 export class FakeTranscripts implements Pick<
   TranscriptsRepository,
-  'list' | 'read' | 'readAll' | 'readMessages' | 'exists' | 'remove'
+  'list' | 'read' | 'readAll' | 'readMessages' | 'hasTranscript' | 'exists' | 'remove'
 > {
   readonly reads: Array<{ id: string; from: ReadState | null }> = [];
   readonly removed: string[] = [];
@@ -100,10 +100,14 @@ export class FakeTranscripts implements Pick<
     return file ? readMessagePage(chunks(file.bytes), position, limit) : null;
   }
 
-  exists(container: string, id: string): Promise<{ transcript: boolean; any: boolean }> {
+  hasTranscript(container: string, id: string): Promise<boolean> {
     this.check();
-    const found = this.volume(container).has(id);
-    return Promise.resolve({ transcript: found, any: found });
+    return Promise.resolve(this.volume(container).has(id));
+  }
+
+  async exists(container: string, id: string): Promise<{ transcript: boolean; any: boolean }> {
+    const found = await this.hasTranscript(container, id);
+    return { transcript: found, any: found };
   }
 
   remove(container: string, id: string): Promise<void> {

@@ -41,11 +41,6 @@ export class StreamSlots {
       else this.perHolder.delete(holder);
     };
   }
-
-  /** Streams open now. */
-  get open(): number {
-    return this.total;
-  }
 }
 
 function tooManyStreams(message: string): ApiError {
