@@ -83,5 +83,12 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     });
   }
   await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  const fastify = app.getHttpAdapter().getInstance();
+  // A JSON API: a body of any other type is answered 415 UNSUPPORTED_MEDIA_TYPE, rather than
+  // parsed as a form or a string and then refused with misleading validation messages.
+  fastify.removeContentTypeParser(NON_JSON_BODY_TYPES);
+  await fastify.ready();
 }
+
+/** The body parsers Fastify and Nest add by default besides JSON's. */
+const NON_JSON_BODY_TYPES = ['text/plain', 'application/x-www-form-urlencoded'];

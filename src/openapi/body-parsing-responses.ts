@@ -6,12 +6,15 @@ import { ErrorResponseDto } from '../common/errors/error-response.dto';
 /** Methods whose requests Fastify reads a JSON body for, whether the route expects one or not. */
 const BODY_METHODS = ['post', 'put', 'patch', 'delete'] as const;
 
-const BODY_PARSING_RESPONSES: { [S in 400 | 413]: { codes: ErrorCodeList<S>; note: string } } = {
+const BODY_PARSING_RESPONSES: {
+  [S in 400 | 413 | 415]: { codes: ErrorCodeList<S>; note: string };
+} = {
   400: {
     codes: [ErrorCode.VALIDATION_FAILED],
     note: 'the body is not valid JSON, or the input is invalid',
   },
   413: { codes: [ErrorCode.PAYLOAD_TOO_LARGE], note: 'the body is over BODY_LIMIT_BYTES' },
+  415: { codes: [ErrorCode.UNSUPPORTED_MEDIA_TYPE], note: 'the body is not application/json' },
 };
 
 /**

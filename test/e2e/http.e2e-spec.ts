@@ -101,6 +101,22 @@ describe('HTTP guard rails', () => {
       expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     });
 
+    it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
+      'answers a body of type %s with 415 UNSUPPORTED_MEDIA_TYPE, and creates nothing',
+      async (contentType) => {
+        const before = await t.client.GET('/api/sessions/{env}', envParams('dev'));
+        const res = await t.request('POST', '/api/sessions', {
+          body: 'env=dev',
+          headers: { 'content-type': contentType },
+        });
+        expect(res.status).toBe(415);
+        expect(res.body).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+        const after = await t.client.GET('/api/sessions/{env}', envParams('dev'));
+        expect(before.response.status).toBe(200);
+        expect(after.data?.items).toEqual(before.data?.items);
+      },
+    );
+
     it('allows CORS only for the configured origins', async () => {
       const preflight = (origin: string) =>
         fetch(`${t.baseUrl}/api/containers/dev`, {

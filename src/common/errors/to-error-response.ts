@@ -35,7 +35,13 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorReply {
   }
   const status = clientErrorStatus(error);
   if (status !== undefined) {
-    return reply(status, codeFor(status), (error as Error).message, requestId);
+    const code = codeFor(status);
+    // Fastify's own words, "Unsupported Media Type", do not say what to send instead.
+    const message =
+      code === ErrorCode.UNSUPPORTED_MEDIA_TYPE
+        ? 'The body must be JSON, sent as Content-Type: application/json'
+        : (error as Error).message;
+    return reply(status, code, message, requestId);
   }
   logger.error(
     `request ${requestId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
