@@ -110,13 +110,19 @@ export class RunApprovals {
     return [...(this.runs.get(runId)?.pending.values() ?? [])].map((pending) => pending.view);
   }
 
-  /** Denies what the run still waits on, before its end is recorded, and forgets the run. */
-  runEnded(runId: string): void {
-    const asks = this.runs.get(runId);
-    if (!asks) return;
-    for (const pending of [...asks.pending.values()]) {
+  /**
+   * Denies what the run still waits on, once its CLI is done and before its end is recorded. The
+   * answered ids stay until `forget`: a late answer meanwhile (a container restart after a limit
+   * hit can take seconds) is told 409, not 404.
+   */
+  denyPending(runId: string): void {
+    for (const pending of [...(this.runs.get(runId)?.pending.values() ?? [])]) {
       pending.settle(denial('The run ended before the approval was answered'), 'run_ended');
     }
+  }
+
+  /** Forgets the run, once its end is recorded (answers then get 409 EXECUTION_FINISHED). */
+  forget(runId: string): void {
     this.runs.delete(runId);
   }
 

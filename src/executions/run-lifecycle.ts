@@ -78,6 +78,7 @@ export class RunLifecycle {
         this.logger.error(`run ${record.id} failed: ${String(error)}`);
       this.recorder.ended(record.id, endOfSetupFailure(error));
     } finally {
+      this.approvals.forget(record.id);
       this.active.delete(record.id);
       settle();
     }
@@ -157,7 +158,7 @@ export class RunLifecycle {
       });
     } finally {
       // Before the end is recorded: what still waits is denied, and told so.
-      this.approvals.runEnded(record.id);
+      this.approvals.denyPending(record.id);
     }
   }
 }

@@ -110,6 +110,26 @@ describe('approvals: the real wiring and store around a fake runner', () => {
     expect(JSON.parse(resolved?.data ?? '{}')).toMatchObject({ decision: 'deny', by: 'timeout' });
   });
 
+  it('answers 409 APPROVAL_ANSWERED, not 404, while the run restarts its container after a limit hit', async () => {
+    const { request, id, run, answer, answerRoute, containers, status, ended } =
+      await waitingRun();
+    let restarted: () => void = () => undefined;
+    containers.restart.mockImplementation(
+      () => new Promise<void>((resolve) => (restarted = resolve)),
+    );
+    run.finish({ end: 'timeout', limit: 'pids' });
+    await expect(answer).resolves.toMatchObject({ behavior: 'deny' });
+    try {
+      expect(containers.restart).toHaveBeenCalledWith('dev');
+      expect(await status(id)).toBe('running');
+      const late = await request('POST', answerRoute, { decision: 'allow' });
+      expect(late.json()).toMatchObject({ statusCode: 409, code: 'APPROVAL_ANSWERED' });
+    } finally {
+      restarted();
+    }
+    expect(await ended(id)).toMatchObject({ status: 'failed', errorCode: 'PIDS_LIMIT' });
+  });
+
   it('denies what the run waits on when it is cancelled', async () => {
     const { request, id, answer } = await waitingRun();
     await request('POST', `/api/executions/${id}/cancel`);
