@@ -129,7 +129,8 @@ export interface paths {
         put?: never;
         /**
          * Answers an approval the run waits on (see `approvals` and `pendingApprovals`): `allow` runs
-         *     the tool (with `updatedInput` when given), `deny` does not and tells the model `message`.
+         *     the tool (with `updatedInput` when given; with `scope: session`, the same kind of tool use is
+         *     allowed for the rest of the session), `deny` does not and tells the model `message`.
          *     Answers the run as it is then. Only the bearer token answers, never an events token.
          */
         post: operations["answerApproval"];
@@ -169,7 +170,8 @@ export interface paths {
         /**
          * The run's messages as Server-Sent Events: each event's `event:` is the message type
          *     (`system`, `assistant`, `user`, `result`, `stream_event`…, and `approval_request` /
-         *     `approval_resolved` for a run with `approvals`), its `id:` a per-run sequence
+         *     `approval_resolved`, `question_request` / `question_resolved` for a run with `approvals`),
+         *     its `id:` a per-run sequence
          *     number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
          *     that id; a finished run is replayed. A final `end` event carries the run's state, then the
          *     stream closes. Comments keep idle connections open. Besides the bearer header, the
@@ -180,6 +182,28 @@ export interface paths {
         get: operations["streamExecutionEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}/questions/{requestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers the model's questions the run waits on (its `AskUserQuestion` tool, see
+         *     `pendingQuestions`): one answer per question, in order, with option labels in `selected`
+         *     and/or the person's own words in `text`. The model receives them as the user's choice.
+         *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         */
+        post: operations["answerQuestion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -299,16 +323,34 @@ export interface components {
             decision: components["schemas"]["ApprovalDecision"];
             /** @description With `deny`: what the model is told. */
             message?: string;
+            /**
+             * @description With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
+             *     session ("allow for this session"), from the ask's `suggestions`: their allow rules and
+             *     directories, kept in the session only (no settings file is written, the permission mode is
+             *     never changed). Default `once`.
+             */
+            scope?: components["schemas"]["ApprovalScope"];
             /** @description With `allow`: the input the tool runs with instead of the one asked for. */
             updatedInput?: {
                 [key: string]: unknown;
             };
+        };
+        AnswerQuestionDto: {
+            answers: components["schemas"]["QuestionAnswerDto"][];
         };
         /**
          * @description `allow` runs the tool; `deny` does not, and the model is told why.
          * @enum {string}
          */
         ApprovalDecision: "allow" | "deny";
+        /**
+         * @description With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
+         *     session ("allow for this session"), from the ask's `suggestions`: their allow rules and
+         *     directories, kept in the session only (no settings file is written, the permission mode is
+         *     never changed). Default `once`.
+         * @enum {string}
+         */
+        ApprovalScope: "once" | "session";
         ContainerLimitsDto: {
             /** @description CPU weight under contention (the API's is higher). */
             cpuShares: number;
@@ -376,7 +418,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -396,7 +438,9 @@ export interface components {
             /**
              * @description Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
              *     allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
-             *     `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+             *     `POST /api/executions/{id}/approvals/{requestId}`. The model's questions (its
+             *     `AskUserQuestion` tool) come as `question_request` events and `pendingQuestions`, answered
+             *     with `POST /api/executions/{id}/questions/{requestId}`. Unanswered asks are denied after
              *     APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
              */
             approvals?: boolean;
@@ -469,6 +513,8 @@ export interface components {
             needsAttention: boolean;
             /** @description The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
             pendingApprovals: components["schemas"]["PendingApprovalDto"][];
+            /** @description The model's questions the run waits on (a run asked with `approvals: true`), oldest first. */
+            pendingQuestions: components["schemas"]["PendingQuestionDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
@@ -516,7 +562,10 @@ export interface components {
              */
             requestId: string;
             requestedAt: string;
-            /** @description Permission updates the CLI suggests so that it stops asking for this tool (informative). */
+            /**
+             * @description Permission updates the CLI suggests so that it stops asking for this kind of tool use. An
+             *     answer with `scope: session` remembers their allow rules and directories for the session.
+             */
             suggestions: {
                 [key: string]: unknown;
             }[];
@@ -527,8 +576,45 @@ export interface components {
             /** @description The model's id for this tool call. */
             toolUseId: string;
         };
+        PendingQuestionDto: {
+            /** @description When the questions are declined if nobody answers them (APPROVAL_TIMEOUT_MS). */
+            expiresAt: string;
+            questions: components["schemas"]["QuestionDto"][];
+            /**
+             * Format: uuid
+             * @description Answer with `POST /api/executions/{id}/questions/{requestId}`.
+             */
+            requestId: string;
+            requestedAt: string;
+            /** @description The model's id for this tool call. */
+            toolUseId: string;
+        };
         /** @enum {string} */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
+        QuestionAnswerDto: {
+            /** @description Labels of the question's options (one at most unless it is `multiSelect`). */
+            selected?: string[];
+            /** @description An answer in the person's own words, instead of or beside the options. */
+            text?: string;
+        };
+        QuestionDto: {
+            /** @description A very short label for it, e.g. "Library". */
+            header: string;
+            /** @description True when several options may be picked together. */
+            multiSelect: boolean;
+            /** @description The choices (a person may also answer in their own words, with `text`). */
+            options: components["schemas"]["QuestionOptionDto"][];
+            /** @description The full question, e.g. "Which library should we use for dates?". */
+            question: string;
+        };
+        QuestionOptionDto: {
+            /** @description What choosing it means. */
+            description: string;
+            /** @description What a person picks; answer with it in `selected`. */
+            label: string;
+            /** @description Content to show beside the option (a mockup, a snippet), when the model gave one. */
+            preview?: string;
+        };
         ReadinessDto: {
             /** @description The Docker engine answered a ping. */
             docker: string;
@@ -607,7 +693,9 @@ export interface components {
             /**
              * @description Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
              *     allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
-             *     `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+             *     `POST /api/executions/{id}/approvals/{requestId}`. The model's questions (its
+             *     `AskUserQuestion` tool) come as `question_request` events and `pendingQuestions`, answered
+             *     with `POST /api/executions/{id}/questions/{requestId}`. Unanswered asks are denied after
              *     APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
              */
             approvals?: boolean;
@@ -664,6 +752,8 @@ export interface components {
             needsAttention: boolean;
             /** @description The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
             pendingApprovals: components["schemas"]["PendingApprovalDto"][];
+            /** @description The model's questions the run waits on (a run asked with `approvals: true`), oldest first. */
+            pendingQuestions: components["schemas"]["PendingQuestionDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
@@ -1512,6 +1602,86 @@ export interface operations {
              *
              *     RATE_LIMITED: see the Retry-After header
              */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    answerQuestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                requestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerQuestionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description EXECUTION_NOT_FOUND or QUESTION_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description QUESTION_ANSWERED or EXECUTION_FINISHED: the questions were answered (or timed out), or the run has ended */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
                     [name: string]: unknown;

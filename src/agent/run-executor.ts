@@ -1,4 +1,8 @@
-import type { SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type {
+  PermissionUpdate,
+  SDKMessage,
+  SDKResultMessage,
+} from '@anthropic-ai/claude-agent-sdk';
 import { LimitHit } from './limit-report';
 
 /** The Claude Code CLI's permission modes. */
@@ -32,20 +36,30 @@ export interface PromptOptions {
   approvals?: boolean;
 }
 
-/** A tool use the CLI asks permission for (the SDK's `canUseTool`). */
+/**
+ * A tool use the CLI asks permission for (the SDK's `canUseTool`). `AskUserQuestion` comes this
+ * way too: its input holds the questions, and an allow's `updatedInput` carries the answers.
+ */
 export interface ApprovalAsk {
   tool: string;
   input: Record<string, unknown>;
   /** Permission updates that would stop the CLI asking again this session (the SDK's own). */
-  suggestions: unknown[];
+  suggestions: PermissionUpdate[];
   toolUseId: string;
   /** The CLI's own sentence for the ask, e.g. "Claude wants to run rm -rf build/". */
   title?: string;
 }
 
-/** A person's answer, as the SDK takes it: a deny never runs the tool. */
+/**
+ * A person's answer, as the SDK takes it: a deny never runs the tool. `updatedPermissions` are
+ * rules the CLI applies from then on (so it stops asking for that kind of tool use).
+ */
 export type ApprovalAnswer =
-  | { behavior: 'allow'; updatedInput?: Record<string, unknown> }
+  | {
+      behavior: 'allow';
+      updatedInput?: Record<string, unknown>;
+      updatedPermissions?: PermissionUpdate[];
+    }
   | { behavior: 'deny'; message: string };
 
 /** One prompt, fully resolved: which container, which session, which limits. */

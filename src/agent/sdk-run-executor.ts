@@ -225,7 +225,8 @@ export function canUseTool(askApproval: NonNullable<RunRequest['askApproval']>):
       answer = { behavior: 'deny', message: `The approval failed: ${errorMessage(error)}` };
     }
     if (answer.behavior === 'allow') {
-      return { behavior: 'allow', updatedInput: answer.updatedInput ?? input };
+      // updatedPermissions, when given, is what "allow for this session" remembers.
+      return { ...answer, updatedInput: answer.updatedInput ?? input };
     }
     return { behavior: 'deny', message: answer.message };
   };

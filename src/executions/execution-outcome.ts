@@ -5,8 +5,8 @@ import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecutionDto } from './dto/execution.dto';
 import { ExecutionErrorCode } from './execution-error-codes';
 import { ExecutionStatus } from './execution-status';
-import { PendingApprovalDto } from './dto/approval.dto';
 import { ExecutionEnd, ExecutionRecord, ExecutionSummary } from './executions.repository';
+import type { PendingAsks } from './run-approvals';
 
 /** Why a run was stopped from outside: a cancel through the API, or the service shutting down. */
 export type StopReason = 'cancel' | 'shutdown';
@@ -112,10 +112,10 @@ export function endSummary(record: ExecutionSummary): Record<string, unknown> {
   };
 }
 
-/** The run as the API shows it, with the approvals it waits on now (none once it has ended). */
+/** The run as the API shows it, with what it waits on now (nothing once it has ended). */
 export function toExecutionDto(
   record: ExecutionSummary,
-  pendingApprovals: PendingApprovalDto[] = [],
+  pending: PendingAsks = { approvals: [], questions: [] },
 ): ExecutionDto {
   return {
     id: record.id,
@@ -135,8 +135,9 @@ export function toExecutionDto(
     errorCode: record.errorCode,
     eventCount: record.eventCount,
     eventsDropped: record.eventsDropped,
-    needsAttention: pendingApprovals.length > 0,
-    pendingApprovals,
+    needsAttention: pending.approvals.length + pending.questions.length > 0,
+    pendingApprovals: pending.approvals,
+    pendingQuestions: pending.questions,
   };
 }
 

@@ -21,6 +21,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { RunsClaude } from '../common/throttling/runs-claude.decorator';
 import { AnswerApprovalDto } from './dto/approval.dto';
+import { AnswerQuestionDto } from './dto/question.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { SubmitExecutionDto } from './dto/submit-execution.dto';
@@ -83,7 +84,8 @@ export class ExecutionsController {
 
   /**
    * Answers an approval the run waits on (see `approvals` and `pendingApprovals`): `allow` runs
-   * the tool (with `updatedInput` when given), `deny` does not and tells the model `message`.
+   * the tool (with `updatedInput` when given; with `scope: session`, the same kind of tool use is
+   * allowed for the rest of the session), `deny` does not and tells the model `message`.
    * Answers the run as it is then. Only the bearer token answers, never an events token.
    */
   @Post(':id/approvals/:requestId')
@@ -105,9 +107,34 @@ export class ExecutionsController {
   }
 
   /**
+   * Answers the model's questions the run waits on (its `AskUserQuestion` tool, see
+   * `pendingQuestions`): one answer per question, in order, with option labels in `selected`
+   * and/or the person's own words in `text`. The model receives them as the user's choice.
+   * Answers the run as it is then. Only the bearer token answers, never an events token.
+   */
+  @Post(':id/questions/:requestId')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: ExecutionDto })
+  @ApiErrors(
+    {
+      404: [ErrorCode.EXECUTION_NOT_FOUND, ErrorCode.QUESTION_NOT_FOUND],
+      409: [ErrorCode.QUESTION_ANSWERED, ErrorCode.EXECUTION_FINISHED],
+    },
+    { 409: 'the questions were answered (or timed out), or the run has ended' },
+  )
+  answerQuestion(
+    @Param('id', UuidParamPipe) id: string,
+    @Param('requestId', UuidParamPipe) requestId: string,
+    @Body() answer: AnswerQuestionDto,
+  ): ExecutionDto {
+    return this.executions.answerQuestion(id, requestId, answer);
+  }
+
+  /**
    * The run's messages as Server-Sent Events: each event's `event:` is the message type
    * (`system`, `assistant`, `user`, `result`, `stream_event`…, and `approval_request` /
-   * `approval_resolved` for a run with `approvals`), its `id:` a per-run sequence
+   * `approval_resolved`, `question_request` / `question_resolved` for a run with `approvals`),
+   * its `id:` a per-run sequence
    * number and its `data:` the message as JSON. A reconnect with `Last-Event-ID` resumes after
    * that id; a finished run is replayed. A final `end` event carries the run's state, then the
    * stream closes. Comments keep idle connections open. Besides the bearer header, the

@@ -5,6 +5,7 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import { AnswerApprovalDto } from './dto/approval.dto';
+import { AnswerQuestionDto } from './dto/question.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { endWithoutRun, toExecutionDto } from './execution-outcome';
@@ -91,9 +92,18 @@ export class ExecutionsService {
 
   /** Answers a pending approval of a running run (409 once the run has ended). */
   answerApproval(id: string, requestId: string, answer: AnswerApprovalDto): ExecutionDto {
+    return this.answerRunning(id, () => this.approvals.answer(id, requestId, answer));
+  }
+
+  /** Answers the pending questions of a running run (409 once the run has ended). */
+  answerQuestion(id: string, requestId: string, answer: AnswerQuestionDto): ExecutionDto {
+    return this.answerRunning(id, () => this.approvals.answerQuestion(id, requestId, answer));
+  }
+
+  private answerRunning(id: string, answer: () => void): ExecutionDto {
     const record = this.find(id);
     if (isFinal(record.status)) throw executionFinished(record);
-    this.approvals.answer(id, requestId, answer);
+    answer();
     return this.toDto(record);
   }
 

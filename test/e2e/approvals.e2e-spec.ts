@@ -57,7 +57,7 @@ describe('approvals: the real CLI asks through the API before running a tool (re
   const answer = (
     id: string,
     requestId: string,
-    body: { decision: 'allow' | 'deny'; message?: string },
+    body: { decision: 'allow' | 'deny'; message?: string; scope?: 'once' | 'session' },
   ) =>
     suite.t.client.POST('/api/executions/{id}/approvals/{requestId}', {
       params: { path: { id, requestId } },
@@ -110,6 +110,62 @@ describe('approvals: the real CLI asks through the API before running a tool (re
     expect(file.exists()).toBe(false);
     expect(toolResultSeen()).toMatchObject({ is_error: true });
     expect(JSON.stringify(toolResultSeen())).toContain('not in this repo');
+  });
+
+  it('allow for this session: the same kind of command later in the session is not asked again', async () => {
+    const first = workspaceFile(`session-a-${uniqueSuffix()}`);
+    const second = workspaceFile(`session-b-${uniqueSuffix()}`);
+    // The CLI suggests the rule `touch <first> *`, which the second command matches.
+    suite.fake.enqueue({
+      kind: 'tool_use',
+      name: 'Bash',
+      input: { command: `touch ${first.name}`, description: 'first' },
+    });
+    const { id, asked } = await askedToRun(`touch ${first.name} ${second.name}`);
+    expect(asked.input.command).toBe(`touch ${first.name}`);
+    const allowed = await answer(id, asked.requestId, { decision: 'allow', scope: 'session' });
+    expect(allowed.response.status).toBe(200);
+
+    const { run, events: all } = await finished(id);
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect(all.filter((event) => event.event === 'approval_request')).toHaveLength(1);
+    expect(first.exists()).toBe(true);
+    expect(second.exists()).toBe(true);
+    expect(toolResultSeen()?.is_error).not.toBe(true);
+    // Remembered in the session only: no settings file now allows it for later sessions.
+    expect(workspaceFile('.claude/settings.local.json').exists()).toBe(false);
+  });
+
+  it('shows AskUserQuestion as questions with their options; the answer reaches the model', async () => {
+    const questions = [
+      {
+        question: 'Which color?',
+        header: 'Color',
+        multiSelect: false,
+        options: [
+          { label: 'Red', description: 'warm' },
+          { label: 'Blue', description: 'cold' },
+        ],
+      },
+    ];
+    suite.fake.replyTool('AskUserQuestion', { questions });
+    const submitted = await suite.t.client.POST('/api/executions', {
+      body: { env: 'dev', prompt: 'ask me', approvals: true },
+    });
+    const id = submitted.data?.id ?? '';
+    const stream = await events(id, (event) => event.event === 'question_request');
+    const asked = JSON.parse(stream.events.at(-1)?.data ?? '{}') as { requestId: string };
+    expect(asked).toMatchObject({ questions });
+
+    const answered = await suite.t.client.POST('/api/executions/{id}/questions/{requestId}', {
+      params: { path: { id, requestId: asked.requestId } },
+      body: { answers: [{ selected: ['Blue'] }] },
+    });
+    expect(answered.response.status).toBe(200);
+    const { run } = await finished(id);
+    expect(run).toMatchObject({ status: 'succeeded', pendingQuestions: [] });
+    expect(toolResultSeen()?.is_error).not.toBe(true);
+    expect(JSON.stringify(toolResultSeen()?.content)).toContain('\\"Which color?\\"=\\"Blue\\"');
   });
 
   it('denies an approval nobody answers after APPROVAL_TIMEOUT_MS: the command never runs', async () => {

@@ -54,6 +54,37 @@ describe('approvals: the real wiring and store around a fake runner', () => {
     });
   });
 
+  it('allow for this session hands the CLI the suggested allow rules, for the session only', async () => {
+    const app = await boot();
+    const id = await app.submit({ prompt: 'touch files', approvals: true });
+    const run = await app.runner.runOf(id);
+    const rule = { toolName: 'Bash', ruleContent: 'touch a *' };
+    const answer = run.askApproval('Bash', { command: 'touch a' }, [
+      { type: 'addRules', rules: [rule], behavior: 'allow', destination: 'localSettings' },
+      { type: 'addRules', rules: [rule], behavior: 'deny', destination: 'session' },
+      { type: 'addDirectories', directories: ['/workspace'], destination: 'session' },
+      { type: 'setMode', mode: 'acceptEdits', destination: 'session' },
+    ]);
+    const { pendingApprovals } = (await app.request('GET', `/api/executions/${id}`)).json<{
+      pendingApprovals: { requestId: string }[];
+    }>();
+    const route = `/api/executions/${id}/approvals/${pendingApprovals[0].requestId}`;
+    const refused = await app.request('POST', route, { decision: 'deny', scope: 'session' });
+    expect(refused.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+
+    expect(
+      (await app.request('POST', route, { decision: 'allow', scope: 'session' })).statusCode,
+    ).toBe(200);
+    const remembered = [
+      { type: 'addRules', rules: [rule], behavior: 'allow', destination: 'session' },
+      { type: 'addDirectories', directories: ['/workspace'], destination: 'session' },
+    ];
+    await expect(answer).resolves.toEqual({ behavior: 'allow', updatedPermissions: remembered });
+    run.succeed('done');
+    const resolved = (await app.readEvents(id)).find((e) => e.event === 'approval_resolved');
+    expect(JSON.parse(resolved?.data ?? '{}')).toMatchObject({ scope: 'session', remembered });
+  });
+
   it('deny tells the run the message, and the tool does not run', async () => {
     const { request, answer, answerRoute } = await waitingRun();
     const denied = await request('POST', answerRoute, { decision: 'deny', message: 'not now' });
@@ -111,8 +142,7 @@ describe('approvals: the real wiring and store around a fake runner', () => {
   });
 
   it('answers 409 APPROVAL_ANSWERED, not 404, while the run restarts its container after a limit hit', async () => {
-    const { request, id, run, answer, answerRoute, containers, status, ended } =
-      await waitingRun();
+    const { request, id, run, answer, answerRoute, containers, status, ended } = await waitingRun();
     let restarted: () => void = () => undefined;
     containers.restart.mockImplementation(
       () => new Promise<void>((resolve) => (restarted = resolve)),

@@ -169,6 +169,8 @@ export interface FakeAnthropic {
    * by default `tool_result: <the command's output>`.
    */
   replyBashTool(command: string, finalText?: string): void;
+  /** A call of tool `name` with `input`, then a text reply as for replyBashTool. */
+  replyTool(name: string, input: Record<string, unknown>, finalText?: string): void;
   /** Resolves when `count` main calls have been received (or rejects after timeoutMs). */
   waitForMainRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
@@ -723,12 +725,12 @@ export async function startFakeAnthropic(
       queue.push({ kind: 'error', ...opts });
     },
     replyBashTool(command: string, finalText?: string): void {
+      const input = { command, description: 'Run the command the test asked for' };
+      fake.replyTool('Bash', input, finalText);
+    },
+    replyTool(name: string, input: Record<string, unknown>, finalText?: string): void {
       queue.push(
-        {
-          kind: 'tool_use',
-          name: 'Bash',
-          input: { command, description: 'Run the command the test asked for' },
-        },
+        { kind: 'tool_use', name, input },
         finalText === undefined ? { kind: 'text' } : { kind: 'text', text: finalText },
       );
     },

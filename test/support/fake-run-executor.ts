@@ -1,4 +1,8 @@
-import type { SDKMessage, SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import type {
+  PermissionUpdate,
+  SDKMessage,
+  SDKResultMessage,
+} from '@anthropic-ai/claude-agent-sdk';
 import { ApprovalAnswer, RunExecutor, RunOutcome, RunRequest } from '../../src/agent/run-executor';
 
 /** One `run()` call, driven by the test: it emits messages and ends when told to. */
@@ -35,10 +39,14 @@ export class FakeRun {
    * Asks for a tool use as the CLI's `canUseTool` would, and resolves with the answer. The ask's
    * signal aborts when the run does, as the SDK's does when the CLI stops waiting.
    */
-  askApproval(tool: string, input: Record<string, unknown>): Promise<ApprovalAnswer> {
+  askApproval(
+    tool: string,
+    input: Record<string, unknown>,
+    suggestions: PermissionUpdate[] = [],
+  ): Promise<ApprovalAnswer> {
     const { askApproval, signal } = this.request;
     if (!askApproval) throw new Error(`run ${this.request.runId} was not given askApproval`);
-    const ask = { tool, input, suggestions: [], toolUseId: `toolu_${tool}` };
+    const ask = { tool, input, suggestions, toolUseId: `toolu_${tool}` };
     return askApproval(ask, signal ?? new AbortController().signal);
   }
 

@@ -77,7 +77,15 @@ export const ERROR_EXAMPLES = {
   },
   APPROVAL_ANSWERED: {
     status: 409,
-    message: `Approval ${APPROVAL_ID} of execution ${EXECUTION_ID} has already been answered`,
+    message: `The approval ${APPROVAL_ID} of execution ${EXECUTION_ID} has already been answered`,
+  },
+  QUESTION_NOT_FOUND: {
+    status: 404,
+    message: `Execution ${EXECUTION_ID} has no question ${APPROVAL_ID}`,
+  },
+  QUESTION_ANSWERED: {
+    status: 409,
+    message: `The question ${APPROVAL_ID} of execution ${EXECUTION_ID} has already been answered`,
   },
   SHUTTING_DOWN: { status: 503, message: 'The service is shutting down; retry shortly' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },

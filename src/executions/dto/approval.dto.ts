@@ -14,7 +14,10 @@ export class PendingApprovalDto {
   @ApiProperty({ type: 'object', additionalProperties: true })
   input!: Record<string, unknown>;
 
-  /** Permission updates the CLI suggests so that it stops asking for this tool (informative). */
+  /**
+   * Permission updates the CLI suggests so that it stops asking for this kind of tool use. An
+   * answer with `scope: session` remembers their allow rules and directories for the session.
+   */
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } })
   suggestions!: unknown[];
 
@@ -33,6 +36,10 @@ export class PendingApprovalDto {
 export const ApprovalDecision = { allow: 'allow', deny: 'deny' } as const;
 export type ApprovalDecision = (typeof ApprovalDecision)[keyof typeof ApprovalDecision];
 
+/** How far an allow reaches: this one tool use, or the same kind for the rest of the session. */
+export const ApprovalScope = { once: 'once', session: 'session' } as const;
+export type ApprovalScope = (typeof ApprovalScope)[keyof typeof ApprovalScope];
+
 /** A person's answer to a pending approval. */
 export class AnswerApprovalDto {
   /** `allow` runs the tool; `deny` does not, and the model is told why. */
@@ -45,6 +52,17 @@ export class AnswerApprovalDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @IsObject()
   updatedInput?: Record<string, unknown>;
+
+  /**
+   * With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
+   * session ("allow for this session"), from the ask's `suggestions`: their allow rules and
+   * directories, kept in the session only (no settings file is written, the permission mode is
+   * never changed). Default `once`.
+   */
+  @IsOptional()
+  @ApiPropertyOptional({ enum: ApprovalScope, enumName: 'ApprovalScope' })
+  @IsIn(Object.values(ApprovalScope))
+  scope?: ApprovalScope;
 
   /** With `deny`: what the model is told. */
   @IsOptional()

@@ -77,7 +77,9 @@ export class ExecuteRequestDto implements ExecutionRequest {
   /**
    * Ask a person before each tool use that `permissionMode` and `allowedTools` do not already
    * allow: the run emits `approval_request` events, lists `pendingApprovals` and waits for
-   * `POST /api/executions/{id}/approvals/{requestId}`. Unanswered asks are denied after
+   * `POST /api/executions/{id}/approvals/{requestId}`. The model's questions (its
+   * `AskUserQuestion` tool) come as `question_request` events and `pendingQuestions`, answered
+   * with `POST /api/executions/{id}/questions/{requestId}`. Unanswered asks are denied after
    * APPROVAL_TIMEOUT_MS. Not with `bypassPermissions` or `dontAsk`, which never ask.
    */
   @IsOptional()

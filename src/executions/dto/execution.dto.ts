@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ExecutionStatus } from '../execution-status';
 import { PendingApprovalDto } from './approval.dto';
+import { PendingQuestionDto } from './question.dto';
 
 /** One run, queued, running or finished. */
 export class ExecutionDto {
@@ -61,6 +62,9 @@ export class ExecutionDto {
 
   /** The approvals the run waits on (a run asked with `approvals: true`), oldest first. */
   pendingApprovals!: PendingApprovalDto[];
+
+  /** The model's questions the run waits on (a run asked with `approvals: true`), oldest first. */
+  pendingQuestions!: PendingQuestionDto[];
 }
 
 /** A run just submitted, with what a browser needs to follow it. */

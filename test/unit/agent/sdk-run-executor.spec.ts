@@ -37,6 +37,23 @@ describe('canUseTool', () => {
     ).resolves.toEqual({ behavior: 'allow', updatedInput: edited });
   });
 
+  it('hands the rules a person remembered for the session to the CLI', async () => {
+    const updatedPermissions = [
+      {
+        type: 'addRules' as const,
+        rules: [{ toolName: 'Bash', ruleContent: 'touch a *' }],
+        behavior: 'allow' as const,
+        destination: 'session' as const,
+      },
+    ];
+    const allow = canUseTool(() => Promise.resolve({ behavior: 'allow', updatedPermissions }));
+    await expect(allow('Bash', input, options)).resolves.toEqual({
+      behavior: 'allow',
+      updatedInput: input,
+      updatedPermissions,
+    });
+  });
+
   it('denies with the message, and denies when the approval itself fails (fail closed)', async () => {
     const deny = canUseTool(() => Promise.resolve({ behavior: 'deny', message: 'no' }));
     await expect(deny('Bash', input, options)).resolves.toEqual({
