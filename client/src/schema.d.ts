@@ -70,7 +70,8 @@ export interface paths {
          * Runs a prompt with Claude Code in the environment's container and waits for the answer.
          *     Starts (and creates) the container when needed. A failure of Claude itself is a 200 with
          *     `success: false`. Beyond MAX_CONCURRENT_PER_ENV the prompt waits in the environment's queue
-         *     (429 `QUEUE_FULL` when that is full). A client that disconnects before the answer cancels
+         *     (429 `QUEUE_FULL` when that is full). A busy session answers 409 `SESSION_BUSY` unless
+         *     `whenSessionBusy` says to queue or steer. A client that disconnects before the answer cancels
          *     the run, queued or running, and frees its session.
          */
         post: operations["executePrompt"];
@@ -92,7 +93,8 @@ export interface paths {
         put?: never;
         /**
          * Queues a run and answers at once. Follow it with `GET /api/executions/{id}/events`, or poll
-         *     `GET /api/executions/{id}`. Runs on one session wait for each other.
+         *     `GET /api/executions/{id}`. Runs on one session wait for each other (`queuedBehind` says
+         *     for which), unless `whenSessionBusy: steer` interrupts the running turn.
          */
         post: operations["submitExecution"];
         delete?: never;
@@ -464,6 +466,14 @@ export interface components {
             sessionId?: string;
             /** @description A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
             timeoutMs?: number;
+            /**
+             * @description When the session already runs a prompt: `queue` waits behind it (the run shows
+             *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
+             *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
+             *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+             *     `POST /api/execute`, `queue` for `POST /api/executions`.
+             */
+            whenSessionBusy?: components["schemas"]["WhenSessionBusy"];
         };
         ExecuteResponseDto: {
             /** @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`. */
@@ -517,6 +527,14 @@ export interface components {
             pendingQuestions: components["schemas"]["PendingQuestionDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
+            /** @description While queued: its place in its environment's queue, from 1. */
+            queuePosition: number | null;
+            /**
+             * Format: uuid
+             * @description While queued behind a run of its own session: that run's id (the running one, or the one
+             *     waiting ahead of it). Null when it only waits for a free slot of the environment.
+             */
+            queuedBehind: string | null;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
             result: string | null;
             /**
@@ -537,7 +555,7 @@ export interface components {
          * @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`.
          * @enum {string}
          */
-        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "MEMORY_LIMIT" | "PIDS_LIMIT" | "TMP_FULL" | "SETUP_FAILED" | "CANCELLED" | "INTERRUPTED";
+        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "MEMORY_LIMIT" | "PIDS_LIMIT" | "TMP_FULL" | "SETUP_FAILED" | "CANCELLED" | "STEERED" | "INTERRUPTED";
         ExecutionListDto: {
             items: components["schemas"]["ExecutionDto"][];
             /** @description Pass as `cursor` for the next page; null on the last one. */
@@ -721,6 +739,14 @@ export interface components {
             sessionId?: string;
             /** @description A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
             timeoutMs?: number;
+            /**
+             * @description When the session already runs a prompt: `queue` waits behind it (the run shows
+             *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
+             *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
+             *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+             *     `POST /api/execute`, `queue` for `POST /api/executions`.
+             */
+            whenSessionBusy?: components["schemas"]["WhenSessionBusy"];
         };
         SubmittedExecutionDto: {
             /** @description Cost in USD, as the CLI reported it. */
@@ -756,6 +782,14 @@ export interface components {
             pendingQuestions: components["schemas"]["PendingQuestionDto"][];
             /** @description The prompt as submitted. */
             prompt: string;
+            /** @description While queued: its place in its environment's queue, from 1. */
+            queuePosition: number | null;
+            /**
+             * Format: uuid
+             * @description While queued behind a run of its own session: that run's id (the running one, or the one
+             *     waiting ahead of it). Null when it only waits for a free slot of the environment.
+             */
+            queuedBehind: string | null;
             /** @description Claude's answer text (cut at MAX_OUTPUT_BYTES). */
             result: string | null;
             /**
@@ -790,6 +824,15 @@ export interface components {
             /** @description The id of the tool call it answers. */
             toolUseId: string;
         };
+        /**
+         * @description When the session already runs a prompt: `queue` waits behind it (the run shows
+         *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
+         *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
+         *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+         *     `POST /api/execute`, `queue` for `POST /api/executions`.
+         * @enum {string}
+         */
+        WhenSessionBusy: "queue" | "steer" | "reject";
     };
     responses: never;
     parameters: never;
@@ -1102,7 +1145,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY: the session runs a prompt */
+            /** @description SESSION_BUSY: the session runs a prompt (and whenSessionBusy is reject, the default) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -20,7 +20,8 @@ export class ExecuteController {
    * Runs a prompt with Claude Code in the environment's container and waits for the answer.
    * Starts (and creates) the container when needed. A failure of Claude itself is a 200 with
    * `success: false`. Beyond MAX_CONCURRENT_PER_ENV the prompt waits in the environment's queue
-   * (429 `QUEUE_FULL` when that is full). A client that disconnects before the answer cancels
+   * (429 `QUEUE_FULL` when that is full). A busy session answers 409 `SESSION_BUSY` unless
+   * `whenSessionBusy` says to queue or steer. A client that disconnects before the answer cancels
    * the run, queued or running, and frees its session.
    */
   @Post('execute')
@@ -28,7 +29,10 @@ export class ExecuteController {
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecuteResponseDto })
   @ApiRunAdmissionErrors()
-  @ApiErrors({ 409: [ErrorCode.SESSION_BUSY] }, { 409: 'the session runs a prompt' })
+  @ApiErrors(
+    { 409: [ErrorCode.SESSION_BUSY] },
+    { 409: 'the session runs a prompt (and whenSessionBusy is reject, the default)' },
+  )
   executePrompt(
     @Body() request: ExecuteRequestDto,
     @ClientGone() clientGone: AbortSignal,

@@ -5,6 +5,7 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecutionEvents } from './execution-events';
 import { toExecuteResponse } from './execution-outcome';
+import { WhenSessionBusy } from './execution-request';
 import { ExecutionsService } from './executions.service';
 
 /**
@@ -25,7 +26,7 @@ export class ExecuteService {
    * nobody waits for its answer, and its session would otherwise stay busy until it ends.
    */
   async execute(request: ExecuteRequestDto, clientGone: AbortSignal): Promise<ExecuteResponseDto> {
-    const submitted = await this.executions.submit(request, { rejectBusySession: true });
+    const submitted = await this.executions.submit(request, WhenSessionBusy.reject);
     const cancel = () =>
       void this.executions.cancel(submitted.id).catch((error: unknown) => {
         // A run that ended meanwhile has nothing left to cancel.

@@ -18,6 +18,8 @@ export const ExecutionErrorCode = {
   SETUP_FAILED: 'SETUP_FAILED',
   /** Cancelled through the API. */
   CANCELLED: 'CANCELLED',
+  /** Interrupted by a prompt sent to its session with `whenSessionBusy: steer`, which runs next. */
+  STEERED: 'STEERED',
   /** The service shut down (or crashed) during the run. */
   INTERRUPTED: 'INTERRUPTED',
 } as const;

@@ -7,9 +7,13 @@ import { ExecutionErrorCode } from './execution-error-codes';
 import { ExecutionStatus } from './execution-status';
 import { ExecutionEnd, ExecutionRecord, ExecutionSummary } from './executions.repository';
 import type { PendingAsks } from './run-approvals';
+import type { QueuePlace } from './run-queue';
 
-/** Why a run was stopped from outside: a cancel through the API, or the service shutting down. */
-export type StopReason = 'cancel' | 'shutdown';
+/**
+ * Why a run was stopped from outside: a cancel through the API, a prompt that steers its session,
+ * or the service shutting down.
+ */
+export type StopReason = 'cancel' | 'steer' | 'shutdown';
 
 /** How a run's outcome is recorded. */
 export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEnd {
@@ -30,13 +34,7 @@ export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEn
   }
   switch (outcome.end) {
     case 'cancelled':
-      return stopReason === 'shutdown'
-        ? {
-            ...base,
-            ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
-            error: 'The service shut down during the run; it was stopped',
-          }
-        : { ...base, ...failure(ExecutionStatus.cancelled, ExecutionErrorCode.CANCELLED) };
+      return { ...base, ...stopped(stopReason) };
     case 'timeout':
       return {
         ...base,
@@ -60,6 +58,24 @@ export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEn
           outcome.failure ??
           (outcome.stderrTail || `Claude Code exited with code ${outcome.exitCode}`),
       };
+  }
+}
+
+/** How a run stopped from outside ends, by why it was stopped. */
+function stopped(
+  reason: StopReason | undefined,
+): Pick<ExecutionEnd, 'status' | 'error' | 'errorCode'> {
+  switch (reason) {
+    case 'shutdown':
+      return {
+        ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
+        error: 'The service shut down during the run; it was stopped',
+      };
+    case 'steer':
+      return failure(ExecutionStatus.cancelled, ExecutionErrorCode.STEERED);
+    case 'cancel':
+    case undefined:
+      return failure(ExecutionStatus.cancelled, ExecutionErrorCode.CANCELLED);
   }
 }
 
@@ -116,6 +132,7 @@ export function endSummary(record: ExecutionSummary): Record<string, unknown> {
 export function toExecutionDto(
   record: ExecutionSummary,
   pending: PendingAsks = { approvals: [], questions: [] },
+  place?: QueuePlace,
 ): ExecutionDto {
   return {
     id: record.id,
@@ -138,6 +155,8 @@ export function toExecutionDto(
     needsAttention: pending.approvals.length + pending.questions.length > 0,
     pendingApprovals: pending.approvals,
     pendingQuestions: pending.questions,
+    queuePosition: place?.position ?? null,
+    queuedBehind: place?.behind ?? null,
   };
 }
 
@@ -176,6 +195,8 @@ const FAILURE_MESSAGES: Partial<Record<ExecutionErrorCode, string>> = {
   [ExecutionErrorCode.TMP_FULL]:
     "The environment's /tmp was full at the end of the run; the container was restarted to empty it",
   [ExecutionErrorCode.CANCELLED]: 'The run was cancelled',
+  [ExecutionErrorCode.STEERED]:
+    'A prompt sent to the session with whenSessionBusy steer interrupted this turn; it runs next',
   [ExecutionErrorCode.EXECUTION_TIMEOUT]: 'The run passed its deadline and was stopped',
   [ExecutionErrorCode.OUTPUT_LIMIT]:
     'Claude Code wrote far more than MAX_OUTPUT_BYTES and was stopped',

@@ -41,7 +41,8 @@ export class ExecutionsController {
 
   /**
    * Queues a run and answers at once. Follow it with `GET /api/executions/{id}/events`, or poll
-   * `GET /api/executions/{id}`. Runs on one session wait for each other.
+   * `GET /api/executions/{id}`. Runs on one session wait for each other (`queuedBehind` says
+   * for which), unless `whenSessionBusy: steer` interrupts the running turn.
    */
   @Post()
   @RunsClaude()

@@ -9,11 +9,11 @@ import { AnswerQuestionDto } from './dto/question.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { endWithoutRun, toExecutionDto } from './execution-outcome';
-import { ExecutionRequest } from './execution-request';
+import { ExecutionRequest, WhenSessionBusy } from './execution-request';
 import { isFinal } from './execution-status';
 import { executionNotFound } from './executions.errors';
 import { ExecutionRecord, ExecutionsRepository, ExecutionSummary } from './executions.repository';
-import { AdmitOptions, RunAdmission } from './run-admission';
+import { RunAdmission } from './run-admission';
 import { RunApprovals } from './run-approvals';
 import { RunLifecycle } from './run-lifecycle';
 import { RunQueue } from './run-queue';
@@ -35,26 +35,38 @@ export class ExecutionsService {
     private readonly approvals: RunApprovals,
   ) {}
 
-  async submit(request: ExecutionRequest, options: AdmitOptions): Promise<ExecutionRecord> {
+  /**
+   * Admits, records and queues a run. On a busy session it waits its turn, is refused, or steers
+   * (per `whenSessionBusy`, else `whenBusy`): the running run is stopped and this one goes first.
+   */
+  async submit(request: ExecutionRequest, whenBusy: WhenSessionBusy): Promise<ExecutionRecord> {
+    const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
-    const { env, sessionId } = await this.admission.admit(request, options);
+    const { env, sessionId } = await this.admission.admit(request, {
+      rejectBusySession: busy === WhenSessionBusy.reject,
+    });
     // The drain may have begun while the container and the session were checked.
     this.lifecycle.assertAccepting();
     const id = randomUUID();
     this.repository.insert({ id, env, sessionId, request, createdAt: new Date().toISOString() });
     const record = this.find(id);
+    const steer = busy === WhenSessionBusy.steer;
+    const steered = steer ? this.queue.runningOf(env, sessionId) : undefined;
     try {
-      this.queue.submit({ id, env, sessionId, start: () => this.lifecycle.run(record) });
+      const start = () => this.lifecycle.run(record);
+      this.queue.submit({ id, env, sessionId, start }, { first: steer });
     } catch (error) {
       this.repository.delete(id);
       throw error;
     }
+    // Queued first, then stopped: the slot the stopped run frees goes to this one.
+    if (steered) void this.lifecycle.stop(steered, 'steer');
     return record;
   }
 
   /** A background run, with the token a browser needs to follow its events. */
   async submitInBackground(request: ExecutionRequest): Promise<SubmittedExecutionDto> {
-    const record = await this.submit(request, { rejectBusySession: false });
+    const record = await this.submit(request, WhenSessionBusy.queue);
     const { token, expiresAt } = this.eventsTokens.issue(record.id);
     return { ...this.toDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
   }
@@ -107,9 +119,9 @@ export class ExecutionsService {
     return this.toDto(record);
   }
 
-  /** The stored run, with what it waits on now (kept in memory while it runs). */
+  /** The stored run, with what it waits on now (kept in memory while it waits or runs). */
   private toDto(record: ExecutionSummary): ExecutionDto {
-    return toExecutionDto(record, this.approvals.pending(record.id));
+    return toExecutionDto(record, this.approvals.pending(record.id), this.queue.placeOf(record.id));
   }
 
   private find(id: string): ExecutionRecord {

@@ -43,8 +43,18 @@ export class RunAdmission {
       throw sessionBusy(sessionId);
     }
     await this.containers.ensureRunning(env);
-    if (request.sessionId) await this.sessions.prepareRun(env, request.sessionId);
+    // A session whose first turn is still in flight may have no transcript yet, but it exists.
+    if (request.sessionId && !this.hasRunInFlight(env, sessionId)) {
+      await this.sessions.prepareRun(env, request.sessionId);
+    }
     return { env, sessionId };
+  }
+
+  private hasRunInFlight(env: string, sessionId: string): boolean {
+    return (
+      this.queue.runningOf(env, sessionId) !== undefined ||
+      this.queue.waiting().some((run) => run.env === env && run.sessionId === sessionId)
+    );
   }
 
   /** Within PERMISSION_MODES; and approvals only in a mode that asks. */

@@ -12,18 +12,33 @@ export interface QueuedRun {
   start: () => Promise<void>;
 }
 
+/** Where a waiting run stands. */
+export interface QueuePlace {
+  /** Its place in its environment's queue, from 1. */
+  position: number;
+  /** The run of its own session it waits for (running, or waiting ahead of it), if any. */
+  behind: string | null;
+}
+
 /**
  * Where runs wait for a slot: FIFO per environment, at most MAX_CONCURRENT_PER_ENV running,
  * one run per session at a time (a second one waits its turn). In-process here; a Redis-backed
  * queue can implement the same contract for several replicas.
  */
 export abstract class RunQueue {
-  /** Queues the run and starts it when its turn comes; throws 429 QUEUE_FULL. */
-  abstract submit(run: QueuedRun): void;
+  /**
+   * Queues the run and starts it when its turn comes; throws 429 QUEUE_FULL. `first` puts it
+   * ahead of every waiting run of its environment (a steer takes the slot of the run it stops).
+   */
+  abstract submit(run: QueuedRun, options?: { first?: boolean }): void;
   /** Takes a run out of the queue; false when it is not waiting (running, done, unknown). */
   abstract remove(id: string): boolean;
   /** True while a run of the session is running or waiting. */
   abstract isSessionBusy(env: string, sessionId: string): boolean;
+  /** The id of the session's running run, if it has one. */
+  abstract runningOf(env: string, sessionId: string): string | undefined;
+  /** Where a waiting run stands; undefined when it is not waiting. */
+  abstract placeOf(id: string): QueuePlace | undefined;
   /** Everything still waiting, oldest first. */
   abstract waiting(): QueuedRun[];
 }
@@ -32,6 +47,7 @@ export abstract class RunQueue {
 export class InProcessRunQueue extends RunQueue {
   private readonly logger = new Logger(InProcessRunQueue.name);
   private readonly queues = new Map<string, QueuedRun[]>();
+  private readonly running = new Map<string, QueuedRun>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,7 +56,7 @@ export class InProcessRunQueue extends RunQueue {
     super();
   }
 
-  submit(run: QueuedRun): void {
+  submit(run: QueuedRun, options: { first?: boolean } = {}): void {
     const queue = this.queueOf(run.env);
     const { maxQueuePerEnv } = this.config.execution;
     // A run that can start now never waits, so it does not count against the queue's bound.
@@ -52,7 +68,8 @@ export class InProcessRunQueue extends RunQueue {
         { headers: { 'Retry-After': '10' } },
       );
     }
-    queue.push(run);
+    if (options.first) queue.unshift(run);
+    else queue.push(run);
     this.pump(run.env);
   }
 
@@ -72,6 +89,24 @@ export class InProcessRunQueue extends RunQueue {
       this.registry.isSessionRunning(env, sessionId) ||
       this.queueOf(env).some((run) => run.sessionId === sessionId)
     );
+  }
+
+  runningOf(env: string, sessionId: string): string | undefined {
+    for (const run of this.running.values()) {
+      if (run.env === env && run.sessionId === sessionId) return run.id;
+    }
+    return undefined;
+  }
+
+  placeOf(id: string): QueuePlace | undefined {
+    for (const queue of this.queues.values()) {
+      const index = queue.findIndex((run) => run.id === id);
+      if (index < 0) continue;
+      const { env, sessionId } = queue[index];
+      const ahead = queue.slice(0, index).findLast((run) => run.sessionId === sessionId);
+      return { position: index + 1, behind: ahead?.id ?? this.runningOf(env, sessionId) ?? null };
+    }
+    return undefined;
   }
 
   waiting(): QueuedRun[] {
@@ -108,10 +143,12 @@ export class InProcessRunQueue extends RunQueue {
       }
       queue.splice(index, 1);
       const release = this.registry.claim(env, run.sessionId);
+      this.running.set(run.id, run);
       run
         .start()
         .catch((error: unknown) => this.logger.error(`run ${run.id} failed: ${String(error)}`))
         .finally(() => {
+          this.running.delete(run.id);
           release();
           this.pump(env);
         });

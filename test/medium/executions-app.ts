@@ -36,6 +36,7 @@ export interface ExecutionsApp {
     sessionId?: string;
     env?: string;
     approvals?: boolean;
+    whenSessionBusy?: 'queue' | 'steer' | 'reject';
   }): Promise<string>;
   /** GET /api/executions/:id, its status. */
   status(id: string): Promise<ExecutionStatus>;

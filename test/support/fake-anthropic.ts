@@ -99,6 +99,8 @@ export interface TextReply extends Timing {
   kind: 'text';
   /** Text to answer; default: the default reply for the request. */
   text?: string;
+  /** Answer only once this resolves (in-process only: see `replyHeld`). */
+  until?: Promise<void>;
 }
 
 export interface ToolUseReply extends Timing {
@@ -168,6 +170,11 @@ export interface FakeAnthropic {
    * A Bash tool call, then (after the CLI sends the tool_result) a text reply: `finalText`, or
    * by default `tool_result: <the command's output>`.
    */
+  /**
+   * A text reply held until the returned function is called, so a turn stays busy as long as a
+   * test needs (a client that goes away meanwhile ends it).
+   */
+  replyHeld(text: string): () => void;
   replyBashTool(command: string, finalText?: string): void;
   /** A call of tool `name` with `input`, then a text reply as for replyBashTool. */
   replyTool(name: string, input: Record<string, unknown>, finalText?: string): void;
@@ -539,6 +546,9 @@ export async function startFakeAnthropic(
     );
 
     if (reply && 'delayMs' in reply) await sleep(reply.delayMs ?? 0);
+    if (reply?.kind === 'text' && reply.until) {
+      await Promise.race([reply.until, new Promise((resolve) => res.once('close', resolve))]);
+    }
     if (closed || res.destroyed) return;
 
     if (reply?.kind === 'hang') {
@@ -723,6 +733,12 @@ export async function startFakeAnthropic(
     },
     replyError(opts: Omit<ErrorReply, 'kind'> = {}): void {
       queue.push({ kind: 'error', ...opts });
+    },
+    replyHeld(text: string): () => void {
+      let release: () => void = () => undefined;
+      const until = new Promise<void>((resolve) => (release = resolve));
+      queue.push({ kind: 'text', text, until });
+      return release;
     },
     replyBashTool(command: string, finalText?: string): void {
       const input = { command, description: 'Run the command the test asked for' };

@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   IsBoolean,
   IsEnum,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -15,7 +16,7 @@ import {
 } from 'class-validator';
 import { PermissionMode } from '../../agent/run-executor';
 import { LowerCase } from '../../common/http/lower-case.decorator';
-import { ExecutionRequest } from '../execution-request';
+import { ExecutionRequest, WhenSessionBusy } from '../execution-request';
 
 /** A tool name or rule as the CLI takes it, e.g. `Bash`, `Read`, `Bash(git log:*)`. */
 const TOOL_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*(\(.{0,200}\))?$/;
@@ -85,6 +86,18 @@ export class ExecuteRequestDto implements ExecutionRequest {
   @IsOptional()
   @IsBoolean()
   approvals?: boolean;
+
+  /**
+   * When the session already runs a prompt: `queue` waits behind it (the run shows
+   * `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
+   * the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
+   * the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+   * `POST /api/execute`, `queue` for `POST /api/executions`.
+   */
+  @IsOptional()
+  @ApiProperty({ enum: WhenSessionBusy, enumName: 'WhenSessionBusy', required: false })
+  @IsIn(Object.values(WhenSessionBusy))
+  whenSessionBusy?: WhenSessionBusy;
 
   /** Text appended to Claude Code's system prompt. */
   @IsOptional()

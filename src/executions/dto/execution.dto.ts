@@ -65,6 +65,17 @@ export class ExecutionDto {
 
   /** The model's questions the run waits on (a run asked with `approvals: true`), oldest first. */
   pendingQuestions!: PendingQuestionDto[];
+
+  /** While queued: its place in its environment's queue, from 1. */
+  @ApiProperty({ type: 'integer', nullable: true })
+  queuePosition!: number | null;
+
+  /**
+   * While queued behind a run of its own session: that run's id (the running one, or the one
+   * waiting ahead of it). Null when it only waits for a free slot of the environment.
+   */
+  @ApiProperty({ format: 'uuid', nullable: true })
+  queuedBehind!: string | null;
 }
 
 /** A run just submitted, with what a browser needs to follow it. */
