@@ -11,13 +11,22 @@
  * exception: it is a result with `success: false`.
  */
 import {
+  answerApproval as postApprovalAnswer,
+  answerQuestion as postQuestionAnswers,
   createClaudeCodeClient,
   streamExecution as followExecutionEvents,
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type AskContext,
   type ClaudeCodeClient,
   type ClaudeCodeClientOptions,
   type components,
   type ExecutionMessage,
+  type QuestionAnswers,
+  type QuestionRequest,
 } from '@lifeos/claudecode-api-client';
+
+export type { ApprovalAnswer, ApprovalRequest, AskContext, QuestionAnswers, QuestionRequest };
 
 /** The result of one prompt, as both the desktop app and claudecode-api report it. */
 export interface ClaudeCodeResult {
@@ -57,6 +66,21 @@ export interface ExecuteOptions {
 export interface StreamOptions extends ExecuteOptions {
   /** Aborting cancels the run (web); the promise then resolves with `success: false`. */
   signal?: AbortSignal;
+  /**
+   * Web: the run asks before each tool use its permission mode does not allow, and this answers
+   * (e.g. show "Claude wants to run `rm -rf build/`" with allow / deny / allow for this session).
+   * An ask nobody answers is denied after the service's APPROVAL_TIMEOUT_MS. The desktop app has
+   * no approvals: there the prompt runs as the desktop runs every prompt, and this is not called.
+   */
+  onApproval?: (
+    ask: ApprovalRequest,
+    context: AskContext,
+  ) => ApprovalAnswer | Promise<ApprovalAnswer>;
+  /** Web: answers the model's questions (AskUserQuestion), each shown with its options. */
+  onQuestion?: (
+    ask: QuestionRequest,
+    context: AskContext,
+  ) => QuestionAnswers | Promise<QuestionAnswers>;
 }
 
 /** A message of a running prompt, as the CLI streams it (`system`, `assistant`, `result`…). */
@@ -134,6 +158,27 @@ export async function deleteSession(env: string, sessionId: string): Promise<voi
 }
 
 /**
+ * Web only: answers an approval of a running prompt outside `onApproval` (a "needs attention"
+ * list, say): its execution id and the ask's `requestId`.
+ */
+export async function answerApproval(
+  executionId: string,
+  requestId: string,
+  answer: ApprovalAnswer,
+): Promise<void> {
+  return webOnly('answerApproval').answerApproval(executionId, requestId, answer);
+}
+
+/** Web only: answers the model's questions of a running prompt outside `onQuestion`. */
+export async function answerQuestion(
+  executionId: string,
+  requestId: string,
+  answers: QuestionAnswers,
+): Promise<void> {
+  return webOnly('answerQuestion').answerQuestion(executionId, requestId, answers);
+}
+
+/**
  * Runs a prompt and hands each message to `onMessage` as it arrives, then resolves with the
  * result. The desktop app has no streaming command: there the CLI's `result` message is the one
  * message, delivered when the prompt finishes.
@@ -169,6 +214,20 @@ type TauriInvoke = (command: string, args?: Record<string, unknown>) => Promise<
 interface TauriGlobal {
   core?: { invoke: TauriInvoke };
   invoke?: TauriInvoke;
+}
+
+/** What only claudecode-api can do: the desktop app's commands have no approvals. */
+interface WebOnlyBackend {
+  answerApproval(executionId: string, requestId: string, answer: ApprovalAnswer): Promise<void>;
+  answerQuestion(executionId: string, requestId: string, answers: QuestionAnswers): Promise<void>;
+}
+
+function webOnly(action: string): WebOnlyBackend {
+  const selected = backend();
+  if (!('answerApproval' in selected)) {
+    throw new ClaudeCodeError(`${action} needs claudecode-api; the desktop app has no approvals`);
+  }
+  return selected as ClaudeCodeBackend & WebOnlyBackend;
 }
 
 // Decided per call, so the module can be imported before Tauri has injected its global. The
@@ -335,10 +394,29 @@ async function unreachableAsError<T>(pending: Promise<T>, action: string): Promi
 
 const SESSIONS_PAGE_SIZE = 100;
 
-function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): ClaudeCodeBackend {
+function webBackend(
+  client: ClaudeCodeClient,
+  config: ClaudeCodeWebConfig,
+): ClaudeCodeBackend & WebOnlyBackend {
   const envPath = (env: string) => ({ params: { path: { env } } });
+  const answered = async (action: string, answer: Promise<void>) => {
+    try {
+      await answer;
+    } catch (error) {
+      const refused = error as { message?: string; code?: string; status?: number };
+      throw new ClaudeCodeError(
+        `${action} failed: ${refused.message}`,
+        refused.code,
+        refused.status,
+      );
+    }
+  };
 
   return {
+    answerApproval: (executionId, requestId, answer) =>
+      answered('answerApproval', postApprovalAnswer(config, executionId, requestId, answer)),
+    answerQuestion: (executionId, requestId, answers) =>
+      answered('answerQuestion', postQuestionAnswers(config, executionId, requestId, answers)),
     executePrompt: async (env, prompt, options) => {
       const result = await unwrap(
         client.POST('/api/execute', {
@@ -402,9 +480,10 @@ function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): Clau
       );
     },
     streamExecution: async (env, prompt, onMessage, options) => {
+      const asks = options.onApproval !== undefined || options.onQuestion !== undefined;
       const run = await unwrap(
         client.POST('/api/executions', {
-          body: { env, prompt, sessionId: options.sessionId },
+          body: { env, prompt, sessionId: options.sessionId, ...(asks ? { approvals: true } : {}) },
         }),
         'streamExecution',
       );
@@ -419,6 +498,8 @@ function webBackend(client: ClaudeCodeClient, config: ClaudeCodeWebConfig): Clau
           baseUrl: config.baseUrl,
           token: config.token,
           fetch: config.fetch,
+          onApproval: options.onApproval,
+          onQuestion: options.onQuestion,
         })) {
           if ('end' in event) break;
           if (event.type === 'result') resultMessage = event.message;

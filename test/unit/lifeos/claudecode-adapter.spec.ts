@@ -134,6 +134,71 @@ describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
   });
 });
 
+const BASE_URL = 'http://127.0.0.1:9';
+
+/**
+ * claudecode-api behind `fetch`, for one run (`run-1`) that asks one approval and one question:
+ * its stream ends once both are answered. Answers are recorded and get `answerStatus`.
+ */
+function serviceStub(answerStatus = 200) {
+  const answers: { path: string; body: unknown }[] = [];
+  const stub = {
+    submitted: undefined as unknown,
+    answers,
+    fetch: undefined as unknown as typeof fetch,
+  };
+  const encoder = new TextEncoder();
+  let events!: ReadableStreamDefaultController<Uint8Array>;
+  const send = (id: number, type: string, data: object) =>
+    events.enqueue(encoder.encode(`id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`));
+  const json = (status: number, body: object) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  stub.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const { pathname } = new URL(request.url);
+    if (request.method === 'POST' && pathname === '/api/executions') {
+      stub.submitted = await request.json();
+      return json(202, { id: 'run-1', status: 'queued' });
+    }
+    if (pathname === '/api/executions/run-1/events') {
+      const body = new ReadableStream<Uint8Array>({ start: (c) => (events = c) });
+      send(1, 'approval_request', { requestId: 'req-a', tool: 'Bash', input: { command: 'ls' } });
+      send(2, 'question_request', {
+        requestId: 'req-q',
+        questions: [
+          {
+            question: 'Which color?',
+            header: 'Color',
+            multiSelect: false,
+            options: [
+              { label: 'Red', description: 'warm' },
+              { label: 'Blue', description: 'cold' },
+            ],
+          },
+        ],
+      });
+      return new Response(body, { status: 200 });
+    }
+    if (request.method === 'POST') {
+      answers.push({ path: pathname, body: await request.json() });
+      if (answerStatus !== 200) {
+        return json(answerStatus, {
+          code: 'QUESTION_ANSWERED',
+          message: 'too late',
+          statusCode: 409,
+        });
+      }
+      if (answers.length === 2) {
+        send(3, 'result', { type: 'result', subtype: 'success', result: 'done' });
+        events.enqueue(encoder.encode(`event: end\ndata: {"id":"run-1"}\n\n`));
+      }
+      return json(200, {});
+    }
+    return json(200, { id: 'run-1', status: 'succeeded', result: 'done', error: null });
+  };
+  return stub;
+}
+
 describe('the LifeOS adapter on the web', () => {
   it('reports a service it cannot reach as a ClaudeCodeError', async () => {
     claudecode.configureClaudeCode({
@@ -144,6 +209,44 @@ describe('the LifeOS adapter on the web', () => {
     await expect(claudecode.getContainerStatus('dev')).rejects.toEqual(
       new claudecode.ClaudeCodeError('getContainerStatus failed: fetch failed'),
     );
+  });
+
+  it('asks onApproval and onQuestion for what the run waits on, and posts their answers', async () => {
+    const service = serviceStub();
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    const result = await claudecode.streamExecution('dev', 'go', () => undefined, {
+      onApproval: (ask) => ({ decision: ask.tool === 'Bash' ? 'allow' : 'deny', scope: 'session' }),
+      onQuestion: (ask) => ({ answers: [{ selected: [ask.questions[0].options[1].label] }] }),
+    });
+    expect(result).toEqual({ success: true, output: 'done' });
+    expect(service.submitted).toMatchObject({ env: 'dev', prompt: 'go', approvals: true });
+    expect(service.answers).toEqual([
+      {
+        path: '/api/executions/run-1/approvals/req-a',
+        body: { decision: 'allow', scope: 'session' },
+      },
+      {
+        path: '/api/executions/run-1/questions/req-q',
+        body: { answers: [{ selected: ['Blue'] }] },
+      },
+    ]);
+  });
+
+  it('answers outside the handlers on the web, and refuses to in the desktop app', async () => {
+    const service = serviceStub(409);
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    await expect(
+      claudecode.answerQuestion('run-1', 'req-q', { answers: [{ text: 'any' }] }),
+    ).rejects.toMatchObject({ code: 'QUESTION_ANSWERED', status: 409 });
+
+    const uninstall = installTauriGlobal(desktopAnswering({}));
+    try {
+      await expect(
+        claudecode.answerApproval('run-1', 'req-a', { decision: 'allow' }),
+      ).rejects.toThrow(/desktop app has no approvals/);
+    } finally {
+      uninstall();
+    }
   });
 
   it('refuses to guess where the service is', async () => {
