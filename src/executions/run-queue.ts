@@ -28,7 +28,8 @@ export interface QueuePlace {
 export abstract class RunQueue {
   /**
    * Queues the run and starts it when its turn comes; throws 429 QUEUE_FULL. `first` puts it
-   * ahead of every waiting run of its environment (a steer takes the slot of the run it stops).
+   * ahead of the waiting runs of its environment, behind those put there before it (a steer
+   * takes the slot of the run it stops; two steers keep their order).
    */
   abstract submit(run: QueuedRun, options?: { first?: boolean }): void;
   /** Takes a run out of the queue; false when it is not waiting (running, done, unknown). */
@@ -48,6 +49,7 @@ export class InProcessRunQueue extends RunQueue {
   private readonly logger = new Logger(InProcessRunQueue.name);
   private readonly queues = new Map<string, QueuedRun[]>();
   private readonly running = new Map<string, QueuedRun>();
+  private readonly placedFirst = new WeakSet<QueuedRun>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -68,8 +70,13 @@ export class InProcessRunQueue extends RunQueue {
         { headers: { 'Retry-After': '10' } },
       );
     }
-    if (options.first) queue.unshift(run);
-    else queue.push(run);
+    if (options.first) {
+      this.placedFirst.add(run);
+      const firstOrdinary = queue.findIndex((waiting) => !this.placedFirst.has(waiting));
+      queue.splice(firstOrdinary < 0 ? queue.length : firstOrdinary, 0, run);
+    } else {
+      queue.push(run);
+    }
     this.pump(run.env);
   }
 

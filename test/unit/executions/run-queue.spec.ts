@@ -62,6 +62,19 @@ describe('InProcessRunQueue', () => {
     expect(queue.isSessionBusy('dev', 'shared')).toBe(false);
   });
 
+  it('puts a run submitted first ahead of the waiting ones, behind those put first before it', async () => {
+    const { queue, started, run, finish } = harness({ MAX_CONCURRENT_PER_ENV: '1' });
+    queue.submit(run('a', 'dev', 'shared'));
+    queue.submit(run('b', 'dev'));
+    queue.submit(run('steer-1', 'dev', 'shared'), { first: true });
+    queue.submit(run('steer-2', 'dev', 'shared'), { first: true });
+    expect(queue.placeOf('steer-1')).toEqual({ position: 1, behind: 'a' });
+    expect(queue.placeOf('steer-2')).toEqual({ position: 2, behind: 'steer-1' });
+    expect(queue.placeOf('b')).toEqual({ position: 3, behind: null });
+    for (const id of ['a', 'steer-1', 'steer-2']) await finish(id);
+    expect(started).toEqual(['a', 'steer-1', 'steer-2', 'b']);
+  });
+
   it('refuses beyond MAX_QUEUE_PER_ENV with 429 QUEUE_FULL, and a removed run never starts', async () => {
     const { queue, started, run, finish } = harness({
       MAX_CONCURRENT_PER_ENV: '1',
