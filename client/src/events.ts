@@ -53,13 +53,8 @@ export interface AnswerOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-export interface StreamExecutionOptions extends AnswerOptions {
-  /** The API token, or omit it and pass the run's `eventsToken`. */
-  token?: string;
-  eventsToken?: string;
-  /** Resume after this event id (what `Last-Event-ID` does). */
-  lastEventId?: number;
-  signal?: AbortSignal;
+/** Typed handlers for what a run asks a person; what they return is posted as the answer. */
+export interface AskHandlers {
   /**
    * Answers each approval the run asks (a run submitted with `approvals: true`): what it returns
    * is posted with `answerApproval`. It runs beside the stream, which goes on meanwhile. A stream
@@ -75,6 +70,15 @@ export interface StreamExecutionOptions extends AnswerOptions {
     ask: QuestionRequest,
     context: AskContext,
   ) => QuestionAnswers | Promise<QuestionAnswers>;
+}
+
+export interface StreamExecutionOptions extends AnswerOptions, AskHandlers {
+  /** The API token, or omit it and pass the run's `eventsToken`. */
+  token?: string;
+  eventsToken?: string;
+  /** Resume after this event id (what `Last-Event-ID` does). */
+  lastEventId?: number;
+  signal?: AbortSignal;
   /**
    * Told when a handler throws or its answer is refused (e.g. 409 once the ask timed out). The ask
    * is then left to its timeout, after which it is denied.
@@ -114,7 +118,7 @@ export async function* streamExecution(
   }
   const decoder = new TextDecoder();
   const reader = response.body.getReader();
-  const asks = new AskHandlers(id, options);
+  const asks = new AskAnswerer(id, options);
   let buffer = '';
   try {
     for (;;) {
@@ -183,7 +187,7 @@ async function postAnswer(
  * through its signal, when the ask no longer waits (its `*_resolved` event, or the stream's end),
  * and its late answer is then not posted.
  */
-class AskHandlers {
+class AskAnswerer {
   private readonly waiting = new Map<string, AbortController>();
 
   constructor(

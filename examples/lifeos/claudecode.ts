@@ -18,6 +18,7 @@ import {
   type ApprovalAnswer,
   type ApprovalRequest,
   type AskContext,
+  type AskHandlers,
   type ClaudeCodeClient,
   type ClaudeCodeClientOptions,
   type components,
@@ -26,7 +27,14 @@ import {
   type QuestionRequest,
 } from '@lifeos/claudecode-api-client';
 
-export type { ApprovalAnswer, ApprovalRequest, AskContext, QuestionAnswers, QuestionRequest };
+export type {
+  ApprovalAnswer,
+  ApprovalRequest,
+  AskContext,
+  AskHandlers,
+  QuestionAnswers,
+  QuestionRequest,
+};
 
 /** The result of one prompt, as both the desktop app and claudecode-api report it. */
 export interface ClaudeCodeResult {
@@ -63,24 +71,15 @@ export interface ExecuteOptions {
   sessionId?: string;
 }
 
-export interface StreamOptions extends ExecuteOptions {
+/**
+ * `onApproval` and `onQuestion` (web only) submit the run with approvals and answer what it asks
+ * (e.g. "Claude wants to run `rm -rf build/`": allow, deny, allow for this session). An ask nobody
+ * answers is denied after the service's APPROVAL_TIMEOUT_MS. The desktop app has no approvals:
+ * there the prompt runs as the desktop runs every prompt, and neither is called.
+ */
+export interface StreamOptions extends ExecuteOptions, AskHandlers {
   /** Aborting cancels the run (web); the promise then resolves with `success: false`. */
   signal?: AbortSignal;
-  /**
-   * Web: the run asks before each tool use its permission mode does not allow, and this answers
-   * (e.g. show "Claude wants to run `rm -rf build/`" with allow / deny / allow for this session).
-   * An ask nobody answers is denied after the service's APPROVAL_TIMEOUT_MS. The desktop app has
-   * no approvals: there the prompt runs as the desktop runs every prompt, and this is not called.
-   */
-  onApproval?: (
-    ask: ApprovalRequest,
-    context: AskContext,
-  ) => ApprovalAnswer | Promise<ApprovalAnswer>;
-  /** Web: answers the model's questions (AskUserQuestion), each shown with its options. */
-  onQuestion?: (
-    ask: QuestionRequest,
-    context: AskContext,
-  ) => QuestionAnswers | Promise<QuestionAnswers>;
 }
 
 /** A message of a running prompt, as the CLI streams it (`system`, `assistant`, `result`…). */

@@ -2,6 +2,7 @@ import { lastToolResults } from '../support/fake-anthropic';
 import { dockerCli } from '../support/docker-cli';
 import { readSse, SseEvent } from '../support/sse-client';
 import { appWithFakeUpstreamSuite, uniqueSuffix } from '../support/test-app';
+import { COLOR_QUESTION } from '../support/questions';
 
 /** Long enough for a test to answer an ask it has just seen; the timeout test waits it out. */
 const APPROVAL_TIMEOUT_MS = 8000;
@@ -137,17 +138,7 @@ describe('approvals: the real CLI asks through the API before running a tool (re
   });
 
   it('shows AskUserQuestion as questions with their options; the answer reaches the model', async () => {
-    const questions = [
-      {
-        question: 'Which color?',
-        header: 'Color',
-        multiSelect: false,
-        options: [
-          { label: 'Red', description: 'warm' },
-          { label: 'Blue', description: 'cold' },
-        ],
-      },
-    ];
+    const questions = [COLOR_QUESTION];
     suite.fake.replyTool('AskUserQuestion', { questions });
     const submitted = await suite.t.client.POST('/api/executions', {
       body: { env: 'dev', prompt: 'ask me', approvals: true },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { executionsApps } from './executions-app';
+import { COLOR_QUESTION } from '../support/questions';
 
 // Beside the approvals (approvals.medium-spec.ts): the model's AskUserQuestion, shown as
 // questions with their options and answered through their own route.
@@ -7,13 +8,8 @@ jest.setTimeout(10_000);
 
 const QUESTIONS = [
   {
-    question: 'Which color?',
-    header: 'Color',
-    multiSelect: false,
-    options: [
-      { label: 'Red', description: 'warm' },
-      { label: 'Blue', description: 'cold', preview: '<b>blue</b>' },
-    ],
+    ...COLOR_QUESTION,
+    options: [COLOR_QUESTION.options[0], { ...COLOR_QUESTION.options[1], preview: '<b>blue</b>' }],
   },
   {
     question: 'Which sizes?',

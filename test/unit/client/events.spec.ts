@@ -7,6 +7,7 @@ import {
   type QuestionRequest,
 } from '../../../client/src';
 import { waitUntil } from '../../support/wait';
+import { COLOR_QUESTION } from '../../support/questions';
 
 const BASE_URL = 'http://127.0.0.1:1';
 
@@ -23,17 +24,7 @@ const approval: ApprovalRequest = {
 const question: QuestionRequest = {
   requestId: 'req-q',
   toolUseId: 'toolu_2',
-  questions: [
-    {
-      question: 'Which color?',
-      header: 'Color',
-      multiSelect: false,
-      options: [
-        { label: 'Red', description: 'warm' },
-        { label: 'Blue', description: 'cold' },
-      ],
-    },
-  ],
+  questions: [COLOR_QUESTION],
   requestedAt: '2026-12-02T00:00:00.000Z',
   expiresAt: '2026-12-02T00:05:00.000Z',
 };

@@ -1,5 +1,6 @@
 import * as claudecode from '../../../examples/lifeos/claudecode';
 import { installTauriGlobal, TauriInvoke } from '../../support/desktop-app-stub';
+import { COLOR_QUESTION } from '../../support/questions';
 
 /** An invoke that answers only the given commands, as the desktop's Rust would serialize them. */
 function desktopAnswering(answers: Record<string, unknown>): jest.Mock<ReturnType<TauriInvoke>> {
@@ -165,17 +166,7 @@ function serviceStub(answerStatus = 200) {
       send(1, 'approval_request', { requestId: 'req-a', tool: 'Bash', input: { command: 'ls' } });
       send(2, 'question_request', {
         requestId: 'req-q',
-        questions: [
-          {
-            question: 'Which color?',
-            header: 'Color',
-            multiSelect: false,
-            options: [
-              { label: 'Red', description: 'warm' },
-              { label: 'Blue', description: 'cold' },
-            ],
-          },
-        ],
+        questions: [COLOR_QUESTION],
       });
       return new Response(body, { status: 200 });
     }
