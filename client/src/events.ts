@@ -6,9 +6,22 @@ export type ExecutionEvent =
   | { id: number; type: ExecutionMessageType; message: ExecutionMessage }
   | { id: null; type: 'end'; end: ExecutionEnd };
 
-/** The Agent SDK's message types (the CLI's stream-json line types). */
+/**
+ * The Agent SDK's message types (the CLI's stream-json line types), and the run's own asks of a
+ * person (`approval_request`, `question_request`) and their ends (`*_resolved`).
+ */
 export type ExecutionMessageType =
-  'system' | 'assistant' | 'user' | 'result' | 'stream_event' | 'tool_progress' | (string & {});
+  | 'system'
+  | 'assistant'
+  | 'user'
+  | 'result'
+  | 'stream_event'
+  | 'tool_progress'
+  | 'approval_request'
+  | 'approval_resolved'
+  | 'question_request'
+  | 'question_resolved'
+  | (string & {});
 
 /** A message as the CLI wrote it; `type` tells its shape. */
 export interface ExecutionMessage {

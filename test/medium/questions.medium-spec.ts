@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { executionsApps } from './executions-app';
+import { readSse } from '../support/sse-client';
+import { executionsApps, TOKEN } from './executions-app';
 import { COLOR_QUESTION } from '../support/questions';
 
 // Beside the approvals (approvals.medium-spec.ts): the model's AskUserQuestion, shown as
@@ -40,8 +41,17 @@ describe('questions: the model asks a person through the API (fake runner)', () 
     return { ...app, id, run, input, answer, requestId, route };
   }
 
-  it('shows the questions with all their options, not as a yes/no approval', async () => {
-    const { request, id, requestId } = await askingRun();
+  it('shows the questions with all their options, not as a yes/no approval; a reconnect replays them', async () => {
+    const { request, id, requestId, listen } = await askingRun();
+    const url = `${await listen()}/api/executions/${id}/events`;
+    for (const _connection of ['first', 'reconnect']) {
+      const stream = await readSse(url, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        stopAfter: (event) => event.event === 'question_request',
+      });
+      const asked = JSON.parse(stream.events.at(-1)?.data ?? '{}') as object;
+      expect(asked).toMatchObject({ requestId, questions: QUESTIONS });
+    }
     const shown = await request('GET', `/api/executions/${id}`);
     expect(shown.json()).toMatchObject({
       status: 'running',
