@@ -326,10 +326,10 @@ export interface components {
             /** @description With `deny`: what the model is told. */
             message?: string;
             /**
-             * @description With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
-             *     session ("allow for this session"), from the ask's `suggestions`: their allow rules and
-             *     directories, kept in the session only (no settings file is written, the permission mode is
-             *     never changed). Default `once`.
+             * @description With `allow`: `session` also allows the same kind of tool use for as long as this CLI process
+             *     runs the session ("allow for this session"; at least the rest of this run), from the ask's
+             *     `suggestions`: their allow rules and directories, held in the CLI's memory only (no settings
+             *     file is written, the permission mode is never changed). Default `once`.
              */
             scope?: components["schemas"]["ApprovalScope"];
             /** @description With `allow`: the input the tool runs with instead of the one asked for. */
@@ -346,10 +346,10 @@ export interface components {
          */
         ApprovalDecision: "allow" | "deny";
         /**
-         * @description With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
-         *     session ("allow for this session"), from the ask's `suggestions`: their allow rules and
-         *     directories, kept in the session only (no settings file is written, the permission mode is
-         *     never changed). Default `once`.
+         * @description With `allow`: `session` also allows the same kind of tool use for as long as this CLI process
+         *     runs the session ("allow for this session"; at least the rest of this run), from the ask's
+         *     `suggestions`: their allow rules and directories, held in the CLI's memory only (no settings
+         *     file is written, the permission mode is never changed). Default `once`.
          * @enum {string}
          */
         ApprovalScope: "once" | "session";

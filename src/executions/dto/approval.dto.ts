@@ -54,10 +54,10 @@ export class AnswerApprovalDto {
   updatedInput?: Record<string, unknown>;
 
   /**
-   * With `allow`: `session` also allows the same kind of tool use for the rest of the CLI's
-   * session ("allow for this session"), from the ask's `suggestions`: their allow rules and
-   * directories, kept in the session only (no settings file is written, the permission mode is
-   * never changed). Default `once`.
+   * With `allow`: `session` also allows the same kind of tool use for as long as this CLI process
+   * runs the session ("allow for this session"; at least the rest of this run), from the ask's
+   * `suggestions`: their allow rules and directories, held in the CLI's memory only (no settings
+   * file is written, the permission mode is never changed). Default `once`.
    */
   @IsOptional()
   @ApiPropertyOptional({ enum: ApprovalScope, enumName: 'ApprovalScope' })
