@@ -470,7 +470,8 @@ export interface components {
              * @description When the session already runs a prompt: `queue` waits behind it (the run shows
              *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
              *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
-             *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+             *     the conversation so far (with no turn running, it queues as `queue` does); `reject` answers
+             *     409 SESSION_BUSY. Default: `reject` for
              *     `POST /api/execute`, `queue` for `POST /api/executions`.
              */
             whenSessionBusy?: components["schemas"]["WhenSessionBusy"];
@@ -743,7 +744,8 @@ export interface components {
              * @description When the session already runs a prompt: `queue` waits behind it (the run shows
              *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
              *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
-             *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+             *     the conversation so far (with no turn running, it queues as `queue` does); `reject` answers
+             *     409 SESSION_BUSY. Default: `reject` for
              *     `POST /api/execute`, `queue` for `POST /api/executions`.
              */
             whenSessionBusy?: components["schemas"]["WhenSessionBusy"];
@@ -828,7 +830,8 @@ export interface components {
          * @description When the session already runs a prompt: `queue` waits behind it (the run shows
          *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
          *     the running turn (it ends `cancelled` with errorCode `STEERED`) and runs this prompt next, with
-         *     the conversation so far; `reject` answers 409 SESSION_BUSY. Default: `reject` for
+         *     the conversation so far (with no turn running, it queues as `queue` does); `reject` answers
+         *     409 SESSION_BUSY. Default: `reject` for
          *     `POST /api/execute`, `queue` for `POST /api/executions`.
          * @enum {string}
          */

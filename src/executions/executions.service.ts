@@ -37,7 +37,8 @@ export class ExecutionsService {
 
   /**
    * Admits, records and queues a run. On a busy session it waits its turn, is refused, or steers
-   * (per `whenSessionBusy`, else `whenBusy`): the running run is stopped and this one goes first.
+   * (per `whenSessionBusy`, else `whenBusy`): the session's running run is stopped and this one
+   * goes first.
    */
   async submit(request: ExecutionRequest, whenBusy: WhenSessionBusy): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
@@ -50,11 +51,12 @@ export class ExecutionsService {
     const id = randomUUID();
     this.repository.insert({ id, env, sessionId, request, createdAt: new Date().toISOString() });
     const record = this.find(id);
-    const steer = busy === WhenSessionBusy.steer;
-    const steered = steer ? this.queue.runningOf(env, sessionId) : undefined;
+    // Only a run it stops lets it jump the queue: it takes that run's slot, and no other.
+    const steered =
+      busy === WhenSessionBusy.steer ? this.queue.runningOf(env, sessionId) : undefined;
     try {
       const start = () => this.lifecycle.run(record);
-      this.queue.submit({ id, env, sessionId, start }, { first: steer });
+      this.queue.submit({ id, env, sessionId, start }, { first: steered !== undefined });
     } catch (error) {
       this.repository.delete(id);
       throw error;

@@ -54,10 +54,13 @@ describe('a busy session: queued behind its turn, or steered (fake runner)', () 
     expect(await shown(third)).toMatchObject({ status: 'running', queuePosition: null });
   });
 
-  it('a queued run that only waits for a slot of its environment waits behind nobody', async () => {
+  it('a queued run that only waits for a slot of its environment waits behind nobody, steer or not', async () => {
     const { submit, shown } = await busySession({ MAX_CONCURRENT_PER_ENV: '1' });
     const other = await submit({ prompt: 'another session' });
     expect(await shown(other)).toMatchObject({ queuePosition: 1, queuedBehind: null });
+    // Nothing of its session runs, so a steer has no slot to take: it waits its turn.
+    const idle = await submit({ prompt: 'steer an idle session', whenSessionBusy: 'steer' });
+    expect(await shown(idle)).toMatchObject({ queuePosition: 2, queuedBehind: null });
   });
 
   it('steer interrupts the running turn (cancelled, STEERED) and runs next, ahead of the queue', async () => {
