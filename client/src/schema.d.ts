@@ -264,6 +264,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{env}/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forks a session into a new one that keeps its history, whole or up to a message; the parent
+         *     stays as it is. Starts the container if it is stopped.
+         */
+        post: operations["forkSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -420,7 +440,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /** @description For `VALIDATION_FAILED`: one line per rejected field. */
@@ -564,6 +584,42 @@ export interface components {
         };
         /** @enum {string} */
         ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "interrupted";
+        ForkOriginDto: {
+            /** @description The parent session's id. */
+            sessionId: string;
+            /** @description The message the fork ends with, or null when it kept the whole history. */
+            upToMessageId: string | null;
+        };
+        ForkSessionDto: {
+            /** @description A title for session lists; without it, the parent's title with " (fork)". */
+            title?: string;
+            /**
+             * Format: uuid
+             * @description The `uuid` of the message the fork ends with (included), as a session's page of messages
+             *     shows it; without it, the fork keeps the whole history.
+             */
+            upToMessageId?: string;
+        };
+        ForkedSessionDto: {
+            /** @description ISO time of the reservation, else of the transcript's first line. */
+            createdAt: string;
+            forkedFrom: components["schemas"]["ForkOriginDto"];
+            /** @description The session id (a UUID). */
+            id: string;
+            /** @description User, assistant and system messages in the transcript. */
+            messageCount: number;
+            /** @description Size of the transcript file. */
+            sizeBytes: number;
+            /** @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
+            status: components["schemas"]["SessionStatus"];
+            /**
+             * @description The title it was reserved with, else the one its transcript sets (a fork's), else its first
+             *     prompt cut to about 80 characters.
+             */
+            title: string | null;
+            /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
+            updatedAt: string;
+        };
         HealthDto: {
             /** @description Always `ok`. */
             status: string;
@@ -656,7 +712,10 @@ export interface components {
             skippedLines: number;
             /** @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
             status: components["schemas"]["SessionStatus"];
-            /** @description The title it was reserved with, else its first prompt cut to about 80 characters. */
+            /**
+             * @description The title it was reserved with, else the one its transcript sets (a fork's), else its first
+             *     prompt cut to about 80 characters.
+             */
             title: string | null;
             /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
             updatedAt: string;
@@ -677,6 +736,8 @@ export interface components {
             toolResults?: components["schemas"]["ToolResultDto"][];
             /** @description Who wrote it: `user` (prompts and tool results), `assistant`, or `system` (CLI notices). */
             type: components["schemas"]["SessionMessageType"];
+            /** @description The transcript's id of the message (its `uuid`), or null; fork a session here with it. */
+            uuid: string | null;
         };
         /**
          * @description Who wrote it: `user` (prompts and tool results), `assistant`, or `system` (CLI notices).
@@ -699,7 +760,10 @@ export interface components {
             sizeBytes: number;
             /** @description `new`: reserved, nothing written yet; `running`: a prompt is in flight; `idle`: otherwise. */
             status: components["schemas"]["SessionStatus"];
-            /** @description The title it was reserved with, else its first prompt cut to about 80 characters. */
+            /**
+             * @description The title it was reserved with, else the one its transcript sets (a fork's), else its first
+             *     prompt cut to about 80 characters.
+             */
             title: string | null;
             /** @description ISO time the transcript last changed (whole seconds), else the reservation's. */
             updatedAt: string;
@@ -2064,6 +2128,115 @@ export interface operations {
                 };
             };
             /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    forkSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+                /** @description The session id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ForkSessionDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForkedSessionDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND, SESSION_NOT_FOUND or MESSAGE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SESSION_BUSY or SESSION_EMPTY: a prompt is running in it, or it has no messages yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description TRANSCRIPT_TOO_LARGE */
             413: {
                 headers: {
                     [name: string]: unknown;

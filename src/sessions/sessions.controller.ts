@@ -10,6 +10,7 @@ import {
   Query,
 } from '@nestjs/common';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -22,9 +23,11 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
 import { EnvironmentPipe } from '../containers/environment.pipe';
 import { CreatedSessionDto, CreateSessionDto } from './dto/create-session.dto';
+import { ForkedSessionDto, ForkSessionDto } from './dto/fork-session.dto';
 import { GetSessionQueryDto, SessionDetailDto } from './dto/session-detail.dto';
 import { ListSessionsQueryDto, SessionListDto } from './dto/session-summary.dto';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
+import { SessionForkService } from './session-fork.service';
 import { SessionsService } from './sessions.service';
 
 const ENV_PARAM = {
@@ -43,7 +46,10 @@ const ID_PARAM = { name: 'id', description: 'The session id', format: 'uuid' };
 })
 @Controller('api/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly forks: SessionForkService,
+  ) {}
 
   /** Reserves a new session id in an environment, optionally with a title. */
   @Post()
@@ -98,5 +104,31 @@ export class SessionsController {
     @Param('id', UuidParamPipe) id: string,
   ): Promise<void> {
     return this.sessions.deleteSession(env, id);
+  }
+
+  /**
+   * Forks a session into a new one that keeps its history, whole or up to a message; the parent
+   * stays as it is. Starts the container if it is stopped.
+   */
+  @Post(':env/:id/fork')
+  @ApiBody({ type: ForkSessionDto, required: false })
+  @ApiCreatedResponse({ type: ForkedSessionDto })
+  @ApiParam(ENV_PARAM)
+  @ApiParam(ID_PARAM)
+  @ApiErrors(
+    {
+      404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND, ErrorCode.MESSAGE_NOT_FOUND],
+      409: [ErrorCode.SESSION_BUSY, ErrorCode.SESSION_EMPTY],
+      413: [ErrorCode.TRANSCRIPT_TOO_LARGE],
+      503: CONTAINER_START_ERRORS,
+    },
+    { 409: 'a prompt is running in it, or it has no messages yet' },
+  )
+  forkSession(
+    @Param('env', EnvironmentPipe) env: string,
+    @Param('id', UuidParamPipe) id: string,
+    @Body() body: ForkSessionDto = {},
+  ): Promise<ForkedSessionDto> {
+    return this.forks.forkSession(env, id, body);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ContainersModule } from '../containers/containers.module';
 import { RunRegistry } from './run-registry';
+import { SessionForkService } from './session-fork.service';
 import { SessionIndexer } from './session-indexer';
 import { SessionsController } from './sessions.controller';
 import { SessionsRepository } from './sessions.repository';
@@ -12,6 +13,7 @@ import { TranscriptsRepository } from './transcripts.repository';
   controllers: [SessionsController],
   providers: [
     SessionsService,
+    SessionForkService,
     SessionsRepository,
     TranscriptsRepository,
     SessionIndexer,

@@ -1,7 +1,5 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import { KeyedLock } from '../common/keyed-lock';
 import { ContainersService } from '../containers/containers.service';
@@ -11,6 +9,7 @@ import { ListSessionsQueryDto, SessionListDto, SessionSummaryDto } from './dto/s
 import { RunRegistry } from './run-registry';
 import { SessionIndexer } from './session-indexer';
 import { toSessionSummary } from './session-summary';
+import { sessionNotFound } from './sessions.errors';
 import { SessionRecord, SessionsRepository } from './sessions.repository';
 import { MessagePosition } from './transcript';
 import { TranscriptsRepository } from './transcripts.repository';
@@ -162,13 +161,5 @@ function isPosition(value: unknown): value is MessagePosition {
   const { byte, index } = (value ?? {}) as Partial<MessagePosition>;
   return [byte, index].every(
     (number) => typeof number === 'number' && Number.isSafeInteger(number) && number >= 0,
-  );
-}
-
-function sessionNotFound(env: string, id: string): ApiError {
-  return new ApiError(
-    HttpStatus.NOT_FOUND,
-    ErrorCode.SESSION_NOT_FOUND,
-    `No session ${id} in environment ${env}`,
   );
 }

@@ -33,6 +33,8 @@ export interface TranscriptMessage {
   /** Position among the transcript's messages, from 0. */
   index: number;
   type: TranscriptMessageType;
+  /** The line's `uuid` (what a fork's `upToMessageId` names), or null when it has none. */
+  uuid: string | null;
   timestamp: string | null;
   text?: string;
   toolCalls?: TranscriptToolCall[];
@@ -58,6 +60,8 @@ export interface TranscriptSummary {
 }
 
 export const TITLE_MAX_LENGTH = 80;
+/** A title set in the transcript (`custom-title` lines: a fork's, or the CLI's `/rename`). */
+export const CUSTOM_TITLE_MAX_LENGTH = 200;
 
 const SESSION_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/;
 
@@ -80,21 +84,32 @@ export interface TranscriptLine {
   message: Omit<TranscriptMessage, 'index'> | null;
   /** The text of a prompt a person (or API client) wrote, when this line is one. */
   prompt: string | null;
+  /** The title a `custom-title` line sets; the last one wins over the first prompt. */
+  customTitle: string | null;
 }
 
 /** Reads one line of a transcript (without its newline); never throws. */
 export function readTranscriptLine(line: string): TranscriptLine | null {
   if (line.trim() === '') return null;
   const record = parseLine(line);
-  if (record === null) return { skipped: true, timestamp: null, message: null, prompt: null };
+  const none = { message: null, prompt: null, customTitle: null };
+  if (record === null) return { ...none, skipped: true, timestamp: null };
   const timestamp = typeof record.timestamp === 'string' ? record.timestamp : null;
-  if (!isMessageType(record.type))
-    return { skipped: false, timestamp, message: null, prompt: null };
+  if (!isMessageType(record.type)) {
+    return { ...none, skipped: false, timestamp, customTitle: customTitleOf(record) };
+  }
   const message = toMessage(record, record.type, timestamp);
-  if (message === null) return { skipped: true, timestamp, message: null, prompt: null };
+  if (message === null) return { ...none, skipped: true, timestamp };
   const isPrompt = message.type === TranscriptMessageType.user && !record.isMeta;
   const prompt = isPrompt && message.text?.trim() ? message.text : null;
-  return { skipped: false, timestamp, message, prompt };
+  return { ...none, skipped: false, timestamp, message, prompt };
+}
+
+function customTitleOf(record: JsonObject): string | null {
+  const title = record.type === 'custom-title' ? record.customTitle : undefined;
+  return typeof title === 'string' && title.trim() !== ''
+    ? shortenTitle(title, CUSTOM_TITLE_MAX_LENGTH)
+    : null;
 }
 
 /**
@@ -120,7 +135,9 @@ export class TranscriptSummarizer {
       summary.firstTimestamp = line.timestamp;
     }
     if (line.message) summary.messageCount += 1;
-    if (summary.title === null && line.prompt !== null) summary.title = shortenTitle(line.prompt);
+    if (line.customTitle !== null) summary.title = line.customTitle;
+    else if (summary.title === null && line.prompt !== null)
+      summary.title = shortenTitle(line.prompt);
   }
 
   summary(): TranscriptSummary {
@@ -245,7 +262,8 @@ function toMessage(
   type: TranscriptMessageType,
   timestamp: string | null,
 ): Omit<TranscriptMessage, 'index'> | null {
-  const message: Omit<TranscriptMessage, 'index'> = { type, timestamp };
+  const uuid = typeof record.uuid === 'string' ? record.uuid : null;
+  const message: Omit<TranscriptMessage, 'index'> = { type, uuid, timestamp };
   if (type === TranscriptMessageType.system) {
     // System lines (compaction boundaries, notices) carry their text at the top level.
     if (typeof record.content === 'string') message.text = record.content;
@@ -393,4 +411,37 @@ async function* skipBytes(chunks: AsyncIterable<unknown>, count: number): AsyncG
     yield left > 0 ? chunk.subarray(left) : chunk;
     left = 0;
   }
+}
+
+/** One line of a transcript as it is, for copying (a fork): a JSON object with a string `type`. */
+export interface TranscriptEntry {
+  type: string;
+  uuid?: string;
+  [key: string]: unknown;
+}
+
+/** Every entry of a transcript's bytes, in order; lines that are not such objects are left out. */
+export async function readTranscriptEntries(
+  content: AsyncIterable<unknown>,
+): Promise<TranscriptEntry[]> {
+  const entries: TranscriptEntry[] = [];
+  for await (const line of streamLines(content)) {
+    const record = parseLine(line.text);
+    if (record !== null && typeof record.type === 'string') entries.push(record as TranscriptEntry);
+  }
+  return entries;
+}
+
+/**
+ * The ids of the conversation messages a fork can end at: those a session's pages show (user,
+ * assistant and system lines) that carry a `uuid`, outside subagent side chains.
+ */
+export function forkableMessageIds(entries: readonly TranscriptEntry[]): Set<string> {
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    if (isMessageType(entry.type) && typeof entry.uuid === 'string' && entry.isSidechain !== true) {
+      ids.add(entry.uuid);
+    }
+  }
+  return ids;
 }

@@ -9,9 +9,11 @@ import {
   MessagePosition,
   readMessagePage,
   ReadState,
+  readTranscriptEntries,
   sessionIdOfFile,
   summarizeFrom,
   transcriptDirectory,
+  TranscriptEntry,
   TranscriptProgress,
 } from './transcript';
 
@@ -42,7 +44,20 @@ const TAR_BATCH_BYTES = 64 * 1024 * 1024;
 const FULL_READ_DEADLINE_FACTOR = 20;
 
 // `find -printf` is GNU findutils, which the agent image (Debian) has.
-const LIST_SCRIPT = `find "$1" -maxdepth 1 -type f -name '*.jsonl' -printf '%f\\t%s\\t%T@\\n' 2>/dev/null; exit 0`;
+const STAT_FORMAT = `-printf '%f\\t%s\\t%T@\\n'`;
+const LIST_SCRIPT = `find "$1" -maxdepth 1 -type f -name '*.jsonl' ${STAT_FORMAT} 2>/dev/null; exit 0`;
+/**
+ * Writes stdin to a new transcript `$1/$2` as the CLI's user, readable by it alone, and prints
+ * its stat as LIST_SCRIPT does. The file appears whole (written aside, then linked in), and an
+ * existing one is never replaced (`ln` refuses).
+ */
+const CREATE_SCRIPT = `set -e
+umask 077
+tmp=$(mktemp "$1/.new-transcript-XXXXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+cat > "$tmp"
+ln -- "$tmp" "$1/$2"
+find "$1" -maxdepth 1 -type f -name "$2" ${STAT_FORMAT}`;
 
 /**
  * The CLI's transcripts in an environment's sessions volume, read and removed through Docker:
@@ -70,14 +85,22 @@ export class TranscriptsRepository {
       cmd: ['sh', '-c', LIST_SCRIPT, 'list-transcripts', this.dir],
       user: AGENT_USER,
     });
-    const stats: TranscriptStat[] = [];
-    for (const line of listing.stdout.split('\n')) {
-      const [name, size, mtime] = line.split('\t');
-      const id = sessionIdOfFile(name ?? '');
-      if (id === null || size === undefined || mtime === undefined) continue;
-      stats.push({ id, size: Number(size), mtimeMs: Math.round(Number(mtime) * 1000) });
-    }
-    return stats;
+    return parseStats(listing.stdout);
+  }
+
+  /**
+   * Writes a new transcript (a fork's) into the running container, as the CLI's user with mode
+   * 600, and returns its stat; fails when the file exists or cannot be written.
+   */
+  async create(container: string, id: string, content: Buffer): Promise<TranscriptStat> {
+    const created = await this.docker.exec(container, {
+      cmd: ['sh', '-c', CREATE_SCRIPT, 'create-transcript', this.dir, `${id}.jsonl`],
+      user: AGENT_USER,
+      stdin: content,
+    });
+    const stat = created.exitCode === 0 ? parseStats(created.stdout)[0] : undefined;
+    if (stat?.id !== id) throw new DockerOperationError('write the new transcript');
+    return stat;
   }
 
   /**
@@ -155,6 +178,31 @@ export class TranscriptsRepository {
     return found === null ? null : page;
   }
 
+  /**
+   * Every entry of a transcript, read whole through the archive API (a stopped container's too):
+   * null when it does not exist, and `entries` null when it is larger than `maxBytes` (then it
+   * is not read).
+   */
+  async readEntries(
+    container: string,
+    id: string,
+    maxBytes: number,
+  ): Promise<{ size: number; entries: TranscriptEntry[] | null } | null> {
+    let read: { size: number; entries: TranscriptEntry[] | null } = { size: 0, entries: null };
+    const found = await this.docker.readArchive(
+      'read a transcript',
+      container,
+      this.path(id),
+      (archive) =>
+        visitArchiveFiles(archive, async (file, content): Promise<VisitResult> => {
+          const entries = file.size > maxBytes ? null : await readTranscriptEntries(content);
+          read = { size: file.size, entries };
+          return 'stop';
+        }),
+    );
+    return found === null ? null : read;
+  }
+
   /** Whether the transcript is on disk (one stat: a run start asks it). */
   async hasTranscript(container: string, id: string): Promise<boolean> {
     return (await this.docker.statPath(container, this.path(id))) !== null;
@@ -194,6 +242,18 @@ export class TranscriptsRepository {
     const resume = start && start.bytes <= file.size ? start : null;
     onRead({ id, ...(await summarizeFrom(content, resume)) });
   }
+}
+
+/** The transcripts in `find -printf` lines of STAT_FORMAT; other files are left out. */
+function parseStats(stdout: string): TranscriptStat[] {
+  const stats: TranscriptStat[] = [];
+  for (const line of stdout.split('\n')) {
+    const [name, size, mtime] = line.split('\t');
+    const id = sessionIdOfFile(name ?? '');
+    if (id === null || size === undefined || mtime === undefined) continue;
+    stats.push({ id, size: Number(size), mtimeMs: Math.round(Number(mtime) * 1000) });
+  }
+  return stats;
 }
 
 /** The files in groups of at most TAR_BATCH_FILES names and about TAR_BATCH_BYTES to transfer. */

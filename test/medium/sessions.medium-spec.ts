@@ -8,6 +8,7 @@ import { EnvironmentPipe } from '../../src/containers/environment.pipe';
 import { DockerUnavailableError } from '../../src/docker/docker.errors';
 import { DockerService } from '../../src/docker/docker.service';
 import { RunRegistry } from '../../src/sessions/run-registry';
+import { FORK_MAX_TRANSCRIPT_BYTES } from '../../src/sessions/session-fork.service';
 import { SessionsService } from '../../src/sessions/sessions.service';
 import { TranscriptsRepository } from '../../src/sessions/transcripts.repository';
 import { trackApps } from '../support/app-tracker';
@@ -302,6 +303,113 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
     });
     await expect(sessions.prepareRun('dev', OTHER_ID)).rejects.toMatchObject({
       code: 'SESSION_NOT_FOUND',
+    });
+  });
+
+  describe('forks', () => {
+    const USER_ID = '1b21e35c-876a-4a51-99cc-754d79bc334f';
+    const ASSISTANT_ID = '54f7d469-f7d4-48b0-9efa-56d4644a2407';
+    const fork = (t: SessionsApp, id: string, body?: object, env = 'dev') =>
+      t.send('POST', `/api/sessions/${env}/${id}/fork`, body);
+
+    it('forks a session into a new one with its history, listed at once, the parent untouched', async () => {
+      const t = await start();
+      t.volume.write(ID, transcript, MTIME);
+      t.state.value = 'stopped';
+      const res = await fork(t, ID.toUpperCase());
+      expect(res.statusCode).toBe(201);
+      const forked = res.json<{ id: string; sizeBytes: number }>();
+      expect(forked).toEqual({
+        id: expect.stringMatching(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        ),
+        title:
+          'Please run a tool: list the files in the workspace and then tell me what you found there, in detail please (fork)',
+        createdAt: '2026-11-27T01:14:58.369Z',
+        updatedAt: expect.any(String),
+        messageCount: 5,
+        sizeBytes: expect.any(Number),
+        status: 'idle',
+        forkedFrom: { sessionId: ID, upToMessageId: null },
+      });
+      expect(forked.id).not.toBe(ID);
+      expect(t.containers.ensureRunning).toHaveBeenCalledWith('dev');
+      expect(t.volume.bytesOf(ID)).toBe(transcript);
+
+      const { forkedFrom: _, ...summary } = forked as Record<string, unknown>;
+      expect((await t.list()).items).toEqual([summary, expect.objectContaining({ id: ID })]);
+      const detail = await t.send('GET', `/api/sessions/dev/${forked.id}`);
+      const parent = await t.send('GET', `/api/sessions/dev/${ID}`);
+      const conversation = (res_: typeof detail) =>
+        res_
+          .json<{ messages: Array<Record<string, unknown>> }>()
+          .messages.map(({ uuid: _uuid, timestamp: _time, ...message }) => message);
+      expect(conversation(detail)).toEqual(conversation(parent));
+      // Fresh ids: none of the fork's messages has one of the parent's.
+      const idsOf = (res_: typeof detail) =>
+        res_.json<{ messages: Array<{ uuid: string }> }>().messages.map((message) => message.uuid);
+      expect(idsOf(detail).filter((uuid) => idsOf(parent).includes(uuid))).toEqual([]);
+      expect(idsOf(parent).slice(0, 2)).toEqual([USER_ID, ASSISTANT_ID]);
+    });
+
+    it('forks at a message with a title, keeping only the history up to it', async () => {
+      const t = await start();
+      t.volume.write(ID, transcript, MTIME);
+      const res = await fork(t, ID, { upToMessageId: ASSISTANT_ID.toUpperCase(), title: 'Branch' });
+      expect(res.statusCode).toBe(201);
+      const forked = res.json<{ id: string }>();
+      expect(forked).toMatchObject({
+        title: 'Branch',
+        messageCount: 2,
+        forkedFrom: { sessionId: ID, upToMessageId: ASSISTANT_ID },
+      });
+      const detail = await t.send('GET', `/api/sessions/dev/${forked.id}`);
+      expect(
+        detail.json<{ messages: Array<{ type: string; text?: string }> }>().messages,
+      ).toMatchObject([
+        { type: 'user', text: expect.stringMatching(/^Please run a tool/) },
+        { type: 'assistant', text: 'Let me look.' },
+      ]);
+    });
+
+    it('answers each bad fork with its code, and forks nothing', async () => {
+      const t = await start();
+      t.volume.write(ID, transcript, MTIME);
+      t.volume.write(OLDER, Buffer.alloc(FORK_MAX_TRANSCRIPT_BYTES + 1, 0x20), MTIME);
+      const { sessionId: reserved } = (await t.send('POST', '/api/sessions', { env: 'dev' })).json<{
+        sessionId: string;
+      }>();
+      const expectError = async (sent: ReturnType<typeof fork>, status: number, code: string) => {
+        const res = await sent;
+        expect({ status: res.statusCode, body: res.json<object>() }).toMatchObject({
+          status,
+          body: {
+            statusCode: status,
+            code,
+            message: expect.any(String),
+            requestId: expect.any(String),
+          },
+        });
+      };
+      await expectError(fork(t, ID, {}, 'prod'), 404, 'ENV_NOT_FOUND');
+      await expectError(fork(t, OTHER_ID), 404, 'SESSION_NOT_FOUND');
+      await expectError(fork(t, ID, {}, 'staging'), 404, 'SESSION_NOT_FOUND');
+      await expectError(fork(t, 'abc'), 400, 'VALIDATION_FAILED');
+      await expectError(fork(t, ID, { upToMessageId: 'abc' }), 400, 'VALIDATION_FAILED');
+      await expectError(fork(t, ID, { title: 'x'.repeat(201) }), 400, 'VALIDATION_FAILED');
+      await expectError(fork(t, ID, { other: 1 }), 400, 'VALIDATION_FAILED');
+      await expectError(fork(t, ID, { upToMessageId: OTHER_ID }), 404, 'MESSAGE_NOT_FOUND');
+      await expectError(fork(t, reserved), 409, 'SESSION_EMPTY');
+      await expectError(fork(t, OLDER), 413, 'TRANSCRIPT_TOO_LARGE');
+      t.volume.delete(OLDER);
+      const release = t.app.get(RunRegistry).claim('dev', ID);
+      await expectError(fork(t, ID), 409, 'SESSION_BUSY');
+      release();
+      expect((await t.list()).items.map((item) => item.id).sort()).toEqual([ID, reserved].sort());
+      expect(t.containers.ensureRunning).not.toHaveBeenCalled();
+      // Released again once a fork ends, failed or not: a run can claim the parent.
+      expect((await fork(t, ID)).statusCode).toBe(201);
+      t.app.get(RunRegistry).claim('dev', ID)();
     });
   });
 });

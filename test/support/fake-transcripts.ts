@@ -2,9 +2,11 @@ import { Readable } from 'node:stream';
 import {
   ReadState,
   readMessagePage,
+  readTranscriptEntries,
   summarizeFrom,
   MessagePage,
   MessagePosition,
+  TranscriptEntry,
 } from '../../src/sessions/transcript';
 import {
   TranscriptRead,
@@ -32,7 +34,15 @@ function chunks(bytes: Buffer): Readable {
  */
 export class FakeTranscripts implements Pick<
   TranscriptsRepository,
-  'list' | 'read' | 'readAll' | 'readMessages' | 'hasTranscript' | 'exists' | 'remove'
+  | 'list'
+  | 'read'
+  | 'readAll'
+  | 'readMessages'
+  | 'readEntries'
+  | 'hasTranscript'
+  | 'exists'
+  | 'remove'
+  | 'create'
 > {
   readonly reads: Array<{ id: string; from: ReadState | null }> = [];
   readonly removed: string[] = [];
@@ -44,6 +54,10 @@ export class FakeTranscripts implements Pick<
 
   write(id: string, bytes: Buffer, mtimeMs: number, container = 'claude-agent-dev'): void {
     this.volume(container).set(id, { bytes, mtimeMs });
+  }
+
+  bytesOf(id: string, container = 'claude-agent-dev'): Buffer | undefined {
+    return this.volume(container).get(id)?.bytes;
   }
 
   delete(id: string, container = 'claude-agent-dev'): void {
@@ -98,6 +112,30 @@ export class FakeTranscripts implements Pick<
     this.check();
     const file = this.volume(container).get(id);
     return file ? readMessagePage(chunks(file.bytes), position, limit) : null;
+  }
+
+  async readEntries(
+    container: string,
+    id: string,
+    maxBytes: number,
+  ): Promise<{ size: number; entries: TranscriptEntry[] | null } | null> {
+    this.check();
+    const file = this.volume(container).get(id);
+    if (!file) return null;
+    const size = file.bytes.length;
+    return {
+      size,
+      entries: size > maxBytes ? null : await readTranscriptEntries(chunks(file.bytes)),
+    };
+  }
+
+  /** Writes a new transcript, refusing to replace one, with the current time as its mtime. */
+  create(container: string, id: string, content: Buffer): Promise<TranscriptStat> {
+    this.check();
+    if (this.volume(container).has(id)) throw new Error(`${id} exists`);
+    const mtimeMs = Date.now();
+    this.write(id, content, mtimeMs, container);
+    return Promise.resolve({ id, size: content.length, mtimeMs });
   }
 
   hasTranscript(container: string, id: string): Promise<boolean> {

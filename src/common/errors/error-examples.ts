@@ -7,6 +7,7 @@ const REQUEST_ID = '0b6f4c2e-8d1a-4f3b-9e5c-7a2d1c3b4e5f';
 const SESSION_ID = '5f0c8e2a-3b1d-4c7e-9a6f-2d8b1e4c7a90';
 const EXECUTION_ID = 'a3c1e7d2-6b4f-4a8e-b2d9-1f0e3c5a7b6d';
 const APPROVAL_ID = '5e2b9c41-0d7a-4f3e-9a61-c8b4d2f07e19';
+const MESSAGE_ID = '8d3f1a6c-2e4b-4c9d-a7f0-6b1e9c2d5a38';
 
 interface ErrorExample {
   status: number;
@@ -53,6 +54,15 @@ export const ERROR_EXAMPLES = {
   SESSION_BUSY: {
     status: 409,
     message: `Session ${SESSION_ID} is already running a prompt; wait for it to finish`,
+  },
+  SESSION_EMPTY: { status: 409, message: `Session ${SESSION_ID} has no messages to fork` },
+  MESSAGE_NOT_FOUND: {
+    status: 404,
+    message: `Session ${SESSION_ID} has no message ${MESSAGE_ID} to fork at`,
+  },
+  TRANSCRIPT_TOO_LARGE: {
+    status: 413,
+    message: `The transcript of session ${SESSION_ID} is 80000000 bytes; a fork copies at most 67108864`,
   },
   PROMPT_TOO_LARGE: {
     status: 413,

@@ -56,6 +56,9 @@ export class SessionMessageDto {
   @ApiProperty({ enum: TranscriptMessageType, enumName: 'SessionMessageType' })
   type!: TranscriptMessageType;
 
+  /** The transcript's id of the message (its `uuid`), or null; fork a session here with it. */
+  uuid!: string | null;
+
   /** ISO time the CLI wrote it, or null. */
   timestamp!: string | null;
 

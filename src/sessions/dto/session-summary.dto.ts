@@ -13,7 +13,10 @@ export class SessionSummaryDto {
   /** The session id (a UUID). */
   id!: string;
 
-  /** The title it was reserved with, else its first prompt cut to about 80 characters. */
+  /**
+   * The title it was reserved with, else the one its transcript sets (a fork's), else its first
+   * prompt cut to about 80 characters.
+   */
   title!: string | null;
 
   /** ISO time of the reservation, else of the transcript's first line. */

@@ -3,6 +3,12 @@ import { ERROR_EXAMPLES } from '../../../src/common/errors/error-examples';
 import { DockerOperationError, DockerUnavailableError } from '../../../src/docker/docker.errors';
 import { executionNotFound, sessionBusy } from '../../../src/executions/executions.errors';
 import { generateArtifactsFromSpecApp } from '../../../src/bin/spec-app';
+import { FORK_MAX_TRANSCRIPT_BYTES } from '../../../src/sessions/session-fork.service';
+import {
+  messageNotFound,
+  sessionEmpty,
+  transcriptTooLarge,
+} from '../../../src/sessions/sessions.errors';
 
 interface ErrorResponse {
   description: string;
@@ -88,5 +94,16 @@ describe('error examples', () => {
       EXECUTION_NOT_FOUND.message,
     );
     expect(sessionBusy(idIn(SESSION_BUSY.message)).message).toBe(SESSION_BUSY.message);
+  });
+
+  it('are worded as the errors of a fork', () => {
+    const { SESSION_EMPTY, MESSAGE_NOT_FOUND, TRANSCRIPT_TOO_LARGE } = ERROR_EXAMPLES;
+    const [session = '', message = ''] = MESSAGE_NOT_FOUND.message.match(/[0-9a-f-]{36}/g) ?? [];
+    expect(sessionEmpty(idIn(SESSION_EMPTY.message)).message).toBe(SESSION_EMPTY.message);
+    expect(messageNotFound(session, message).message).toBe(MESSAGE_NOT_FOUND.message);
+    expect(
+      transcriptTooLarge(idIn(TRANSCRIPT_TOO_LARGE.message), 80_000_000, FORK_MAX_TRANSCRIPT_BYTES)
+        .message,
+    ).toBe(TRANSCRIPT_TOO_LARGE.message);
   });
 });

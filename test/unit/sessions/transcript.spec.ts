@@ -2,8 +2,10 @@ import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  forkableMessageIds,
   parseTranscript,
   readMessagePage,
+  readTranscriptEntries,
   readTranscriptLine,
   sessionIdOfFile,
   shortenTitle,
@@ -34,6 +36,7 @@ describe('transcript parsing', () => {
     expect(prompt).toEqual({
       index: 0,
       type: 'user',
+      uuid: '1b21e35c-876a-4a51-99cc-754d79bc334f',
       timestamp: '2026-11-27T01:14:58.369Z',
       text: expect.stringMatching(/^Please run a tool:/),
     });
@@ -50,6 +53,7 @@ describe('transcript parsing', () => {
     expect(result).toEqual({
       index: 2,
       type: 'user',
+      uuid: '721d8dbd-e700-442c-bc12-7471f897ecca',
       timestamp: '2026-11-27T01:14:58.639Z',
       toolResults: [
         { toolUseId: 'toolu_fake000004', content: 'total 0\nREADME.md', isError: false },
@@ -77,7 +81,12 @@ describe('transcript parsing', () => {
     ].join('\n');
     const parsed = parseTranscript(messy);
     expect(parsed.messages).toHaveLength(2);
-    expect(parsed.messages[1]).toEqual({ index: 1, type: 'assistant', timestamp: null });
+    expect(parsed.messages[1]).toEqual({
+      index: 1,
+      type: 'assistant',
+      uuid: null,
+      timestamp: null,
+    });
     expect(parsed.skippedLines).toBe(7);
     expect(parseTranscript('')).toEqual({
       messages: [],
@@ -129,6 +138,21 @@ describe('transcript parsing', () => {
     expect(summarizeTranscript(fixture).title).toBe(
       'Please run a tool: list the files in the workspace and then tell me what you…',
     );
+  });
+
+  it('titles a session with the last title its transcript sets, over the first prompt', () => {
+    const line = (record: object) => JSON.stringify(record);
+    const titled = (title: unknown) => line({ type: 'custom-title', customTitle: title });
+    const prompt = (text: string) => line({ type: 'user', message: { content: text } });
+    expect(summarizeTranscript([prompt('first'), titled('Branch A')].join('\n')).title).toBe(
+      'Branch A',
+    );
+    const renamed = [titled('Branch A'), prompt('first'), titled('  Branch\nB  ')].join('\n');
+    expect(summarizeTranscript(renamed)).toMatchObject({ title: 'Branch B', messageCount: 1 });
+    expect(summarizeTranscript([titled(''), titled(7), prompt('first')].join('\n')).title).toBe(
+      'first',
+    );
+    expect(summarizeTranscript(titled('t'.repeat(500))).title).toHaveLength(200);
   });
 
   it('shortens titles to at most 80 characters', () => {
@@ -231,5 +255,36 @@ describe('streamed transcript reads', () => {
     }
     await readMessagePage(counted(), { byte: 0, index: 0 }, 1);
     expect(served).toBeLessThan(bytes.length);
+  });
+
+  it('reads every JSON entry of a transcript as it is, for a fork to copy', async () => {
+    const entries = await readTranscriptEntries(chunks(bytes, 100));
+    // Garbage and the torn last line are left out; bookkeeping lines stay.
+    expect(entries.map((entry) => entry.type)).toEqual([
+      'queue-operation',
+      'queue-operation',
+      'user',
+      'attachment',
+      'api-request-blob',
+      'assistant',
+      'user',
+      'last-prompt',
+      'assistant',
+      'system',
+      'cost-state',
+    ]);
+    expect(entries[2]).toEqual(JSON.parse(fixture.split('\n')[2]));
+  });
+
+  it('names the messages a fork can end at: those shown, with an id, off side chains', () => {
+    const entries = [
+      { type: 'user', uuid: 'u1' },
+      { type: 'attachment', uuid: 'a1' },
+      { type: 'assistant', uuid: 'm1' },
+      { type: 'assistant', uuid: 's1', isSidechain: true },
+      { type: 'system', uuid: 'y1' },
+      { type: 'user' },
+    ];
+    expect([...forkableMessageIds(entries)]).toEqual(['u1', 'm1', 'y1']);
   });
 });
