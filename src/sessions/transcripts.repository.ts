@@ -47,12 +47,11 @@ const FULL_READ_DEADLINE_FACTOR = 20;
 const STAT_FORMAT = `-printf '%f\\t%s\\t%T@\\n'`;
 const LIST_SCRIPT = `find "$1" -maxdepth 1 -type f -name '*.jsonl' ${STAT_FORMAT} 2>/dev/null; exit 0`;
 /**
- * Writes stdin to a new transcript `$1/$2` as the CLI's user, readable by it alone, and prints
- * its stat as LIST_SCRIPT does. The file appears whole (written aside, then linked in), and an
- * existing one is never replaced (`ln` refuses).
+ * Writes stdin to a new transcript `$1/$2` as the CLI's user, readable by it alone (mktemp makes
+ * it 600), and prints its stat as LIST_SCRIPT does. The file appears whole (written aside, then
+ * linked in), and an existing one is never replaced (`ln` refuses).
  */
 const CREATE_SCRIPT = `set -e
-umask 077
 tmp=$(mktemp "$1/.new-transcript-XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
