@@ -1,3 +1,5 @@
+import { DockerOperationError } from '../../src/docker/docker.errors';
+import { TranscriptsRepository } from '../../src/sessions/transcripts.repository';
 import { Message, messageText } from '../support/fake-anthropic';
 import { appWithFakeUpstreamSuite } from '../support/test-app';
 
@@ -6,6 +8,8 @@ const DIR = '/home/node/.claude/projects/-workspace';
 
 describe('forking a session: the real CLI resumes the fork (real engine, fake upstream)', () => {
   const suite = appWithFakeUpstreamSuite({ THROTTLE_CLAUDE_LIMIT: '1000' });
+
+  const container = () => `${suite.t.config.agent.containerPrefix}dev`;
 
   async function turn(prompt: string, sessionId?: string) {
     const res = await suite.t.client.POST('/api/execute', {
@@ -24,7 +28,7 @@ describe('forking a session: the real CLI resumes the fork (real engine, fake up
   /** Runs a command in the agent container as the CLI's user and returns its output. */
   async function inContainer(...cmd: string[]): Promise<string> {
     const { t } = suite;
-    const result = await t.docker.exec(`${t.config.agent.containerPrefix}dev`, { cmd });
+    const result = await t.docker.exec(container(), { cmd });
     expect(result.exitCode).toBe(0);
     return result.stdout;
   }
@@ -72,7 +76,13 @@ describe('forking a session: the real CLI resumes the fork (real engine, fake up
     expect(lastConversationSent()).toMatch(/PARSNIP[\s\S]*And now\?/);
     expect(lastConversationSent()).not.toContain('TURNIP');
 
+    // Writing a transcript never replaces one, and leaves no temporary file behind.
+    const transcripts = t.app.get(TranscriptsRepository);
+    await expect(
+      transcripts.create(container(), parent, Buffer.from('{"type":"user"}\n')),
+    ).rejects.toThrow(DockerOperationError);
     expect(await inContainer('cat', parentFile)).toBe(parentBytes);
+    expect(await inContainer('ls', '-A', DIR)).not.toMatch(/^\./m);
     const listed = await t.client.GET('/api/sessions/{env}', { params: { path: { env: 'dev' } } });
     expect(
       listed.data?.items.map((item) => [item.id, item.title, item.messageCount]).sort(),

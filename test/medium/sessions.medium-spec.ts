@@ -400,6 +400,9 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
       await expectError(fork(t, ID, { other: 1 }), 400, 'VALIDATION_FAILED');
       await expectError(fork(t, ID, { upToMessageId: OTHER_ID }), 404, 'MESSAGE_NOT_FOUND');
       await expectError(fork(t, reserved), 409, 'SESSION_EMPTY');
+      t.volume.write(OTHER_ID, Buffer.from('{"type":"queue-operation"}\n'), MTIME);
+      await expectError(fork(t, OTHER_ID), 409, 'SESSION_EMPTY');
+      t.volume.delete(OTHER_ID);
       await expectError(fork(t, OLDER), 413, 'TRANSCRIPT_TOO_LARGE');
       t.volume.delete(OLDER);
       const release = t.app.get(RunRegistry).claim('dev', ID);
