@@ -83,7 +83,7 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
     expect(ready.data).toEqual({ status: 'ok', docker: 'ok' });
   });
 
-  it('starts an environment, runs a prompt in it, lists its sessions and stops it', async () => {
+  it('starts an environment, runs a prompt in it, lists and forks its sessions and stops it', async () => {
     const { client } = t;
     const dev = envParams('dev');
     const started = await client.POST('/api/containers/{env}/start', dev);
@@ -100,6 +100,11 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
     const sessions = await client.GET('/api/sessions/{env}', dev);
     expect(sessions.response.status).toBe(200);
     expect(sessions.data?.items.map((session) => session.id)).toContain(run.data?.sessionId);
+    // A fork reads the transcript through the archive endpoint and writes its copy by an exec.
+    const forked = await client.POST('/api/sessions/{env}/{id}/fork', {
+      params: { path: { env: 'dev', id: run.data?.sessionId ?? '' } },
+    });
+    expect(forked.response.status).toBe(201);
 
     const stopped = await client.POST('/api/containers/{env}/stop', dev);
     expect(stopped.data).toMatchObject({ exists: true, running: false });
