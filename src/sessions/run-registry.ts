@@ -36,12 +36,17 @@ export class RunRegistry {
     };
   }
 
+  /** Throws 409 SESSION_BUSY while the session is held; holds nothing itself. */
+  checkNotRunning(env: string, sessionId: string): void {
+    if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
+  }
+
   /**
    * Holds the session without taking a run slot (while its files are deleted, say), or throws
    * 409 SESSION_BUSY. The returned function releases it.
    */
   holdSession(env: string, sessionId: string): () => void {
-    if (this.isSessionRunning(env, sessionId)) throw sessionBusy(sessionId);
+    this.checkNotRunning(env, sessionId);
     const sessionKey = key(env, sessionId);
     this.busySessions.add(sessionKey);
     return () => this.busySessions.delete(sessionKey);

@@ -32,21 +32,18 @@ export class SessionForkService {
     private readonly runs: RunRegistry,
   ) {}
 
-  /** Throws 409 SESSION_BUSY while a run (or a delete) holds the parent: its history is moving. */
-  async forkSession(env: string, id: string, request: ForkSessionDto): Promise<ForkedSessionDto> {
-    const release = this.runs.holdSession(env, id);
-    try {
-      return await this.fork(env, id, request);
-    } finally {
-      release();
-    }
-  }
-
-  private async fork(
+  /**
+   * Throws 409 SESSION_BUSY while a run (or a delete) holds the parent: its history is moving.
+   * The fork holds nothing itself, so a run queued meanwhile never waits on it: the parent is
+   * only read, and a run that starts during the read leaves the fork a prefix of its history
+   * (the archive API copies the size it saw at the start; a torn last line is left out).
+   */
+  async forkSession(
     env: string,
     parentId: string,
     { upToMessageId, title }: ForkSessionDto,
   ): Promise<ForkedSessionDto> {
+    this.runs.checkNotRunning(env, parentId);
     const messageId = upToMessageId?.toLowerCase();
     const container = this.containers.containerName(env);
     const parent = await this.readParent(env, container, parentId);

@@ -410,7 +410,7 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
       release();
       expect((await t.list()).items.map((item) => item.id).sort()).toEqual([ID, reserved].sort());
       expect(t.containers.ensureRunning).not.toHaveBeenCalled();
-      // Released again once a fork ends, failed or not: a run can claim the parent.
+      // A fork holds nothing: after forks, failed or not, a run can claim the parent.
       expect((await fork(t, ID)).statusCode).toBe(201);
       t.app.get(RunRegistry).claim('dev', ID)();
     });
