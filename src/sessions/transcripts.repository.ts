@@ -157,24 +157,15 @@ export class TranscriptsRepository {
    * A page of a transcript's messages from `position`, read through the archive API as a stream
    * that is cut once the page is full; null when the transcript does not exist.
    */
-  async readMessages(
+  readMessages(
     container: string,
     id: string,
     position: MessagePosition,
     limit: number,
   ): Promise<MessagePage | null> {
-    let page: MessagePage = { messages: [], next: null };
-    const found = await this.docker.readArchive(
-      'read a transcript',
-      container,
-      this.path(id),
-      (archive) =>
-        visitArchiveFiles(archive, async (_file, content): Promise<VisitResult> => {
-          page = await readMessagePage(content, position, limit);
-          return 'stop';
-        }),
+    return this.readTranscript(container, id, (_file, content) =>
+      readMessagePage(content, position, limit),
     );
-    return found === null ? null : page;
   }
 
   /**
@@ -182,24 +173,31 @@ export class TranscriptsRepository {
    * null when it does not exist, and `entries` null when it is larger than `maxBytes` (then it
    * is not read).
    */
-  async readEntries(
+  readEntries(
     container: string,
     id: string,
     maxBytes: number,
   ): Promise<{ size: number; entries: TranscriptEntry[] | null } | null> {
-    let read: { size: number; entries: TranscriptEntry[] | null } = { size: 0, entries: null };
-    const found = await this.docker.readArchive(
-      'read a transcript',
-      container,
-      this.path(id),
-      (archive) =>
-        visitArchiveFiles(archive, async (file, content): Promise<VisitResult> => {
-          const entries = file.size > maxBytes ? null : await readTranscriptEntries(content);
-          read = { size: file.size, entries };
-          return 'stop';
-        }),
+    return this.readTranscript(container, id, async (file, content) => ({
+      size: file.size,
+      entries: file.size > maxBytes ? null : await readTranscriptEntries(content),
+    }));
+  }
+
+  /** What `read` makes of one transcript's file, streamed through the archive API; null when missing. */
+  private async readTranscript<T>(
+    container: string,
+    id: string,
+    read: (file: ArchiveFile, content: AsyncIterable<unknown>) => Promise<T>,
+  ): Promise<T | null> {
+    let result: T | null = null;
+    await this.docker.readArchive('read a transcript', container, this.path(id), (archive) =>
+      visitArchiveFiles(archive, async (file, content): Promise<VisitResult> => {
+        result = await read(file, content);
+        return 'stop';
+      }),
     );
-    return found === null ? null : read;
+    return result;
   }
 
   /** Whether the transcript is on disk (one stat: a run start asks it). */
