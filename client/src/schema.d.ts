@@ -2263,6 +2263,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description DOCKER_ERROR: the new transcript could not be written */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
             503: {
                 headers: {

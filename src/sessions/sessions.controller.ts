@@ -120,9 +120,13 @@ export class SessionsController {
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND, ErrorCode.MESSAGE_NOT_FOUND],
       409: [ErrorCode.SESSION_BUSY, ErrorCode.SESSION_EMPTY],
       413: [ErrorCode.TRANSCRIPT_TOO_LARGE],
+      502: [ErrorCode.DOCKER_ERROR],
       503: CONTAINER_START_ERRORS,
     },
-    { 409: 'a prompt is running in it, or it has no messages yet' },
+    {
+      409: 'a prompt is running in it, or it has no messages yet',
+      502: 'the new transcript could not be written',
+    },
   )
   forkSession(
     @Param('env', EnvironmentPipe) env: string,
