@@ -56,6 +56,8 @@ export class InProcessRunQueue extends RunQueue {
     private readonly registry: RunRegistry,
   ) {
     super();
+    // A run that waited for a session held outside the queue (being deleted) starts once it is let go.
+    registry.onHoldReleased((env) => this.pump(env));
   }
 
   submit(run: QueuedRun, options: { first?: boolean } = {}): void {

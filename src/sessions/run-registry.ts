@@ -10,6 +10,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 export class RunRegistry {
   private readonly busySessions = new Set<string>();
   private readonly runsPerEnv = new Map<string, number>();
+  private readonly holdListeners: ((env: string) => void)[] = [];
 
   isSessionRunning(env: string, sessionId: string): boolean {
     return this.busySessions.has(key(env, sessionId));
@@ -25,7 +26,7 @@ export class RunRegistry {
    * does nothing.
    */
   claim(env: string, sessionId: string): () => void {
-    const releaseSession = this.holdSession(env, sessionId);
+    const releaseSession = this.take(env, sessionId);
     this.runsPerEnv.set(env, this.runningCount(env) + 1);
     let released = false;
     return () => {
@@ -46,6 +47,23 @@ export class RunRegistry {
    * 409 SESSION_BUSY. The returned function releases it.
    */
   holdSession(env: string, sessionId: string): () => void {
+    const release = this.take(env, sessionId);
+    return () => {
+      if (!release()) return;
+      for (const listener of this.holdListeners) listener(env);
+    };
+  }
+
+  /**
+   * Calls `listener` with the environment each time a hold (not a run's claim) ends: a run that
+   * waited for the held session can start now, and no run's end would say so.
+   */
+  onHoldReleased(listener: (env: string) => void): void {
+    this.holdListeners.push(listener);
+  }
+
+  /** Marks the session busy; the returned function frees it, true the first time. */
+  private take(env: string, sessionId: string): () => boolean {
     this.checkNotRunning(env, sessionId);
     const sessionKey = key(env, sessionId);
     this.busySessions.add(sessionKey);

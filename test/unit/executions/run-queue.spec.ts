@@ -40,6 +40,16 @@ describe('InProcessRunQueue', () => {
     expect(registry.runningCount('dev')).toBe(2);
   });
 
+  it('starts a run that waited for a session held outside the queue once the hold ends', () => {
+    const { queue, registry, started, run } = harness({ MAX_CONCURRENT_PER_ENV: '2' });
+    const release = registry.holdSession('dev', 'deleting');
+    queue.submit(run('a', 'dev', 'deleting'));
+    expect(started).toEqual([]);
+    release();
+    expect(started).toEqual(['a']);
+    expect(queue.isSessionBusy('dev', 'deleting')).toBe(true);
+  });
+
   it('keeps environments independent', () => {
     const { queue, started, run } = harness({ MAX_CONCURRENT_PER_ENV: '1' });
     queue.submit(run('a', 'dev'));
