@@ -8,14 +8,6 @@ export function executionNotFound(id: string): ApiError {
   return new ApiError(HttpStatus.NOT_FOUND, ErrorCode.EXECUTION_NOT_FOUND, `No execution ${id}`);
 }
 
-export function sessionBusy(sessionId: string): ApiError {
-  return new ApiError(
-    HttpStatus.CONFLICT,
-    ErrorCode.SESSION_BUSY,
-    `Session ${sessionId} is already running a prompt; wait for it to finish`,
-  );
-}
-
 /**
  * What admitting a run can answer, for `submitExecution` and `executePrompt` alike: the checks of
  * the request, the session and the queue, and starting (or creating) the container.

@@ -4,10 +4,10 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { ContainersService } from '../containers/containers.service';
+import { sessionBusy } from '../sessions/sessions.errors';
 import { SessionsService } from '../sessions/sessions.service';
 import { PermissionMode } from '../agent/run-executor';
 import { ExecutionRequest } from './execution-request';
-import { sessionBusy } from './executions.errors';
 import { RunQueue } from './run-queue';
 
 export interface AdmitOptions {

@@ -1,6 +1,5 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
-import { ApiError } from '../common/errors/api-error';
-import { ErrorCode } from '../common/errors/error-codes';
+import { Injectable } from '@nestjs/common';
+import { sessionBusy } from './sessions.errors';
 
 /**
  * Which sessions have a run in flight, and how many runs each environment has. One run per
@@ -69,14 +68,6 @@ export class RunRegistry {
     this.busySessions.add(sessionKey);
     return () => this.busySessions.delete(sessionKey);
   }
-}
-
-function sessionBusy(sessionId: string): ApiError {
-  return new ApiError(
-    HttpStatus.CONFLICT,
-    ErrorCode.SESSION_BUSY,
-    `Session ${sessionId} is busy with a prompt; wait for it to finish`,
-  );
 }
 
 function key(env: string, sessionId: string): string {

@@ -10,6 +10,15 @@ export function sessionNotFound(env: string, id: string): ApiError {
   );
 }
 
+/** One wording for every route: a run (or a delete) holds the session. */
+export function sessionBusy(sessionId: string): ApiError {
+  return new ApiError(
+    HttpStatus.CONFLICT,
+    ErrorCode.SESSION_BUSY,
+    `Session ${sessionId} is already running a prompt; wait for it to finish`,
+  );
+}
+
 export function sessionEmpty(id: string): ApiError {
   return new ApiError(
     HttpStatus.CONFLICT,

@@ -1,11 +1,12 @@
 import { ErrorCode } from '../../../src/common/errors/error-codes';
 import { ERROR_EXAMPLES } from '../../../src/common/errors/error-examples';
 import { DockerOperationError, DockerUnavailableError } from '../../../src/docker/docker.errors';
-import { executionNotFound, sessionBusy } from '../../../src/executions/executions.errors';
+import { executionNotFound } from '../../../src/executions/executions.errors';
 import { generateArtifactsFromSpecApp } from '../../../src/bin/spec-app';
 import { FORK_MAX_TRANSCRIPT_BYTES } from '../../../src/sessions/session-fork.service';
 import {
   messageNotFound,
+  sessionBusy,
   sessionEmpty,
   transcriptTooLarge,
 } from '../../../src/sessions/sessions.errors';
