@@ -178,6 +178,19 @@ export async function answerQuestion(
 }
 
 /**
+ * Web only: branches a thread. The new session keeps the history of `sessionId`, whole or up to
+ * the message `upToMessageId` (a message's `uuid`), and its id is returned; the parent is left as
+ * it is.
+ */
+export async function forkSession(
+  env: string,
+  sessionId: string,
+  options: { upToMessageId?: string; title?: string } = {},
+): Promise<string> {
+  return webOnly('forkSession').forkSession(env, sessionId, options);
+}
+
+/**
  * Runs a prompt and hands each message to `onMessage` as it arrives, then resolves with the
  * result. The desktop app has no streaming command: there the CLI's `result` message is the one
  * message, delivered when the prompt finishes.
@@ -215,16 +228,23 @@ interface TauriGlobal {
   invoke?: TauriInvoke;
 }
 
-/** What only claudecode-api can do: the desktop app's commands have no approvals. */
+/** What only claudecode-api can do: the desktop app has no approvals, questions or forks. */
 interface WebOnlyBackend {
   answerApproval(executionId: string, requestId: string, answer: ApprovalAnswer): Promise<void>;
   answerQuestion(executionId: string, requestId: string, answers: QuestionAnswers): Promise<void>;
+  forkSession(
+    env: string,
+    sessionId: string,
+    options: { upToMessageId?: string; title?: string },
+  ): Promise<string>;
 }
 
-function webOnly(action: string): WebOnlyBackend {
+function webOnly(action: keyof WebOnlyBackend): WebOnlyBackend {
   const selected = backend();
-  if (!('answerApproval' in selected)) {
-    throw new ClaudeCodeError(`${action} needs claudecode-api; the desktop app has no approvals`);
+  if (!(action in selected)) {
+    throw new ClaudeCodeError(
+      `${action} needs claudecode-api; the desktop app has no such command`,
+    );
   }
   return selected as ClaudeCodeBackend & WebOnlyBackend;
 }
@@ -477,6 +497,16 @@ function webBackend(
         client.DELETE('/api/sessions/{env}/{id}', { params: { path: { env, id: sessionId } } }),
         'deleteSession',
       );
+    },
+    forkSession: async (env, sessionId, options) => {
+      const fork = await unwrap(
+        client.POST('/api/sessions/{env}/{id}/fork', {
+          params: { path: { env, id: sessionId } },
+          body: options,
+        }),
+        'forkSession',
+      );
+      return fork.id;
     },
     streamExecution: async (env, prompt, onMessage, options) => {
       const asks = options.onApproval !== undefined || options.onQuestion !== undefined;

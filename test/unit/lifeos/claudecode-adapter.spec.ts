@@ -170,6 +170,10 @@ function serviceStub(answerStatus = 200) {
       });
       return new Response(body, { status: 200 });
     }
+    if (request.method === 'POST' && pathname.endsWith('/fork')) {
+      answers.push({ path: pathname, body: await request.json() });
+      return json(201, { id: 'forked-1', forkedFrom: { sessionId: 'parent-1' } });
+    }
     if (request.method === 'POST') {
       answers.push({ path: pathname, body: await request.json() });
       if (answerStatus !== 200) {
@@ -234,10 +238,27 @@ describe('the LifeOS adapter on the web', () => {
     try {
       await expect(
         claudecode.answerApproval('run-1', 'req-a', { decision: 'allow' }),
-      ).rejects.toThrow(/desktop app has no approvals/);
+      ).rejects.toThrow(/desktop app has no such command/);
+      await expect(claudecode.forkSession('dev', 'parent-1')).rejects.toThrow(
+        /forkSession needs claudecode-api/,
+      );
     } finally {
       uninstall();
     }
+  });
+
+  it('forks a thread on the web, up to a message, and returns the new id', async () => {
+    const service = serviceStub();
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    await expect(
+      claudecode.forkSession('dev', 'parent-1', { upToMessageId: 'message-3', title: 'Branch' }),
+    ).resolves.toBe('forked-1');
+    expect(service.answers).toEqual([
+      {
+        path: '/api/sessions/dev/parent-1/fork',
+        body: { upToMessageId: 'message-3', title: 'Branch' },
+      },
+    ]);
   });
 
   it('refuses to guess where the service is', async () => {
