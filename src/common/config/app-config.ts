@@ -19,6 +19,7 @@ export interface AppConfig {
   /** Where the service keeps its SQLite store. */
   readonly dataDir: string;
   readonly execution: ExecutionLimits;
+  readonly warm: WarmConfig;
   readonly history: HistoryConfig;
 }
 
@@ -39,6 +40,20 @@ export interface ExecutionLimits {
   readonly permissionModes: readonly PermissionMode[];
   /** How long a run's approval waits for an answer before it is denied. */
   readonly approvalTimeoutMs: number;
+}
+
+/**
+ * The CLIs kept alive between turns (warm sessions) and started ahead of a new session (spares).
+ * `total` 0 turns both off: one process per turn.
+ */
+export interface WarmConfig {
+  /** Sessions whose CLI is kept alive, per environment and in all (least recently used go first). */
+  readonly perEnv: number;
+  readonly total: number;
+  /** An idle warm CLI is closed after this long. */
+  readonly idleMs: number;
+  /** Pre-started CLIs per environment for the first turn of a new session. */
+  readonly spares: number;
 }
 
 export interface HistoryConfig {

@@ -237,6 +237,18 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 100, max: 24 * 60 * 60 * 1000 })
   APPROVAL_TIMEOUT_MS: number = 5 * 60 * 1000;
 
+  @IntegerSetting({ min: 0, max: 64 })
+  WARM_SESSIONS_PER_ENV: number = 4;
+
+  @IntegerSetting({ min: 0, max: 1024 })
+  WARM_SESSIONS_TOTAL: number = 8;
+
+  @IntegerSetting({ min: 1000, max: 24 * 60 * 60 * 1000 })
+  WARM_IDLE_MS: number = 10 * 60 * 1000;
+
+  @IntegerSetting({ min: 0, max: 8 })
+  SPARE_PROCESSES: number = 1;
+
   @IntegerSetting({ min: 1 })
   HISTORY_RETENTION_DAYS: number = 30;
 

@@ -70,6 +70,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       permissionModes: variables.PERMISSION_MODES,
       approvalTimeoutMs: variables.APPROVAL_TIMEOUT_MS,
     },
+    warm: {
+      perEnv: variables.WARM_SESSIONS_PER_ENV,
+      total: variables.WARM_SESSIONS_TOTAL,
+      idleMs: variables.WARM_IDLE_MS,
+      spares: variables.SPARE_PROCESSES,
+    },
     history: {
       retentionDays: variables.HISTORY_RETENTION_DAYS,
       maxEventsPerRun: variables.EVENTS_MAX_PER_RUN,
