@@ -19,6 +19,11 @@ export const AGENT_WORKSPACE = '/workspace';
  */
 export const AGENT_TMP_DIR = '/tmp';
 
+/** The name of an environment's agent container (the API addresses it by name, never by id). */
+export function agentContainerName(agent: { containerPrefix: string }, env: string): string {
+  return `${agent.containerPrefix}${env}`;
+}
+
 /** Labels that mark Docker objects as this service's. */
 export const MANAGED_LABEL = 'com.claudecode-api.managed';
 export const ENV_LABEL = 'com.claudecode-api.env';

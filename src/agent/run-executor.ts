@@ -106,10 +106,24 @@ export interface RunOutcome {
 
 /**
  * Runs prompts in an environment's container. The executions feature depends on this interface
- * only, so a pool of warm CLI processes can implement it later, and tests can fake it.
+ * only (PooledRunExecutor keeps CLIs warm behind it), and tests can fake it.
  */
 export abstract class RunExecutor {
   abstract run(request: RunRequest): Promise<RunOutcome>;
   /** Kills whatever is left of a run in the container (a CLI orphaned by a crash of the service). */
   abstract kill(containerName: string, runId: string): Promise<void>;
+
+  /** Told whenever a container is seen running or not, so what a runner keeps there follows. */
+  containerRunning(_containerName: string, _running: boolean): void {}
+
+  /**
+   * The id of a session whose CLI is already started (a spare), for a new session that asks
+   * for `options`; null when there is none. Its first run then skips the CLI's start.
+   */
+  takeSpareSessionId(
+    _containerName: string,
+    _options: Omit<PromptOptions, 'prompt'>,
+  ): string | null {
+    return null;
+  }
 }

@@ -2,6 +2,7 @@ import type {
   CanUseTool,
   Options,
   PermissionResult,
+  SpawnOptions,
   SDKMessage,
   SDKResultMessage,
 } from '@anthropic-ai/claude-agent-sdk';
@@ -10,11 +11,12 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER } from './agent-layout';
-import { readLimitReport, withLimitReport } from './limit-report';
+import { LimitHit, readLimitReport, withLimitReport } from './limit-report';
 import { loadAgentSdk } from './agent-sdk.loader';
 import {
   ApprovalAnswer,
   PermissionMode,
+  PromptOptions,
   RunEnd,
   RunExecutor,
   RunOutcome,
@@ -22,7 +24,7 @@ import {
 } from './run-executor';
 
 /** After SIGTERM, how long the CLI gets before SIGKILL. */
-const KILL_GRACE_MS = 2000;
+export const KILL_GRACE_MS = 2000;
 /** How long to wait for the exec to end after the run is over or killed. */
 const EXIT_WAIT_MS = 10000;
 const STDERR_TAIL_BYTES = 4096;
@@ -63,17 +65,11 @@ export class SdkRunExecutor extends RunExecutor {
     }, request.deadlineMs);
 
     const options: Options = {
-      ...this.cliOptions(request),
+      ...cliOptions(this.config, request, request, request.askApproval),
       abortController,
       spawnClaudeCodeProcess: (spawn) => {
-        process = this.docker.spawn(request.containerName, {
-          cmd: withLimitReport([spawn.command, ...spawn.args]),
-          env: spawn.env,
-          user: AGENT_USER,
-          workdir: this.config.agent.workdir,
-          runId: request.runId,
-        });
-        const rawLimit = request.maxOutputBytes * RAW_STREAM_FACTOR + RAW_STREAM_SLACK_BYTES;
+        process = spawnCli(this.docker, this.config, request.containerName, request.runId, spawn);
+        const rawLimit = rawStreamLimit(request.maxOutputBytes);
         process.stdout.on('data', (chunk: Buffer) => {
           if (state.countRaw(chunk.length) > rawLimit && !state.end) {
             state.end = 'output_limit';
@@ -107,64 +103,98 @@ export class SdkRunExecutor extends RunExecutor {
       clearTimeout(deadline);
       request.signal?.removeEventListener('abort', cancel);
     }
-    const exitCode = await this.waitForExit(process, kill);
+    const exitCode = await waitForExit(process, kill);
     return state.outcome(exitCode);
   }
 
   async kill(containerName: string, runId: string): Promise<void> {
     await this.docker.signalRun(containerName, runId, 'SIGKILL', AGENT_USER);
   }
+}
 
-  private cliOptions(request: RunRequest): Options {
-    const options: Options = {
-      // The CLI is on PATH inside the agent image; the API image has none.
-      pathToClaudeCodeExecutable: 'claude',
-      cwd: this.config.agent.workdir,
-      // Only what AGENT_ENV_* configures: the API's own environment never reaches the agent.
-      env: { ...this.config.agent.env },
-      // As `claude -p` does: the user's, the project's and local settings apply. Each is the
-      // environment's own (its config and workspace volumes), so a run in one environment never
-      // shapes the runs of another.
-      settingSources: ['user', 'project', 'local'],
-      mcpServersDelivery: 'initialize',
-      includePartialMessages: request.includePartialMessages === true,
-      model: request.model,
-      maxTurns: request.maxTurns,
-      allowedTools: request.allowedTools,
-      disallowedTools: request.disallowedTools,
-      permissionMode: request.permissionMode,
-      allowDangerouslySkipPermissions: request.permissionMode === PermissionMode.bypassPermissions,
+/**
+ * The SDK options of a CLI for `prompt` options in `session` (a fresh transcript, or `resume`);
+ * `askApproval` becomes its `canUseTool`.
+ */
+export function cliOptions(
+  config: AppConfig,
+  prompt: Omit<PromptOptions, 'prompt'>,
+  session: { sessionId: string; resume: boolean },
+  askApproval?: RunRequest['askApproval'],
+): Options {
+  const options: Options = {
+    // The CLI is on PATH inside the agent image; the API image has none.
+    pathToClaudeCodeExecutable: 'claude',
+    cwd: config.agent.workdir,
+    // Only what AGENT_ENV_* configures: the API's own environment never reaches the agent.
+    env: { ...config.agent.env },
+    // As `claude -p` does: the user's, the project's and local settings apply. Each is the
+    // environment's own (its config and workspace volumes), so a run in one environment never
+    // shapes the runs of another.
+    settingSources: ['user', 'project', 'local'],
+    mcpServersDelivery: 'initialize',
+    includePartialMessages: prompt.includePartialMessages === true,
+    model: prompt.model,
+    maxTurns: prompt.maxTurns,
+    allowedTools: prompt.allowedTools,
+    disallowedTools: prompt.disallowedTools,
+    permissionMode: prompt.permissionMode,
+    allowDangerouslySkipPermissions: prompt.permissionMode === PermissionMode.bypassPermissions,
+  };
+  if (askApproval) options.canUseTool = canUseTool(askApproval);
+  if (session.resume) options.resume = session.sessionId;
+  else options.sessionId = session.sessionId;
+  if (prompt.appendSystemPrompt) {
+    options.systemPrompt = {
+      type: 'preset',
+      preset: 'claude_code',
+      append: prompt.appendSystemPrompt,
     };
-    if (request.askApproval) options.canUseTool = canUseTool(request.askApproval);
-    if (request.resume) options.resume = request.sessionId;
-    else options.sessionId = request.sessionId;
-    if (request.appendSystemPrompt) {
-      options.systemPrompt = {
-        type: 'preset',
-        preset: 'claude_code',
-        append: request.appendSystemPrompt,
-      };
-    }
-    return options;
   }
+  return options;
+}
 
-  /** The exit code, once the exec has ended; a process that lingers is killed. */
-  private async waitForExit(
-    process: DockerProcess | undefined,
-    kill: () => void,
-  ): Promise<number | null> {
-    if (!process) return null;
-    const timer = setTimeout(kill, EXIT_WAIT_MS);
-    try {
-      return await process.waitForExit();
-    } finally {
-      clearTimeout(timer);
-    }
+/**
+ * Starts the CLI of `spawn` in the container, under the limits report, as the agent user in the
+ * workdir; `marker` is what `kill()` finds its processes by.
+ */
+export function spawnCli(
+  docker: DockerService,
+  config: AppConfig,
+  containerName: string,
+  marker: string,
+  spawn: SpawnOptions,
+): DockerProcess {
+  return docker.spawn(containerName, {
+    cmd: withLimitReport([spawn.command, ...spawn.args]),
+    env: spawn.env,
+    user: AGENT_USER,
+    workdir: config.agent.workdir,
+    runId: marker,
+  });
+}
+
+/** Past this many bytes of the CLI's raw stream in one run, it is stopped (OUTPUT_LIMIT). */
+export function rawStreamLimit(maxOutputBytes: number): number {
+  return maxOutputBytes * RAW_STREAM_FACTOR + RAW_STREAM_SLACK_BYTES;
+}
+
+/** The exit code, once the exec has ended; a process that lingers is killed. */
+export async function waitForExit(
+  process: DockerProcess | undefined,
+  kill: () => void,
+): Promise<number | null> {
+  if (!process) return null;
+  const timer = setTimeout(kill, EXIT_WAIT_MS);
+  try {
+    return await process.waitForExit();
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /** What a run has produced so far. */
-class RunState {
+export class RunState {
   end: RunEnd | undefined;
   failure: string | undefined;
   private result: SDKResultMessage | null = null;
@@ -182,6 +212,10 @@ class RunState {
     this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
   }
 
+  get resultMessage(): SDKResultMessage | null {
+    return this.result;
+  }
+
   observe(message: SDKMessage): void {
     if (message.type === 'result') {
       this.result = message;
@@ -189,10 +223,12 @@ class RunState {
     }
   }
 
-  outcome(exitCode: number | null): RunOutcome {
+  /** The end of the run; `measuredLimit` (read around the turn) replaces the exit report's hit. */
+  outcome(exitCode: number | null, measuredLimit?: LimitHit | null): RunOutcome {
     const text = this.result?.subtype === 'success' ? this.result.result : '';
     const { output, truncated } = cutUtf8(text, this.maxOutputBytes);
     const report = readLimitReport(this.stderrTail);
+    if (measuredLimit !== undefined) report.hit = measuredLimit;
     return {
       end: this.end ?? 'exited',
       result: this.result,
@@ -242,6 +278,6 @@ export function cutUtf8(text: string, maxBytes: number): { output: string; trunc
   return { output: bytes.subarray(0, end).toString('utf8'), truncated: true };
 }
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -9,15 +9,11 @@ import {
   ENV_LABEL,
   MANAGED_LABEL,
   SETTINGS_HASH_LABEL,
+  agentContainerName,
 } from '../agent/agent-layout';
 import { AgentConfig } from '../common/config/app-config';
 import { containerCreateBody } from '../docker/docker.service';
 import { ContainerSpec, VolumeMount } from '../docker/docker.types';
-
-/** The name of an environment's agent container (the API addresses it by name, never by id). */
-export function agentContainerName(agent: AgentConfig, env: string): string {
-  return `${agent.containerPrefix}${env}`;
-}
 
 /**
  * The named volumes of an environment's container. The login (credentials) is shared by every

@@ -4,11 +4,12 @@ import {
   Logger,
   OnApplicationBootstrap,
   OnModuleDestroy,
+  Optional,
 } from '@nestjs/common';
-import { MANAGED_LABEL } from '../agent/agent-layout';
+import { agentContainerName, MANAGED_LABEL } from '../agent/agent-layout';
+import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerService } from '../docker/docker.service';
-import { agentContainerName } from './agent-container-spec';
 import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
 
 const RETRY_MIN_MS = 250;
@@ -55,6 +56,7 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerService,
+    @Optional() private readonly runner?: RunExecutor,
   ) {
     this.envByName = new Map(
       config.environments.map((env) => [agentContainerName(config.agent, env), env]),
@@ -85,6 +87,8 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
     if (number > (this.kept.get(env) ?? 0)) {
       this.kept.set(env, number);
       this.known.set(env, info);
+      // The runner starts its spare CLIs in a container that runs, and lets go of a stopped one's.
+      this.runner?.containerRunning(this.containerName(env), info?.running === true);
     }
     return info;
   }

@@ -6,8 +6,13 @@ import { KeyedLock } from '../common/keyed-lock';
 import { DockerOperationError } from '../docker/docker.errors';
 import { DockerService } from '../docker/docker.service';
 import { ContainerInfo, ContainerSpec } from '../docker/docker.types';
-import { AGENT_CREDENTIALS_DIR, MANAGED_LABEL, SETTINGS_HASH_LABEL } from '../agent/agent-layout';
-import { agentContainerName, agentContainerSpec } from './agent-container-spec';
+import {
+  AGENT_CREDENTIALS_DIR,
+  agentContainerName,
+  MANAGED_LABEL,
+  SETTINGS_HASH_LABEL,
+} from '../agent/agent-layout';
+import { agentContainerSpec } from './agent-container-spec';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
 import { ContainerStates } from './container-states';

@@ -6,7 +6,7 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { ContainersService } from '../containers/containers.service';
 import { sessionBusy } from '../sessions/sessions.errors';
 import { SessionsService } from '../sessions/sessions.service';
-import { PermissionMode } from '../agent/run-executor';
+import { PermissionMode, RunExecutor } from '../agent/run-executor';
 import { ExecutionRequest } from './execution-request';
 import { RunQueue } from './run-queue';
 
@@ -27,6 +27,7 @@ export class RunAdmission {
     private readonly containers: ContainersService,
     private readonly sessions: SessionsService,
     private readonly queue: RunQueue,
+    private readonly executor: RunExecutor,
   ) {}
 
   /** Returns the run's environment and session id; throws the request's 4xx/5xx otherwise. */
@@ -38,7 +39,11 @@ export class RunAdmission {
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
     this.checkPermissionMode(request);
-    const sessionId = request.sessionId ?? randomUUID();
+    // A new session takes a spare CLI's id when one fits: its first turn skips the start.
+    const sessionId =
+      request.sessionId ??
+      this.executor.takeSpareSessionId(this.containers.containerName(env), request) ??
+      randomUUID();
     if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
       throw sessionBusy(sessionId);
     }

@@ -1,0 +1,193 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { DockerService } from '../docker/docker.service';
+import { agentContainerName } from './agent-layout';
+import { loadAgentSdk } from './agent-sdk.loader';
+import { LimitCounterReaders } from './limit-counters';
+import { PromptOptions, RunExecutor, RunOutcome, RunRequest } from './run-executor';
+import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
+import { SpareProcesses } from './spare-processes';
+import { WarmCli } from './warm-cli';
+import { DEFAULT_PROCESS_KEY, processKey, WarmCapacity, warmCapacity, WarmPool } from './warm-pool';
+
+/** How long a spare may take to start and initialize. */
+const SPARE_START_TIMEOUT_MS = 60_000;
+const MAX_SWEEP_INTERVAL_MS = 30_000;
+
+/** What the pool has done since boot; tests and the bench read it to tell warm from cold. */
+export interface WarmStats {
+  /** Claude Code processes started (warm sessions, spares and one-off runs alike). */
+  processesStarted: number;
+  /** Turns served by a CLI that was already running (a warm session or a spare). */
+  warmTurns: number;
+  /** New sessions given a spare's id. */
+  sparesTaken: number;
+}
+
+/**
+ * Keeps a session's Claude Code process alive after its turn, so its next turn skips the CLI's
+ * start (WARM_SESSIONS_*), and keeps spare processes per container for new sessions
+ * (SPARE_PROCESSES). A turn that finds no fitting CLI starts one (resuming the transcript when
+ * the session has one), exactly as a cold run would; a CLI that dies is forgotten, so a killed
+ * process or a restarted container or service costs only the warmth. Where the settings or the
+ * container's memory leave no room (WARM_SESSIONS_TOTAL=0), each run is a process of its own.
+ */
+@Injectable()
+export class PooledRunExecutor extends RunExecutor implements OnApplicationShutdown {
+  readonly stats: WarmStats = { processesStarted: 0, warmTurns: 0, sparesTaken: 0 };
+  private readonly cold: SdkRunExecutor;
+  private readonly limits: LimitCounterReaders;
+  private readonly capacities: ReadonlyMap<string, WarmCapacity>;
+  private readonly pool: WarmPool<WarmCli>;
+  private readonly spares: SpareProcesses<WarmCli>;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly startingSpares = new Set<WarmCli>();
+  private closing = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly docker: DockerService,
+  ) {
+    super();
+    this.cold = new SdkRunExecutor(config, docker);
+    this.limits = new LimitCounterReaders(docker);
+    this.capacities = new Map(
+      config.environments.map((env) => [
+        agentContainerName(config.agent, env),
+        warmCapacity(config.warm, config.agent.limits[env].memoryBytes),
+      ]),
+    );
+    const capacity = (name: string) => this.capacities.get(name) ?? { warm: 0, spares: 0 };
+    this.pool = new WarmPool((name) => capacity(name).warm, config.warm.total, config.warm.idleMs);
+    this.spares = new SpareProcesses(
+      (name) => capacity(name).spares,
+      (name) => this.startSpare(name),
+    );
+    this.sweeper = setInterval(
+      () => this.pool.sweep(),
+      Math.min(config.warm.idleMs, MAX_SWEEP_INTERVAL_MS),
+    ).unref();
+  }
+
+  async run(request: RunRequest): Promise<RunOutcome> {
+    if (!this.keepsWarm(request.containerName)) {
+      this.stats.processesStarted += 1;
+      return this.cold.run(request);
+    }
+    const key = processKey(request, request.askApproval !== undefined);
+    const warm = this.pool.take(request.containerName, request.sessionId, key, request.resume);
+    if (warm) {
+      const outcome = await this.turn(warm, true, request);
+      // A CLI that died between turns, before its end was seen, never got the turn: it runs on
+      // a new process as if the session had not been warm.
+      if (!(warm.dead && warm.lastTurnMessages === 0 && outcome.end === 'exited')) {
+        this.stats.warmTurns += 1;
+        return outcome;
+      }
+    }
+    const cli = await this.startCli(request, key);
+    return this.turn(cli, this.pool.add(cli), request);
+  }
+
+  /** Runs the request's turn on `cli`, then hands it back to the pool (or closes it). */
+  private async turn(cli: WarmCli, pooled: boolean, request: RunRequest): Promise<RunOutcome> {
+    try {
+      return await cli.runTurn(request, {
+        limits: this.limits,
+        cancelGraceMs: this.config.execution.cancelGraceMs,
+      });
+    } finally {
+      if (pooled && !this.closing) this.pool.release(cli);
+      else void cli.close();
+    }
+  }
+
+  async kill(containerName: string, runId: string): Promise<void> {
+    await this.cold.kill(containerName, runId);
+  }
+
+  /** Spares of the container ready now. */
+  readySpares(containerName: string): number {
+    return this.spares.ready(containerName);
+  }
+
+  override containerRunning(containerName: string, running: boolean): void {
+    if (running) {
+      this.spares.running(containerName);
+      return;
+    }
+    // Its processes are gone with it; what was kept there is let go.
+    this.spares.stopped(containerName);
+    void this.pool.closeIdle(containerName);
+    this.limits.close(containerName);
+  }
+
+  override takeSpareSessionId(
+    containerName: string,
+    options: Omit<PromptOptions, 'prompt'>,
+  ): string | null {
+    if (processKey(options, options.approvals === true) !== DEFAULT_PROCESS_KEY) return null;
+    const spare = this.spares.take(containerName);
+    if (!spare) return null;
+    // Parked as the session's warm CLI: its first run finds it as any warm turn does.
+    this.pool.park(spare);
+    this.stats.sparesTaken += 1;
+    return spare.sessionId;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    await Promise.all([
+      this.spares.closeAll(),
+      this.pool.closeIdle(),
+      ...[...this.startingSpares].map((cli) => cli.close()),
+    ]);
+    this.limits.close();
+  }
+
+  private keepsWarm(containerName: string): boolean {
+    return !this.closing && (this.capacities.get(containerName)?.warm ?? 0) > 0;
+  }
+
+  /** A CLI for the request's session, started with the request's options. */
+  private async startCli(request: RunRequest, key: string): Promise<WarmCli> {
+    const { query } = await loadAgentSdk();
+    this.stats.processesStarted += 1;
+    const cli = this.newCli(request.containerName, request.sessionId, key, request.runId);
+    const options = cliOptions(this.config, request, request);
+    return cli.started((input) =>
+      query({ prompt: input, options: cli.sdkOptions(options, request.askApproval !== undefined) }),
+    );
+  }
+
+  /** A CLI for a new session of default options, started and initialized now. */
+  private async startSpare(containerName: string): Promise<WarmCli> {
+    const { startup } = await loadAgentSdk();
+    this.stats.processesStarted += 1;
+    const sessionId = randomUUID();
+    const cli = this.newCli(containerName, sessionId, DEFAULT_PROCESS_KEY, `spare-${sessionId}`);
+    const options = cliOptions(this.config, {}, { sessionId, resume: false });
+    this.startingSpares.add(cli);
+    try {
+      const warm = await startup({
+        options: cli.sdkOptions(options, false),
+        initializeTimeoutMs: SPARE_START_TIMEOUT_MS,
+      });
+      return cli.parked(warm);
+    } catch (error) {
+      await cli.close();
+      throw error;
+    } finally {
+      this.startingSpares.delete(cli);
+    }
+  }
+
+  private newCli(containerName: string, sessionId: string, key: string, marker: string): WarmCli {
+    return new WarmCli(containerName, sessionId, key, this.docker, this.config, marker, (cli) => {
+      this.pool.drop(cli);
+      this.spares.refill(cli.containerName);
+    });
+  }
+}
