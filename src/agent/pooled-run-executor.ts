@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerService } from '../docker/docker.service';
-import { agentContainerName } from './agent-layout';
+import { AGENT_USER, agentContainerName } from './agent-layout';
 import { loadAgentSdk } from './agent-sdk.loader';
 import { LimitCounterReaders } from './limit-counters';
 import { PromptOptions, RunExecutor, RunOutcome, RunRequest } from './run-executor';
@@ -14,6 +14,8 @@ import { DEFAULT_PROCESS_KEY, processKey, WarmCapacity, warmCapacity, WarmPool }
 /** How long a spare may take to start and initialize. */
 const SPARE_START_TIMEOUT_MS = 60_000;
 const MAX_SWEEP_INTERVAL_MS = 30_000;
+/** The start of the run marker of every warm CLI (see `kill`). */
+const WARM_MARKER = 'warm-';
 
 /** What the pool has done since boot; tests and the bench read it to tell warm from cold. */
 export interface WarmStats {
@@ -44,6 +46,8 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
   private readonly sweeper: NodeJS.Timeout;
   private readonly startingSpares = new Set<WarmCli>();
   private closing = false;
+  /** This service's warm CLIs' marker prefix. */
+  private readonly markerPrefix = `${WARM_MARKER}${randomUUID()}-`;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,19 +96,38 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
 
   /** Runs the request's turn on `cli`, then hands it back to the pool (or closes it). */
   private async turn(cli: WarmCli, pooled: boolean, request: RunRequest): Promise<RunOutcome> {
-    try {
-      return await cli.runTurn(request, {
-        limits: this.limits,
-        cancelGraceMs: this.config.execution.cancelGraceMs,
-      });
-    } finally {
-      if (pooled && !this.closing) this.pool.release(cli);
-      else void cli.close();
-    }
+    const outcome = await cli.runTurn(request, {
+      limits: this.limits,
+      cancelGraceMs: this.config.execution.cancelGraceMs,
+    });
+    // As a cold run's does, a cancelled turn's CLI ends before the cancel is answered.
+    if (outcome.end === 'cancelled') await cli.close();
+    if (pooled && !this.closing) this.pool.release(cli);
+    else void cli.close();
+    return outcome;
   }
 
+  /**
+   * Kills the run's CLI. A warm CLI carries the marker of the service that started it, not of
+   * the runs it served: after a crash, every warm CLI of an earlier service is killed with it
+   * (idle ones have already ended when their service's connection closed).
+   */
   async kill(containerName: string, runId: string): Promise<void> {
-    await this.cold.kill(containerName, runId);
+    await Promise.all([
+      this.cold.kill(containerName, runId),
+      this.docker.signalMarked(
+        containerName,
+        WARM_MARKER,
+        this.markerPrefix,
+        'SIGKILL',
+        AGENT_USER,
+      ),
+    ]);
+  }
+
+  /** Sessions whose CLI is kept (idle or in a turn). */
+  warmSessions(): number {
+    return this.pool.size;
   }
 
   /** Spares of the container ready now. */
@@ -185,7 +208,8 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
   }
 
   private newCli(containerName: string, sessionId: string, key: string, marker: string): WarmCli {
-    return new WarmCli(containerName, sessionId, key, this.docker, this.config, marker, (cli) => {
+    const prefixed = `${this.markerPrefix}${marker}`;
+    return new WarmCli(containerName, sessionId, key, this.docker, this.config, prefixed, (cli) => {
       this.pool.drop(cli);
       this.spares.refill(cli.containerName);
     });

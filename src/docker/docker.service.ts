@@ -50,6 +50,11 @@ const FIND_RUN_PIDS = `for dir in /proc/[0-9]*; do
   tr '\\0' '\\n' < "$dir/environ" 2>/dev/null | grep -qxF "$1" && echo "\${dir#/proc/}"
 done`;
 const SIGNAL_RUN_SCRIPT = `pids=$(${FIND_RUN_PIDS}); [ -z "$pids" ] || kill -s "$2" $pids 2>/dev/null; exit 0`;
+// $1 a marker prefix, $2 a longer prefix whose processes are spared, $3 the signal.
+const SIGNAL_MARKED_SCRIPT = `pids=$(for dir in /proc/[0-9]*; do
+  marker=$(tr '\\0' '\\n' < "$dir/environ" 2>/dev/null | grep -m1 "^${RUN_MARKER}=")
+  case "$marker" in "${RUN_MARKER}=$2"*) ;; "${RUN_MARKER}=$1"*) echo "\${dir#/proc/}" ;; esac
+done); [ -z "$pids" ] || kill -s "$3" $pids 2>/dev/null; exit 0`;
 
 /** Networks Docker always has; they are never created. */
 const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none']);
@@ -260,6 +265,31 @@ export class DockerService {
         SIGNAL_RUN_SCRIPT,
         'signal-run',
         `${RUN_MARKER}=${runId}`,
+        signal.replace(/^SIG/, ''),
+      ],
+      user,
+    });
+  }
+
+  /**
+   * Sends a signal to every process whose run marker starts with `prefix`, except those whose
+   * marker starts with `spared` (a longer prefix).
+   */
+  async signalMarked(
+    containerName: string,
+    prefix: string,
+    spared: string,
+    signal: NodeJS.Signals,
+    user: string,
+  ): Promise<void> {
+    await this.exec(containerName, {
+      cmd: [
+        'sh',
+        '-c',
+        SIGNAL_MARKED_SCRIPT,
+        'signal-marked',
+        prefix,
+        spared,
         signal.replace(/^SIG/, ''),
       ],
       user,
