@@ -6,7 +6,7 @@ import {
   lastUserText,
   startFakeAnthropic,
 } from '../support/fake-anthropic';
-import { claudeProcesses, dockerCli, removeDockerObjects } from '../support/docker-cli';
+import { claudeProcessesOf, dockerCli, removeDockerObjects } from '../support/docker-cli';
 import { envParams, startAppWithFakeUpstream, TestApp, withoutToken } from '../support/test-app';
 import { waitUntil } from '../support/wait';
 
@@ -188,7 +188,8 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
     const res = await execute(t, { env: 'dev', prompt: 'take your time', timeoutMs: 2000 });
     expect(res.response.status).toBe(200);
     expect(res.data).toMatchObject({ success: false, code: 'EXECUTION_TIMEOUT', exitCode: null });
-    expect(claudeProcesses(`${t.config.agent.containerPrefix}dev`)).toEqual([]);
+    const container = `${t.config.agent.containerPrefix}dev`;
+    expect(claudeProcessesOf(container, res.data?.sessionId)).toEqual([]);
   });
 
   it('returns a 1 MB answer whole', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClaudeCodeClient, components, operations } from '../../client/src';
-import { claudeProcesses, removeDockerObjects } from '../support/docker-cli';
+import { claudeProcesses, claudeProcessesOf, removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { startServiceProcess } from '../support/service-process';
 import { createSpecCheckedClient } from '../support/spec-checked-client';
@@ -164,7 +164,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
     const cancel = await t.client.POST('/api/executions/{id}/cancel', runParams(slow.id));
     expect(cancel.response.status).toBe(200);
     expect(cancel.data).toMatchObject({ id: slow.id, status: 'cancelled', errorCode: 'CANCELLED' });
-    expect(claudeProcesses(`${t.config.agent.containerPrefix}dev`)).toEqual([]);
+    expect(claudeProcessesOf(`${t.config.agent.containerPrefix}dev`, session)).toEqual([]);
 
     const again = await t.client.POST('/api/executions/{id}/cancel', runParams(slow.id));
     expect(again.response.status).toBe(409);
@@ -368,7 +368,7 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
     await fake.waitForMainRequests(1, 60_000);
     service.child.kill('SIGKILL');
     await service.exited;
-    expect(claudeProcesses(`${prefix}dev`)).not.toEqual([]);
+    expect(claudeProcessesOf(`${prefix}dev`, run.sessionId)).not.toEqual([]);
 
     const after = await startServiceProcess(env());
     try {
@@ -376,9 +376,10 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
         status: 'interrupted',
         errorCode: 'INTERRUPTED',
       });
-      for (let i = 0; i < 50 && claudeProcesses(`${prefix}dev`).length > 0; i += 1)
+      // Only the orphan: the new service starts spares of its own.
+      for (let i = 0; i < 50 && claudeProcessesOf(`${prefix}dev`, run.sessionId).length > 0; i += 1)
         await sleep(100);
-      expect(claudeProcesses(`${prefix}dev`)).toEqual([]);
+      expect(claudeProcessesOf(`${prefix}dev`, run.sessionId)).toEqual([]);
     } finally {
       after.child.kill('SIGTERM');
       await after.exited;

@@ -30,3 +30,8 @@ export function claudeProcesses(container: string): string[] {
     .split('\n')
     .filter((line) => /(^|\/)claude( |$)/.test(line));
 }
+
+/** The Claude CLIs of one session in the container (others, warm or spare, may run beside). */
+export function claudeProcessesOf(container: string, sessionId: string | undefined): string[] {
+  return claudeProcesses(container).filter((line) => sessionId && line.includes(sessionId));
+}
