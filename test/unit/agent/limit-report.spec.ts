@@ -1,4 +1,9 @@
-import { readLimitReport, withLimitReport } from '../../../src/agent/limit-report';
+import {
+  limitHitBetween,
+  parseLimitCounters,
+  readLimitReport,
+  withLimitReport,
+} from '../../../src/agent/limit-report';
 
 const report = (oom: number, pids: number, tmpKb: number) =>
   `\nclaudecode-api-limits oom_kills=${oom} pids_max=${pids} tmp_free_kb=${tmpKb}\n`;
@@ -33,5 +38,33 @@ describe('the limits report of a run', () => {
 
   it('finds no hit in a stderr without a report (the run was killed before it)', () => {
     expect(readLimitReport('Killed')).toEqual({ hit: null, stderr: 'Killed' });
+  });
+});
+
+describe('the limit counters read around a warm turn', () => {
+  const counters = (oomKills: number, pidsMax: number, tmpFreeKb: number) => ({
+    oomKills,
+    pidsMax,
+    tmpFreeKb,
+  });
+
+  it("parses the reader's line, and nothing else", () => {
+    expect(
+      parseLimitCounters('claudecode-api-limits oom_kills=3 pids_max=0 tmp_free_kb=-1'),
+    ).toEqual(counters(3, 0, -1));
+    expect(parseLimitCounters('oom_kills=3 pids_max=0 tmp_free_kb=1')).toBeNull();
+    expect(parseLimitCounters('')).toBeNull();
+  });
+
+  it.each([
+    [counters(2, 5, 500_000), counters(2, 5, 500_000), null],
+    // Counts from before the turn are not the turn's.
+    [counters(2, 5, 500_000), counters(3, 5, 500_000), 'memory'],
+    [counters(0, 5, 500_000), counters(1, 9, 500_000), 'pids'],
+    // The free space is the one after the turn.
+    [counters(0, 0, 10), counters(0, 0, 500_000), null],
+    [counters(0, 0, 500_000), counters(0, 0, 10), 'tmp'],
+  ])('between %j and %j: %s', (before, after, hit) => {
+    expect(limitHitBetween(before, after)).toBe(hit);
   });
 });
