@@ -7,6 +7,11 @@ export interface SpareCli {
 }
 
 const RETRY_MIN_MS = 1000;
+/**
+ * A spare's start takes about a second of CPU; after a take it waits this long, so it does not
+ * compete with the first turn of the session that took the spare.
+ */
+const REFILL_AFTER_TAKE_MS = 1000;
 const RETRY_MAX_MS = 60_000;
 
 /** One container's spares. */
@@ -70,13 +75,15 @@ export class SpareProcesses<T extends SpareCli> {
     if (set) this.retryLater(containerName, set, RETRY_MIN_MS);
   }
 
-  /** A ready spare of the container (which then starts another), or null. */
+  /** A ready spare of the container (which starts another a moment later), or null. */
   take(containerName: string): T | null {
     const set = this.sets.get(containerName);
     if (!set) return null;
     let spare = set.ready.shift();
     while (spare?.dead) spare = set.ready.shift();
-    this.fill(containerName, set);
+    // None left: nothing to compete with, so the next one starts at once.
+    if (spare) this.retryLater(containerName, set, REFILL_AFTER_TAKE_MS);
+    else this.fill(containerName, set);
     return spare ?? null;
   }
 

@@ -31,7 +31,7 @@ describe('SpareProcesses', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('starts the target once the container runs, and one more for each taken', async () => {
+  it('starts the target once the container runs, and one more a moment after each take', async () => {
     const { set, starts, started } = spares(2);
     expect(set.take('c')).toBeNull();
     set.running('c');
@@ -41,6 +41,9 @@ describe('SpareProcesses', () => {
     await started();
     expect(set.ready('c')).toBe(2);
     expect(set.take('c')).toBe(first);
+    // A moment later, not beside the first turn of the session that took it.
+    expect(starts).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1000);
     expect(starts).toHaveLength(1);
   });
 
