@@ -30,6 +30,7 @@ import {
   sleep,
   spawnService,
   startRig,
+  textFlag,
 } from './bench-support';
 
 const PROMPT = 'Stream a short answer for the benchmark.';
@@ -258,11 +259,6 @@ async function probeLine(service: ServiceChild): Promise<{ p99: number; max: num
     await sleep(100);
   }
   throw new Error(`the service printed no loop-probe line:\n${service.output()}`);
-}
-
-function textFlag(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
 function summary(verdicts: Verdict[]): void {

@@ -6,12 +6,12 @@
  * Before each round the spares are refilled (not timed), so no start runs behind a sample.
  * Then, with 4 warm sessions and 2 spares in the container, the memory of the service's process
  * (which hosts the bench and the fake upstream too: an upper bound) and of the agent container.
- * Run: npm run bench:warm [-- --rounds 15]
+ * Run: npm run bench:warm [-- --rounds 15 --limits cpus=2]
  */
 import { PooledRunExecutor } from '../src/agent/pooled-run-executor';
 import { RunExecutor } from '../src/agent/run-executor';
 import { dockerCli } from '../test/support/docker-cli';
-import { flag, nowMs, percentile, sleep, startRig } from './bench-support';
+import { flag, nowMs, percentile, sleep, startRig, textFlag } from './bench-support';
 
 const PROMPT = 'Say hello to the benchmark.';
 const SPARES = 2;
@@ -33,9 +33,11 @@ async function until(what: string, condition: () => boolean): Promise<void> {
 
 async function main(): Promise<void> {
   const rounds = flag('--rounds', 15);
+  const limits = textFlag('--limits');
   const rig = await startRig(['dev'], {
     SPARE_PROCESSES: String(SPARES),
     WARM_SESSIONS_PER_ENV: String(WARM_SESSIONS),
+    ...(limits ? { AGENT_LIMITS: limits } : {}),
   });
   const { baseUrl, headers, docker, agentEnv } = rig;
   const container = rig.container('dev');
@@ -82,7 +84,9 @@ async function main(): Promise<void> {
     const row = (label: string, values: number[]) =>
       `${label.padEnd(48)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p90 ${percentile(values, 90).toFixed(1).padStart(7)} ms`;
     const ratio = (values: number[]) => percentile(values, 50) / percentile(samples.cold, 50);
-    console.log(`${rounds} rounds, interleaved, same container and fake upstream`);
+    console.log(
+      `${rounds} rounds, interleaved, same container and fake upstream; AGENT_LIMITS ${limits ?? 'defaults'}`,
+    );
     console.log(row('(cold)  dockerode exec of claude -p', samples.cold));
     console.log(row('(warm)  follow-up turn on a warm session', samples.warm));
     console.log(
