@@ -23,6 +23,22 @@ export interface BenchRig {
   close: () => Promise<void>;
 }
 
+/** The cold reference of the benches: `claude -p` of `prompt`, one dockerode exec in the container. */
+export async function coldClaudeExec(
+  rig: BenchRig,
+  container: string,
+  prompt: string,
+): Promise<void> {
+  const result = await rig.docker.exec(container, {
+    cmd: ['claude', '-p', '--output-format', 'json'],
+    env: rig.agentEnv,
+    user: 'node',
+    workdir: '/workspace',
+    stdin: prompt,
+  });
+  if (result.exitCode !== 0) throw new Error(result.stderr);
+}
+
 export function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;

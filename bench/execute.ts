@@ -7,7 +7,7 @@
  * Run: npm run bench:execute [-- --rounds 20]
  */
 import { execFile } from 'node:child_process';
-import { flag, nowMs, percentile, startRig } from './bench-support';
+import { coldClaudeExec, flag, nowMs, percentile, startRig } from './bench-support';
 
 const DOCKER_CLI = '/usr/bin/docker';
 const PROMPT = 'Say hello to the benchmark.';
@@ -50,7 +50,7 @@ function dockerExecCli(container: string, env: Record<string, string>): Promise<
 async function main(): Promise<void> {
   const rounds = flag('--rounds', 15);
   const rig = await startRig(['dev']);
-  const { baseUrl, headers, docker, agentEnv } = rig;
+  const { baseUrl, headers, agentEnv } = rig;
   const container = rig.container('dev');
 
   const modes: Record<'a' | 'b' | 'c', () => Promise<void>> = {
@@ -63,16 +63,7 @@ async function main(): Promise<void> {
       const body = (await res.json()) as { success: boolean };
       if (!body.success) throw new Error(`execute failed: ${JSON.stringify(body)}`);
     },
-    b: async () => {
-      const result = await docker.exec(container, {
-        cmd: ['claude', '-p', '--output-format', 'json'],
-        env: agentEnv,
-        user: 'node',
-        workdir: '/workspace',
-        stdin: PROMPT,
-      });
-      if (result.exitCode !== 0) throw new Error(result.stderr);
-    },
+    b: () => coldClaudeExec(rig, container, PROMPT),
     c: () => dockerExecCli(container, agentEnv),
   };
 

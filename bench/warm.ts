@@ -11,7 +11,15 @@
 import { PooledRunExecutor } from '../src/agent/pooled-run-executor';
 import { RunExecutor } from '../src/agent/run-executor';
 import { dockerCli } from '../test/support/docker-cli';
-import { flag, nowMs, percentile, sleep, startRig, textFlag } from './bench-support';
+import {
+  coldClaudeExec,
+  flag,
+  nowMs,
+  percentile,
+  sleep,
+  startRig,
+  textFlag,
+} from './bench-support';
 
 const PROMPT = 'Say hello to the benchmark.';
 const SPARES = 2;
@@ -39,7 +47,7 @@ async function main(): Promise<void> {
     WARM_SESSIONS_PER_ENV: String(WARM_SESSIONS),
     ...(limits ? { AGENT_LIMITS: limits } : {}),
   });
-  const { baseUrl, headers, docker, agentEnv } = rig;
+  const { baseUrl, headers } = rig;
   const container = rig.container('dev');
   const runner = rig.app.get<RunExecutor, PooledRunExecutor>(RunExecutor);
   const sparesReady = () => until('the spares', () => runner.readySpares(container) >= SPARES);
@@ -54,16 +62,7 @@ async function main(): Promise<void> {
     if (!body.success) throw new Error(`execute failed: ${JSON.stringify(body)}`);
     return body.sessionId;
   };
-  const cold = async () => {
-    const result = await docker.exec(container, {
-      cmd: ['claude', '-p', '--output-format', 'json'],
-      env: agentEnv,
-      user: 'node',
-      workdir: '/workspace',
-      stdin: PROMPT,
-    });
-    if (result.exitCode !== 0) throw new Error(result.stderr);
-  };
+  const cold = () => coldClaudeExec(rig, container, PROMPT);
 
   try {
     await sparesReady();
