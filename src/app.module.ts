@@ -7,6 +7,7 @@ import { AppConfig } from './common/config/app-config';
 import { AppConfigModule } from './common/config/config.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation.pipe';
+import { RequestGuards } from './common/request-guards';
 import {
   IpThrottlerGuard,
   throttlerOptions,
@@ -39,10 +40,10 @@ export class AppModule {
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        // Guards run in this order: the IP bucket counts failed logins too.
-        { provide: APP_GUARD, useClass: IpThrottlerGuard },
-        { provide: APP_GUARD, useClass: BearerAuthGuard },
-        { provide: APP_GUARD, useClass: TokenThrottlerGuard },
+        IpThrottlerGuard,
+        BearerAuthGuard,
+        TokenThrottlerGuard,
+        { provide: APP_GUARD, useClass: RequestGuards },
       ],
     };
   }
