@@ -69,15 +69,15 @@ export class SdkRunExecutor extends RunExecutor {
       abortController,
       spawnClaudeCodeProcess: (spawn) => {
         process = spawnCli(this.docker, this.config, request.containerName, request.runId, spawn);
-        const rawLimit = rawStreamLimit(request.maxOutputBytes);
-        process.stdout.on('data', (chunk: Buffer) => {
-          if (state.countRaw(chunk.length) > rawLimit && !state.end) {
-            state.end = 'output_limit';
+        const turn = { state, rawLimit: rawStreamLimit(request.maxOutputBytes) };
+        watchCliOutput(
+          process,
+          () => turn,
+          () => {
             abortController.abort();
             kill();
-          }
-        });
-        process.stderr.on('data', (chunk: Buffer) => state.addStderr(chunk.toString('utf8')));
+          },
+        );
         return process;
       },
     };
@@ -172,6 +172,27 @@ export function spawnCli(
     workdir: config.agent.workdir,
     runId: marker,
   });
+}
+
+/**
+ * Counts the CLI's raw output against the limit of the turn in progress, which ends as
+ * `output_limit` (then `overLimit` stops it), and keeps the turn's stderr tail.
+ */
+export function watchCliOutput(
+  process: DockerProcess,
+  currentTurn: () => { state: RunState; rawLimit: number } | undefined,
+  overLimit: () => void,
+): void {
+  process.stdout.on('data', (chunk: Buffer) => {
+    const turn = currentTurn();
+    if (turn && turn.state.countRaw(chunk.length) > turn.rawLimit && !turn.state.end) {
+      turn.state.end = 'output_limit';
+      overLimit();
+    }
+  });
+  process.stderr.on('data', (chunk: Buffer) =>
+    currentTurn()?.state.addStderr(chunk.toString('utf8')),
+  );
 }
 
 /** Past this many bytes of the CLI's raw stream in one run, it is stopped (OUTPUT_LIMIT). */

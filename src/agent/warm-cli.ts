@@ -19,6 +19,7 @@ import {
   RunState,
   spawnCli,
   waitForExit,
+  watchCliOutput,
 } from './sdk-run-executor';
 
 /** What a warm CLI's turns need besides the request. */
@@ -82,15 +83,10 @@ export class WarmCli {
       spawnClaudeCodeProcess: (spawn) => {
         const process = spawnCli(this.docker, this.config, this.containerName, this.marker, spawn);
         this.process = process;
-        process.stdout.on('data', (chunk: Buffer) => {
-          const turn = this.turn;
-          if (turn && turn.state.countRaw(chunk.length) > turn.rawLimit && !turn.state.end) {
-            turn.state.end = 'output_limit';
-            this.kill();
-          }
-        });
-        process.stderr.on('data', (chunk: Buffer) =>
-          this.turn?.state.addStderr(chunk.toString('utf8')),
+        watchCliOutput(
+          process,
+          () => this.turn,
+          () => this.kill(),
         );
         void process.waitForExit().then(() => this.markEnded());
         return process;

@@ -258,17 +258,13 @@ export class DockerService {
     signal: NodeJS.Signals,
     user: string,
   ): Promise<void> {
-    await this.exec(containerName, {
-      cmd: [
-        'sh',
-        '-c',
-        SIGNAL_RUN_SCRIPT,
-        'signal-run',
-        `${RUN_MARKER}=${runId}`,
-        signal.replace(/^SIG/, ''),
-      ],
+    await this.runSignalScript(
+      containerName,
       user,
-    });
+      SIGNAL_RUN_SCRIPT,
+      [`${RUN_MARKER}=${runId}`],
+      signal,
+    );
   }
 
   /**
@@ -282,16 +278,19 @@ export class DockerService {
     signal: NodeJS.Signals,
     user: string,
   ): Promise<void> {
+    await this.runSignalScript(containerName, user, SIGNAL_MARKED_SCRIPT, [prefix, spared], signal);
+  }
+
+  /** One of the signal scripts: its inputs, then the signal without its SIG, as arguments. */
+  private async runSignalScript(
+    containerName: string,
+    user: string,
+    script: string,
+    inputs: string[],
+    signal: NodeJS.Signals,
+  ): Promise<void> {
     await this.exec(containerName, {
-      cmd: [
-        'sh',
-        '-c',
-        SIGNAL_MARKED_SCRIPT,
-        'signal-marked',
-        prefix,
-        spared,
-        signal.replace(/^SIG/, ''),
-      ],
+      cmd: ['sh', '-c', script, 'signal', ...inputs, signal.replace(/^SIG/, '')],
       user,
     });
   }
