@@ -5,6 +5,7 @@ import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
 import { AuthModule } from './common/auth/auth.module';
 import { AppConfig } from './common/config/app-config';
 import { AppConfigModule } from './common/config/config.module';
+import { EventsModule } from './common/events/events.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { RequestGuards } from './common/request-guards';
@@ -29,6 +30,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(config),
         AuthModule,
+        EventsModule,
         ThrottlerModule.forRoot(throttlerOptions(config)),
         DockerModule,
         HealthModule,

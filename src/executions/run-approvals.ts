@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ApprovalAnswer, ApprovalAsk } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
+import { ServiceEvents } from '../common/events/service-events';
 import { ErrorCode } from '../common/errors/error-codes';
 import { AnswerApprovalDto, ApprovalScope, PendingApprovalDto } from './dto/approval.dto';
 import { AnswerQuestionDto, PendingQuestionDto, QuestionDto } from './dto/question.dto';
@@ -64,6 +65,7 @@ export class RunApprovals {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly recorder: RunRecorder,
+    private readonly serviceEvents: ServiceEvents,
   ) {}
 
   /** Records the ask and resolves with the answer (a deny on timeout or when `signal` aborts). */
@@ -204,6 +206,7 @@ export class RunApprovals {
       );
       asks.pending.set(requestId, pending);
       this.recorder.event(runId, tally, `${what.kind}_request`, view);
+      this.serviceEvents.emit('ask.requested', { runId, kind: what.kind, request: view });
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });

@@ -1,7 +1,8 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { ExecutionEnd, ExecutionsRepository } from './executions.repository';
+import { RunEnded, ServiceEvents } from '../common/events/service-events';
+import { ExecutionEnd, ExecutionsRepository, ExecutionSummary } from './executions.repository';
 import { RunEventHub } from './run-event-hub';
 
 /** How far a run's stored events have come; the recorder numbers and bounds them with it. */
@@ -22,6 +23,7 @@ export class RunRecorder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ExecutionsRepository,
     private readonly hub: RunEventHub,
+    private readonly serviceEvents: ServiceEvents,
   ) {}
 
   started(id: string): EventTally {
@@ -47,9 +49,23 @@ export class RunRecorder {
     this.hub.publish(id, event);
   }
 
-  /** Records the end, then announces it: the hub is the one way a run's end is told. */
+  /**
+   * Records the end, then announces it: the hub is the one way a run's end is told to its
+   * streams and waiters, the service's events to what lies outside (webhooks, metrics).
+   */
   ended(id: string, end: ExecutionEnd): void {
     this.repository.finish(id, end, new Date().toISOString());
     this.hub.end(id);
+    const record = this.repository.get(id);
+    if (record) this.serviceEvents.emit('run.ended', runEnded(record));
   }
+}
+
+function runEnded(record: ExecutionSummary): RunEnded {
+  const { id, env, sessionId, status, createdAt, startedAt, finishedAt } = record;
+  const { result, truncated, costUsd, usage, error, errorCode } = record;
+  return {
+    ...{ id, env, sessionId, status, createdAt, startedAt, finishedAt },
+    ...{ result, truncated, costUsd, usage, error, errorCode },
+  };
 }
