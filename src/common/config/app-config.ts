@@ -1,5 +1,6 @@
 import { PermissionMode } from '../../agent/run-executor';
 import { AgentLimits } from './agent-limits';
+import { LogFormat, LogLevel } from './environment-variables';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
@@ -21,6 +22,17 @@ export interface AppConfig {
   readonly execution: ExecutionLimits;
   readonly warm: WarmConfig;
   readonly history: HistoryConfig;
+  readonly log: LogConfig;
+  /** The bearer token of GET /metrics; null turns the endpoint off. */
+  readonly metricsToken: string | null;
+}
+
+export interface LogConfig {
+  /** `json`: one JSON object a line (pino); `pretty`: coloured lines for a terminal. */
+  readonly format: LogFormat;
+  readonly level: LogLevel;
+  /** Prompts and outputs in the logs; off by default, as they may hold anything. */
+  readonly content: boolean;
 }
 
 export interface ExecutionLimits {

@@ -23,6 +23,11 @@ export const AGENT_ENV_PREFIX = 'AGENT_ENV_';
 /** The CLI version the agent image pins (docker/agent/Dockerfile's CLAUDE_CODE_VERSION). */
 export const CLAUDE_CODE_VERSION = '2.1.332';
 export const DEFAULT_AGENT_IMAGE = `claudecode-agent:${CLAUDE_CODE_VERSION}`;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+/** pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const splitList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -272,6 +277,21 @@ export class EnvironmentVariables {
 
   @IntegerSetting({ min: 1, max: 100000 })
   SSE_MAX_STREAMS_PER_TOKEN: number = 20;
+
+  @IsIn(LOG_FORMATS, { message: `LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT: LogFormat = 'json';
+
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'LOG_CONTENT must be true or false' })
+  LOG_CONTENT: boolean = false;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(MIN_TOKEN_LENGTH, { message: 'METRICS_TOKEN must be at least 32 characters long' })
+  METRICS_TOKEN?: string;
 
   @IsOptional()
   @IsIn(['development', 'production', 'test'])

@@ -32,6 +32,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
     );
   }
+  const apiTokens = [variables.API_TOKEN, ...(variables.API_TOKENS ?? [])];
+  if (variables.METRICS_TOKEN && apiTokens.includes(variables.METRICS_TOKEN)) {
+    problems.push('METRICS_TOKEN must differ from the API tokens (a scraper must not run Claude)');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
@@ -86,6 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxStreams: variables.SSE_MAX_STREAMS,
       maxStreamsPerToken: variables.SSE_MAX_STREAMS_PER_TOKEN,
     },
+    log: {
+      format: variables.LOG_FORMAT,
+      level: variables.LOG_LEVEL,
+      content: variables.LOG_CONTENT,
+    },
+    metricsToken: variables.METRICS_TOKEN ?? null,
   };
 }
 

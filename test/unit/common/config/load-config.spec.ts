@@ -130,6 +130,46 @@ describe('loadConfig', () => {
     expect(problems.length).toBeGreaterThanOrEqual(12);
   });
 
+  it('logs JSON at info without content, and serves no metrics, by default', () => {
+    expect(loadConfig({ API_TOKEN: TOKEN })).toMatchObject({
+      log: { format: 'json', level: 'info', content: false },
+      metricsToken: null,
+    });
+    expect(
+      loadConfig({
+        API_TOKEN: TOKEN,
+        LOG_FORMAT: 'pretty',
+        LOG_LEVEL: 'debug',
+        LOG_CONTENT: 'true',
+        METRICS_TOKEN: 'm'.repeat(32),
+      }),
+    ).toMatchObject({
+      log: { format: 'pretty', level: 'debug', content: true },
+      metricsToken: 'm'.repeat(32),
+    });
+  });
+
+  it('refuses bad log settings, a short METRICS_TOKEN, and one that is also an API token', () => {
+    const bad = problemsOf({
+      API_TOKEN: TOKEN,
+      LOG_FORMAT: 'xml',
+      LOG_LEVEL: 'loud',
+      LOG_CONTENT: 'sometimes',
+      METRICS_TOKEN: 'short',
+    });
+    expect(bad).toEqual(
+      expect.arrayContaining([
+        'LOG_FORMAT must be one of json, pretty',
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+        'LOG_CONTENT must be true or false',
+        'METRICS_TOKEN must be at least 32 characters long',
+      ]),
+    );
+    expect(problemsOf({ API_TOKEN: TOKEN, METRICS_TOKEN: TOKEN })).toEqual([
+      'METRICS_TOKEN must differ from the API tokens (a scraper must not run Claude)',
+    ]);
+  });
+
   it('formats the problems as one readable message', () => {
     expect(() => loadConfig({ PORT: 'x', API_TOKEN: TOKEN })).toThrow(
       /^Invalid configuration:\n {2}- PORT/,
