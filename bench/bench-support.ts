@@ -77,6 +77,7 @@ export async function startRig(
     VOLUME_PREFIX: prefix,
     AGENT_NETWORK: 'host',
     ENVIRONMENTS: environments.join(','),
+    LOG_LEVEL: 'error',
     DATA_DIR: dataDir,
     DOCS_ENABLED: 'false',
     THROTTLE_CLAUDE_LIMIT: '100000',
@@ -86,7 +87,7 @@ export async function startRig(
     AGENT_ENV_ANTHROPIC_API_KEY: agentEnv.ANTHROPIC_API_KEY,
     ...settings,
   });
-  const app = await createApp(config, { logger: ['error'] });
+  const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -1,15 +1,19 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogLevel } from '@nestjs/common';
 import { SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './common/config/app-config';
+import { AccessLog } from './common/logging/access-log';
+import { HttpMetrics, routeOf } from './common/metrics/http-metrics';
 import { requestIdFor } from './common/http/request-id';
 import { securityHeaders } from './common/http/security-headers';
 import { buildOpenApiDocument } from './openapi/openapi';
 
 export interface CreateAppOptions {
-  logger?: LogLevel[] | false;
+  /** Where the logs go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -21,9 +25,10 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
+    AppModule.forRoot(config, options.logDestination),
     createAdapter(config),
-    { logger: options.logger ?? ['error', 'warn', 'log'] },
+    // Held until configureApp hands Nest the pino logger, so the boot's lines are JSON too.
+    { bufferLogs: true },
   );
   await configureApp(app, config);
   return app;
@@ -56,16 +61,29 @@ export const CONTENT_SECURITY_POLICY = {
   objectSrc: ["'none'"],
 };
 
-/** What the HTTP layer needs beyond the module: security headers, request ids, CORS, docs. */
+/**
+ * What the HTTP layer needs beyond the module: the pino logger, security headers, request ids,
+ * each request's access line and metrics, CORS, docs.
+ */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  app.useLogger(app.get(Logger));
   const headers = securityHeaders({
     contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
   });
+  const accessLog = app.get(AccessLog);
+  const httpMetrics = app.get(HttpMetrics);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
       void reply.headers(headers).header('x-request-id', request.id);
+      done();
+    })
+    // Once the answer is sent (a stream: once it ends), in one hook for both.
+    .addHook('onResponse', (request, reply, done) => {
+      const route = routeOf(request);
+      httpMetrics.observe(request.method, route, reply.statusCode, reply.elapsedTime);
+      accessLog.write(request, reply.statusCode, reply.elapsedTime, route);
       done();
     });
   app.enableCors({

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
@@ -6,6 +7,8 @@ import { AuthModule } from './common/auth/auth.module';
 import { AppConfig } from './common/config/app-config';
 import { AppConfigModule } from './common/config/config.module';
 import { EventsModule } from './common/events/events.module';
+import { LoggingModule } from './common/logging/logging.module';
+import { MetricsModule } from './common/metrics/metrics.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { RequestGuards } from './common/request-guards';
@@ -23,12 +26,17 @@ import { StoreModule } from './store/store.module';
 
 @Module({})
 export class AppModule {
-  /** Global behaviour lives here, not in main.ts, so tests and the spec script get it too. */
-  static forRoot(config: AppConfig): DynamicModule {
+  /**
+   * Global behaviour lives here, not in main.ts, so tests and the spec script get it too.
+   * `logDestination` replaces stdout for the logs (tests).
+   */
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        LoggingModule.forRoot(config, logDestination),
+        MetricsModule.forRoot(config),
         AuthModule,
         EventsModule,
         ThrottlerModule.forRoot(throttlerOptions(config)),

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { loadConfigFromProcessEnv } from './common/config/config.module';
 import { ConfigValidationError } from './common/config/load-config';
@@ -15,7 +16,7 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
-  console.log(`claudecode-api listening on http://${config.host}:${config.port}`);
+  new Logger('main').log(`claudecode-api listening on http://${config.host}:${config.port}`);
 }
 
 void bootstrap();

@@ -13,9 +13,10 @@ export async function generateArtifactsFromSpecApp(): Promise<OpenApiArtifacts> 
   const dataDir = mkdtempSync(join(tmpdir(), 'cca-openapi-'));
   const config = loadConfig({
     API_TOKEN: 'spec-only-placeholder-token-0000000000',
+    LOG_LEVEL: 'error',
     DATA_DIR: dataDir,
   });
-  const app = await createApp(config, { logger: ['error'] });
+  const app = await createApp(config);
   try {
     return generateOpenApiArtifacts(app);
   } finally {

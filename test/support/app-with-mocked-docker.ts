@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import { configureApp, createAdapter } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { AppConfig } from '../../src/common/config/app-config';
@@ -16,15 +17,21 @@ export interface ProviderOverride {
   useValue: unknown;
 }
 
+/** A log destination that keeps nothing: the specs' apps log nowhere unless a spec asks. */
+const NO_LOGS: DestinationStream = { write: () => undefined };
+
 /**
  * The whole application (real pipes, guards, filter, store in `config.dataDir`) with the given
- * providers replaced, initialized and ready for `app.inject`.
+ * providers replaced, initialized and ready for `app.inject`. Its logs go to `logDestination`.
  */
 export async function appWithOverrides(
   config: AppConfig,
   overrides: ProviderOverride[],
+  logDestination: DestinationStream = NO_LOGS,
 ): Promise<NestFastifyApplication> {
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(config, logDestination)],
+  });
   for (const { provide, useValue } of overrides) {
     builder = builder.overrideProvider(provide).useValue(useValue);
   }

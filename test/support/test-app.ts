@@ -72,10 +72,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     CONTAINER_PREFIX: `cca-e2e-${suffix}-`,
     VOLUME_PREFIX: `cca-e2e-${suffix}-`,
     AGENT_NETWORK: 'host',
+    LOG_LEVEL: 'error',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'cca-e2e-data-')),
     ...env,
   });
-  const app = await createApp(config, { logger: ['error'] });
+  const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');

@@ -30,21 +30,8 @@ export class BearerAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     if (!header && route.acceptsEventsToken) return this.checkEventsToken(request);
-    if (!header) throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
-    const match = BEARER_PATTERN.exec(header);
-    if (!match) {
-      throw unauthorized(
-        'The Authorization header must be "Bearer <token>"',
-        'Bearer realm="claudecode-api", error="invalid_request"',
-      );
-    }
-    const tokenId = this.verifier.verify(match[1]);
-    if (!tokenId) {
-      throw unauthorized(
-        'Invalid bearer token',
-        'Bearer realm="claudecode-api", error="invalid_token"',
-      );
-    }
+    const tokenId = this.verifier.verify(bearerTokenOf(header));
+    if (!tokenId) throw invalidToken('Invalid bearer token');
     request.principal = { tokenId };
     return true;
   }
@@ -61,14 +48,29 @@ export class BearerAuthGuard implements CanActivate {
     }
     const runId = id.toLowerCase();
     if (!this.eventsTokens.verify(token, runId, (run) => this.runEnds.endedAt(run))) {
-      throw unauthorized(
-        'Invalid or expired events token',
-        'Bearer realm="claudecode-api", error="invalid_token"',
-      );
+      throw invalidToken('Invalid or expired events token');
     }
     request.principal = { tokenId: `run:${runId}` };
     return true;
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header; 401 when it is missing or malformed. */
+export function bearerTokenOf(header: string | undefined): string {
+  if (!header) throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
+  const match = BEARER_PATTERN.exec(header);
+  if (!match) {
+    throw unauthorized(
+      'The Authorization header must be "Bearer <token>"',
+      'Bearer realm="claudecode-api", error="invalid_request"',
+    );
+  }
+  return match[1];
+}
+
+/** The 401 of a well-formed token that is not the right one. */
+export function invalidToken(message: string): ApiError {
+  return unauthorized(message, 'Bearer realm="claudecode-api", error="invalid_token"');
 }
 
 function unauthorized(message: string, challenge: string): ApiError {
