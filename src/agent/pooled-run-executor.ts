@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER, agentContainerName } from './agent-layout';
 import { loadAgentSdk } from './agent-sdk.loader';
@@ -52,6 +53,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerService,
+    metrics: Metrics,
   ) {
     super();
     this.cold = new SdkRunExecutor(config, docker);
@@ -72,6 +74,33 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       () => this.pool.sweep(),
       Math.min(config.warm.idleMs, MAX_SWEEP_INTERVAL_MS),
     ).unref();
+    this.registerGauges(metrics);
+  }
+
+  /** Warm sessions and spares per environment, read at scrape time. */
+  private registerGauges(metrics: Metrics): void {
+    const containers = this.config.environments.map(
+      (env) => [env, agentContainerName(this.config.agent, env)] as const,
+    );
+    const perEnvironment = (name: string, help: string, count: (container: string) => number) =>
+      metrics.gauge({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        labelNames: ['env'] as const,
+        collect() {
+          for (const [env, container] of containers) this.set({ env }, count(container));
+        },
+      });
+    perEnvironment(
+      'warm_sessions',
+      'Sessions whose Claude Code process is kept alive (idle or in a turn)',
+      (container) => this.pool.sizeIn(container),
+    );
+    perEnvironment(
+      'spare_processes',
+      'Claude Code processes started ahead and ready for a new session',
+      (container) => this.spares.ready(container),
+    );
   }
 
   async run(request: RunRequest): Promise<RunOutcome> {

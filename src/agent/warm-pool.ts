@@ -80,6 +80,14 @@ export class WarmPool<T extends PooledCli> {
     return this.entries.size;
   }
 
+  /** The container's warm CLIs, idle or in a turn. */
+  sizeIn(containerName: string): number {
+    let count = 0;
+    for (const { cli } of this.entries.values())
+      if (cli.containerName === containerName) count += 1;
+    return count;
+  }
+
   /**
    * The session's idle CLI, now in use, when it can serve a turn of `key`; a CLI that cannot
    * (other options, dead, or a history that the turn does not expect: a transcript started

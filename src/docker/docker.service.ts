@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { Duplex, PassThrough, Readable } from 'node:stream';
 import { APP_CONFIG, AppConfig, DockerConnectionConfig } from '../common/config/app-config';
+import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import {
   DockerConflictError,
   DockerNotFoundError,
@@ -70,9 +71,16 @@ export class DockerService {
   private readonly docker: Docker;
   private readonly timeoutMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  private readonly errors;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
     this.docker = new Docker(connectionOptions(config.docker));
     this.timeoutMs = config.docker.timeoutMs;
+    this.errors = metrics.counter({
+      name: `${METRIC_PREFIX}docker_errors_total`,
+      help: 'Docker calls that failed: the engine unreachable, past DOCKER_TIMEOUT_MS, or any other error (404 and 409 are answers, not counted)',
+      labelNames: ['operation', 'kind'] as const,
+    });
   }
 
   async ping(): Promise<void> {
@@ -394,7 +402,7 @@ export class DockerService {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         stream.destroy();
-        reject(new DockerTimeoutError(operation));
+        reject(this.timedOut(operation));
       }, deadlineMs);
     });
     try {
@@ -427,7 +435,7 @@ export class DockerService {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DockerTimeoutError(operation)), timeoutMs);
+      timer = setTimeout(() => reject(this.timedOut(operation)), timeoutMs);
     });
     try {
       return await Promise.race([run(), deadline]);
@@ -446,6 +454,7 @@ export class DockerService {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
       this.logger.warn(`Docker unavailable while trying to ${operation}: ${code}`);
+      this.errors.inc({ operation, kind: 'unavailable' });
       return new DockerUnavailableError();
     }
     const status = statusCodeOf(error);
@@ -454,7 +463,13 @@ export class DockerService {
     this.logger.error(
       `Docker failed to ${operation}: ${String((error as Error | null)?.message ?? error)}`,
     );
+    this.errors.inc({ operation, kind: 'error' });
     return new DockerOperationError(operation);
+  }
+
+  private timedOut(operation: string): DockerTimeoutError {
+    this.errors.inc({ operation, kind: 'timeout' });
+    return new DockerTimeoutError(operation);
   }
 }
 

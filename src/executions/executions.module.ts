@@ -18,6 +18,7 @@ import { RunEventHub } from './run-event-hub';
 import { RunLifecycle } from './run-lifecycle';
 import { InProcessRunQueue, RunQueue } from './run-queue';
 import { RunRecorder } from './run-recorder';
+import { RunTelemetry } from './run-telemetry';
 import { ShutdownDrain } from './shutdown-drain';
 
 /**
@@ -38,6 +39,7 @@ import { ShutdownDrain } from './shutdown-drain';
     RunEventHub,
     RunLifecycle,
     RunRecorder,
+    RunTelemetry,
     ShutdownDrain,
     StreamSlots,
     { provide: RunQueue, useClass: InProcessRunQueue },

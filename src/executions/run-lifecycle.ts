@@ -67,7 +67,7 @@ export class RunLifecycle {
       done: new Promise((resolve) => (settle = resolve)),
     };
     this.active.set(record.id, active);
-    const tally = this.recorder.started(record.id);
+    const tally = this.recorder.started(record);
     try {
       const outcome = await this.execute(record, active, tally);
       // Before the end is told, so the next run finds the environment fit again.

@@ -26,8 +26,11 @@ export class RunRecorder {
     private readonly serviceEvents: ServiceEvents,
   ) {}
 
-  started(id: string): EventTally {
-    this.repository.markRunning(id, new Date().toISOString());
+  started(run: Pick<ExecutionSummary, 'id' | 'env' | 'sessionId' | 'createdAt'>): EventTally {
+    const startedAt = new Date().toISOString();
+    this.repository.markRunning(run.id, startedAt);
+    const { id, env, sessionId, createdAt } = run;
+    this.serviceEvents.emit('run.started', { id, env, sessionId, createdAt, startedAt });
     return { nextSeq: 1, storedBytes: 0, full: false };
   }
 

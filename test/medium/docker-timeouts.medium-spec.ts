@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { loadConfig } from '../../src/common/config/load-config';
+import { Metrics } from '../../src/common/metrics/metrics';
 import { DockerTimeoutError } from '../../src/docker/docker.errors';
 import { DockerService } from '../../src/docker/docker.service';
 
@@ -40,15 +41,18 @@ function slowEngine(): { socketPath: string; served: Set<ServerResponse>; close(
 describe('DockerService against an engine that is slow, not gone', () => {
   let engine: ReturnType<typeof slowEngine>;
   let docker: DockerService;
+  let metrics: Metrics;
 
   beforeEach(() => {
     engine = slowEngine();
+    metrics = new Metrics();
     docker = new DockerService(
       loadConfig({
         API_TOKEN: 'x'.repeat(32),
         DOCKER_SOCKET: engine.socketPath,
         DOCKER_TIMEOUT_MS: '200',
       }),
+      metrics,
     );
   });
 
@@ -60,6 +64,10 @@ describe('DockerService against an engine that is slow, not gone', () => {
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DockerTimeoutError);
     expect(failure).toMatchObject({ statusCode: 504, code: 'DOCKER_TIMEOUT' });
+    // Counted once, under its operation, for GET /metrics.
+    expect(await metrics.scrape()).toContain(
+      'claudecode_docker_errors_total{operation="inspect the container",kind="timeout"} 1\n',
+    );
   });
 
   it('destroys an archive read that runs past its deadline instead of leaving it streaming', async () => {

@@ -17,6 +17,15 @@ export interface RunEnded {
   errorCode: string | null;
 }
 
+/** A run left the queue and started: `startedAt - createdAt` is how long it waited. */
+export interface RunStarted {
+  id: string;
+  env: string;
+  sessionId: string;
+  createdAt: string;
+  startedAt: string;
+}
+
 /** A run waits on a person: an approval of a tool use, or the answer to a question. */
 export interface AskRequested {
   runId: string;
@@ -27,6 +36,7 @@ export interface AskRequested {
 
 /** What happened in the service that someone outside it may want to know, by type. */
 export interface ServiceEventMap {
+  'run.started': RunStarted;
   'run.ended': RunEnded;
   'ask.requested': AskRequested;
 }

@@ -2,6 +2,7 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
+import { METRIC_PREFIX, Metrics } from '../metrics/metrics';
 
 /**
  * Counts the open event streams, per token and in all, and refuses one past either cap with
@@ -13,7 +14,19 @@ export class StreamSlots {
   private readonly perHolder = new Map<string, number>();
   private total = 0;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    metrics: Metrics,
+  ) {
+    const open = () => this.total;
+    metrics.gauge({
+      name: `${METRIC_PREFIX}open_streams`,
+      help: 'Event streams (SSE) open now, against SSE_MAX_STREAMS',
+      collect() {
+        this.set(open());
+      },
+    });
+  }
 
   /** Takes a slot for `holder` (a token id) or throws; the answer gives it back, once. */
   acquire(holder: string): () => void {
