@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../../src/app.factory';
+import { createApp, CreateAppOptions } from '../../src/app.factory';
 import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
 import { DockerService } from '../../src/docker/docker.service';
@@ -64,7 +64,10 @@ export function uniqueSuffix(): string {
  * Boots the real application in-process on a random loopback port, with its own container and
  * volume prefixes. `env` overrides the settings as environment variables would.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: CreateAppOptions = {},
+): Promise<TestApp> {
   const token = `test-token-${randomBytes(24).toString('hex')}`;
   const suffix = uniqueSuffix();
   const config = loadConfig({
@@ -76,7 +79,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATA_DIR: mkdtempSync(join(tmpdir(), 'cca-e2e-data-')),
     ...env,
   });
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -132,13 +135,17 @@ export function startAppWithFakeUpstream(
   fakeUrl: string,
   prefixes: string[],
   env: Record<string, string> = {},
+  options: CreateAppOptions = {},
 ): Promise<TestApp> {
-  return startTestApp({
-    ENVIRONMENTS: 'dev,staging',
-    AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
-    AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
-    ...env,
-  }).then((started) => {
+  return startTestApp(
+    {
+      ENVIRONMENTS: 'dev,staging',
+      AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
+      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+      ...env,
+    },
+    options,
+  ).then((started) => {
     prefixes.push(started.config.agent.containerPrefix);
     return started;
   });
