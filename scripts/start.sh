@@ -39,4 +39,8 @@ fi
 # This machine only, unless told otherwise: a public address should go through a TLS proxy.
 export HOST="${HOST:-127.0.0.1}"
 log "listening on $HOST:${PORT:-3000} (HOST=0.0.0.0 listens on every interface)"
+# A person at a terminal reads coloured lines; anything else (a pipe, a log collector) gets JSON.
+if [[ -z "${LOG_FORMAT:-}" && -t 1 ]]; then
+  export LOG_FORMAT=pretty
+fi
 exec node dist/main.js
