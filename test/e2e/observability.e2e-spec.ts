@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
 import { removeDockerObjects } from '../support/docker-cli';
 import { startAppWithFakeUpstream, TestApp } from '../support/test-app';
+import { seriesValue } from '../support/metrics-text';
 import { waitUntil } from '../support/wait';
 
 // Metrics and logs after real runs (real engine, real CLI, fake upstream). The app is alone in
@@ -10,12 +11,6 @@ import { waitUntil } from '../support/wait';
 
 const METRICS_TOKEN = `metrics-${randomBytes(24).toString('hex')}`;
 const PROMPT = `a prompt that stays out of the logs ${randomBytes(4).toString('hex')}`;
-
-/** The value of one series in the exposition text, or undefined when it is absent. */
-function valueOf(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('metrics and logs of real runs', () => {
   let fake: FakeAnthropic;
@@ -66,32 +61,32 @@ describe('metrics and logs of real runs', () => {
 
     const { status, text } = await scrape();
     expect(status).toBe(200);
-    expect(valueOf(text, 'claudecode_runs_total{env="dev",status="succeeded"}')).toBe(3);
+    expect(seriesValue(text, 'claudecode_runs_total{env="dev",status="succeeded"}')).toBe(3);
     expect(
-      valueOf(text, 'claudecode_run_duration_seconds_count{env="dev",status="succeeded"}'),
+      seriesValue(text, 'claudecode_run_duration_seconds_count{env="dev",status="succeeded"}'),
     ).toBe(3);
-    expect(valueOf(text, 'claudecode_run_queue_wait_seconds_count{env="dev"}')).toBe(3);
-    expect(valueOf(text, 'claudecode_run_tokens_total{env="dev",kind="output"}')).toBeGreaterThan(
-      0,
-    );
-    expect(valueOf(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeGreaterThan(0);
+    expect(seriesValue(text, 'claudecode_run_queue_wait_seconds_count{env="dev"}')).toBe(3);
     expect(
-      valueOf(
+      seriesValue(text, 'claudecode_run_tokens_total{env="dev",kind="output"}'),
+    ).toBeGreaterThan(0);
+    expect(seriesValue(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeGreaterThan(0);
+    expect(
+      seriesValue(
         text,
         'claudecode_http_request_duration_seconds_count{method="POST",route="/api/execute",status="200"}',
       ),
     ).toBe(2);
     expect(
-      valueOf(
+      seriesValue(
         text,
         'claudecode_http_request_duration_seconds_count{method="POST",route="/api/executions",status="202"}',
       ),
     ).toBe(1);
-    expect(valueOf(text, 'claudecode_queue_depth{env="dev"}')).toBe(0);
-    expect(valueOf(text, 'claudecode_open_streams')).toBe(0);
+    expect(seriesValue(text, 'claudecode_queue_depth{env="dev"}')).toBe(0);
+    expect(seriesValue(text, 'claudecode_open_streams')).toBe(0);
     // The sessions' CLIs are kept warm after their turns.
-    expect(valueOf(text, 'claudecode_warm_sessions{env="dev"}')).toBeGreaterThanOrEqual(1);
-    expect(valueOf(text, 'claudecode_spare_processes{env="dev"}')).toEqual(expect.any(Number));
+    expect(seriesValue(text, 'claudecode_warm_sessions{env="dev"}')).toBeGreaterThanOrEqual(1);
+    expect(seriesValue(text, 'claudecode_spare_processes{env="dev"}')).toEqual(expect.any(Number));
   });
 
   it("writes JSON lines only, an access line per request with the token's id, and no secret", async () => {

@@ -1,15 +1,10 @@
 import { Metrics } from '../../src/common/metrics/metrics';
+import { seriesValue } from '../support/metrics-text';
 import { waitUntil } from '../support/wait';
 import { executionsApps } from './executions-app';
 
 // What GET /metrics tells of the runs, from the service's events and the queue itself.
 jest.setTimeout(10_000);
-
-/** The value of one series in the exposition text, or undefined when it is absent. */
-function valueOf(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('run metrics', () => {
   const boot = executionsApps();
@@ -20,31 +15,31 @@ describe('run metrics', () => {
     const first = await submit({ prompt: 'first' });
     const second = await submit({ prompt: 'second' });
     const third = await submit({ prompt: 'third' });
-    expect(valueOf(await scrape(), 'claudecode_queue_depth{env="dev"}')).toBe(2);
+    expect(seriesValue(await scrape(), 'claudecode_queue_depth{env="dev"}')).toBe(2);
     (await runner.runOf(first)).succeed('one');
     // The third waits behind the second, which now runs.
     await runner.runOf(second);
-    expect(valueOf(await scrape(), 'claudecode_queue_depth{env="dev"}')).toBe(1);
-    expect(valueOf(await scrape(), 'claudecode_queue_depth{env="staging"}')).toBe(0);
+    expect(seriesValue(await scrape(), 'claudecode_queue_depth{env="dev"}')).toBe(1);
+    expect(seriesValue(await scrape(), 'claudecode_queue_depth{env="staging"}')).toBe(0);
     (await runner.runOf(second)).finish({ end: 'exited', exitCode: 1 });
     (await runner.runOf(third)).succeed('three');
     await ended(third);
 
     await waitUntil(
       async () =>
-        valueOf(await scrape(), 'claudecode_runs_total{env="dev",status="succeeded"}') === 2,
+        seriesValue(await scrape(), 'claudecode_runs_total{env="dev",status="succeeded"}') === 2,
       'the ends counted',
     );
     const text = await scrape();
-    expect(valueOf(text, 'claudecode_runs_total{env="dev",status="failed"}')).toBe(1);
+    expect(seriesValue(text, 'claudecode_runs_total{env="dev",status="failed"}')).toBe(1);
     // Each success reported 3 input and 5 output tokens, and $0.01.
-    expect(valueOf(text, 'claudecode_run_tokens_total{env="dev",kind="input"}')).toBe(6);
-    expect(valueOf(text, 'claudecode_run_tokens_total{env="dev",kind="output"}')).toBe(10);
-    expect(valueOf(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeCloseTo(0.02);
+    expect(seriesValue(text, 'claudecode_run_tokens_total{env="dev",kind="input"}')).toBe(6);
+    expect(seriesValue(text, 'claudecode_run_tokens_total{env="dev",kind="output"}')).toBe(10);
+    expect(seriesValue(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeCloseTo(0.02);
     expect(
-      valueOf(text, 'claudecode_run_duration_seconds_count{env="dev",status="succeeded"}'),
+      seriesValue(text, 'claudecode_run_duration_seconds_count{env="dev",status="succeeded"}'),
     ).toBe(2);
-    expect(valueOf(text, 'claudecode_run_queue_wait_seconds_count{env="dev"}')).toBe(3);
-    expect(valueOf(text, 'claudecode_queue_depth{env="dev"}')).toBe(0);
+    expect(seriesValue(text, 'claudecode_run_queue_wait_seconds_count{env="dev"}')).toBe(3);
+    expect(seriesValue(text, 'claudecode_queue_depth{env="dev"}')).toBe(0);
   });
 });
