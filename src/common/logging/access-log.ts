@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { AuthenticatedRequest } from '../auth/authenticated-request';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
-import { ROOT_LOGGER } from './root-logger';
+import { ROOT_LOGGER, RootLogger } from './root-logger';
 
 /** One request as its access line tells it. Built from named fields only: no header, no query. */
 export interface AccessLine {
@@ -80,10 +80,10 @@ function shortString(value: unknown): string | undefined {
 export class AccessLog {
   private readonly withContent: boolean;
 
-  constructor(
-    @Inject(ROOT_LOGGER) private readonly logger: Logger,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
+  private readonly logger: Logger;
+
+  constructor(@Inject(ROOT_LOGGER) root: RootLogger, @Inject(APP_CONFIG) config: AppConfig) {
+    this.logger = root.logger;
     this.withContent = config.log.content;
   }
 

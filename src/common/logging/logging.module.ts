@@ -1,9 +1,35 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { AccessLog } from './access-log';
-import { createRootLogger, ROOT_LOGGER } from './root-logger';
+import { createRootLogger, ROOT_LOGGER, RootLogger } from './root-logger';
+
+/**
+ * Writes out what the async destination still holds once the app has closed: Nest ends a SIGTERM
+ * by raising the signal again, and a process ended by a signal never sees the 'exit' event on
+ * which pino would flush it. Synchronous, as pino's own exit handler is (its async `flush` does
+ * not wait for a write in flight).
+ */
+@Injectable()
+class FlushOnShutdown implements OnApplicationShutdown {
+  constructor(@Inject(ROOT_LOGGER) private readonly root: RootLogger) {}
+
+  onApplicationShutdown(): void {
+    try {
+      this.root.destination.flushSync?.();
+    } catch {
+      // Not open yet, or already closed: there is nothing more it can write.
+    }
+  }
+}
 
 /**
  * Every log line of the service through one pino logger: nestjs-pino's `Logger` serves as Nest's
@@ -16,11 +42,11 @@ import { createRootLogger, ROOT_LOGGER } from './root-logger';
 @Module({})
 export class LoggingModule {
   static forRoot(config: AppConfig, destination?: DestinationStream): DynamicModule {
-    const logger = createRootLogger(config.log, destination);
+    const root = createRootLogger(config.log, destination);
     return {
       module: LoggingModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] })],
-      providers: [{ provide: ROOT_LOGGER, useValue: logger }, AccessLog],
+      imports: [LoggerModule.forRoot({ pinoHttp: { logger: root.logger }, forRoutes: [] })],
+      providers: [{ provide: ROOT_LOGGER, useValue: root }, AccessLog, FlushOnShutdown],
       exports: [ROOT_LOGGER, AccessLog],
     };
   }

@@ -52,6 +52,15 @@ describe('GET /metrics', () => {
     }
   });
 
+  it("counts in the client IP's bucket, so its token is no faster to guess than the API's", async () => {
+    app = await appWith({ THROTTLE_IP_LIMIT: '2' });
+    expect((await scrape(app, 'w'.repeat(32))).statusCode).toBe(401);
+    expect((await scrape(app, 'w'.repeat(32))).statusCode).toBe(401);
+    const limited = await scrape(app, METRICS_TOKEN);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
   it('METRICS_TOKEN opens no API route', async () => {
     app = await appWith();
     const res = await app.inject({
