@@ -20,6 +20,11 @@ export interface AppConfig {
   readonly dataDir: string;
   readonly execution: ExecutionLimits;
   readonly warm: WarmConfig;
+  /**
+   * An environment's container is stopped once nothing has used it for this long (no run, no
+   * event stream); 0 never stops it.
+   */
+  readonly idleStopMs: number;
   readonly history: HistoryConfig;
 }
 

@@ -249,6 +249,10 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 0, max: 8 })
   SPARE_PROCESSES: number = 1;
 
+  /** 0 turns it off; at most a week (a timer's reach is 24 days). */
+  @IntegerSetting({ min: 0, max: 7 * 24 * 60 * 60 * 1000 })
+  IDLE_STOP_MS: number = 30 * 60 * 1000;
+
   @IntegerSetting({ min: 1 })
   HISTORY_RETENTION_DAYS: number = 30;
 

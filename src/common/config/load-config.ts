@@ -76,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       idleMs: variables.WARM_IDLE_MS,
       spares: variables.SPARE_PROCESSES,
     },
+    idleStopMs: variables.IDLE_STOP_MS,
     history: {
       retentionDays: variables.HISTORY_RETENTION_DAYS,
       maxEventsPerRun: variables.EVENTS_MAX_PER_RUN,

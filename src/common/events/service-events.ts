@@ -25,10 +25,20 @@ export interface AskRequested {
   request: object;
 }
 
+/** An environment's container was stopped because nothing had used it for IDLE_STOP_MS. */
+export interface ContainerIdleStopped {
+  env: string;
+  /** ISO time since which nothing had used it. */
+  idleSince: string;
+  /** ISO time of the stop. */
+  stoppedAt: string;
+}
+
 /** What happened in the service that someone outside it may want to know, by type. */
 export interface ServiceEventMap {
   'run.ended': RunEnded;
   'ask.requested': AskRequested;
+  'container.idle_stopped': ContainerIdleStopped;
 }
 
 export type ServiceEventType = keyof ServiceEventMap;

@@ -26,6 +26,7 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'WARM_SESSIONS_TOTAL', min: 0, max: 1024 },
   { name: 'WARM_IDLE_MS', min: 1000, max: 86_400_000 },
   { name: 'SPARE_PROCESSES', min: 0, max: 8 },
+  { name: 'IDLE_STOP_MS', min: 0, max: 604_800_000 },
   { name: 'HISTORY_RETENTION_DAYS', min: 1 },
   { name: 'EVENTS_MAX_PER_RUN', min: 10 },
   { name: 'EVENTS_MAX_BYTES_PER_RUN', min: 1024 },
