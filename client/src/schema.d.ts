@@ -400,6 +400,16 @@ export interface components {
             env: string;
             /** @description Whether the container exists at all. */
             exists: boolean;
+            /**
+             * @description ISO time since which nothing has used the running container (no run, no event stream; warm
+             *     and spare CLIs do not count), or null while something does or when it does not run.
+             */
+            idleSince: string | null;
+            /**
+             * @description ISO time at which the service stops the container for idleness (`idleSince` + IDLE_STOP_MS),
+             *     unless something uses it first; null when it is not idle or IDLE_STOP_MS is 0.
+             */
+            idleStopAt: string | null;
             /** @description The image the container was created from, or the configured image when it does not exist. */
             image: string;
             limits: components["schemas"]["ContainerLimitsDto"];

@@ -43,11 +43,26 @@ export class ExecutionsService {
   async submit(request: ExecutionRequest, whenBusy: WhenSessionBusy): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
-    const { env, sessionId } = await this.admission.admit(request, {
+    const { env, sessionId, letGo } = await this.admission.admit(request, {
       rejectBusySession: busy === WhenSessionBusy.reject,
     });
-    // The drain may have begun while the container and the session were checked.
-    this.lifecycle.assertAccepting();
+    try {
+      // The drain may have begun while the container and the session were checked.
+      this.lifecycle.assertAccepting();
+      return this.enqueue(request, busy, env, sessionId);
+    } finally {
+      // Queued by now, or started (then the run holds the container itself).
+      letGo();
+    }
+  }
+
+  /** Records the run and queues it (steering per `busy`). */
+  private enqueue(
+    request: ExecutionRequest,
+    busy: WhenSessionBusy,
+    env: string,
+    sessionId: string,
+  ): ExecutionRecord {
     const id = randomUUID();
     this.repository.insert({ id, env, sessionId, request, createdAt: new Date().toISOString() });
     const record = this.find(id);
