@@ -1,5 +1,6 @@
 import { PermissionMode } from '../../agent/run-executor';
 import { AgentLimits } from './agent-limits';
+import { WebhookConfig } from './webhook-config';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
@@ -26,6 +27,8 @@ export interface AppConfig {
    */
   readonly idleStopMs: number;
   readonly history: HistoryConfig;
+  /** Signed deliveries of the service's events; null when WEBHOOK_URL is unset. */
+  readonly webhooks: WebhookConfig | null;
 }
 
 export interface ExecutionLimits {

@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
 import { parseAgentLimits } from './agent-limits';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
+import { webhookConfig } from './webhook-config';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
 export class ConfigValidationError extends Error {
@@ -32,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
     );
   }
+  const webhooks = webhookConfig(variables, problems);
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxStreams: variables.SSE_MAX_STREAMS,
       maxStreamsPerToken: variables.SSE_MAX_STREAMS_PER_TOKEN,
     },
+    webhooks,
   };
 }
 

@@ -42,6 +42,16 @@ export interface ServiceEventMap {
 }
 
 export type ServiceEventType = keyof ServiceEventMap;
+
+/**
+ * Every type of the map, for what listens to all of them (webhooks) or names them in settings.
+ * The compiler refuses a type added to the map but not here.
+ */
+export const SERVICE_EVENT_TYPES = Object.keys({
+  'run.ended': true,
+  'ask.requested': true,
+  'container.idle_stopped': true,
+} satisfies Record<ServiceEventType, true>) as ServiceEventType[];
 export type ServiceEventListener<T extends ServiceEventType> = (event: ServiceEventMap[T]) => void;
 
 /**
