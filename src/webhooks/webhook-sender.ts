@@ -44,13 +44,19 @@ export class WebhookSender {
   }
 }
 
-/** Why a request got no answer, without the URL (which may carry a token). */
+/**
+ * Why a request got no answer, without the URL (which may carry a token). Read by shape: fetch's
+ * errors may come from another realm than this module's `Error`.
+ */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') {
-    return `no answer within ${timeoutMs} ms`;
-  }
-  if (error instanceof DOMException && error.name === 'AbortError')
-    return 'cut short by a shutdown';
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  return cause ? cause.message : String(error);
+  const { name, message, cause } = (error ?? {}) as {
+    name?: unknown;
+    message?: unknown;
+    cause?: { message?: unknown; code?: unknown };
+  };
+  if (name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (name === 'AbortError') return 'cut short by a shutdown';
+  if (typeof cause?.message === 'string' && cause.message) return cause.message;
+  if (typeof cause?.code === 'string') return cause.code;
+  return typeof message === 'string' ? message : String(error);
 }

@@ -19,7 +19,10 @@ export interface WebhookReceiver {
   runs: Map<string, ClaudeCodeRunEnded>;
   /** The other verified events, in arrival order. */
   events: ClaudeCodeWebhookEvent[];
-  /** The next `count` requests are answered `status` without reaching the handler. */
+  /**
+   * The next `count` requests are answered `status` without reaching the handler (a 3xx points
+   * back at the receiver, so a client that followed it would deliver).
+   */
   failNext(count: number, status: number): void;
   /** Resolves once the run `id` is stored. */
   runStored(id: string): Promise<ClaudeCodeRunEnded>;
@@ -60,14 +63,16 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
         status = (await handle(request)).status;
       }
       requests.push({ webhookId, status });
-      outgoing.writeHead(status).end();
+      const redirect = status >= 300 && status < 400 ? { location: url } : {};
+      outgoing.writeHead(status, redirect).end();
     })();
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const address = server.address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}/claudecode-webhook`;
 
   return {
-    url: `http://127.0.0.1:${address.port}/claudecode-webhook`,
+    url,
     requests,
     runs,
     events,
