@@ -20,24 +20,26 @@
  * (a retry after an answer that got lost): `webhook-id` stays the same, and saving a run by its
  * id makes a second arrival harmless.
  */
+import type { components } from '@lifeos/claudecode-api-client';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 
-/** A run's end, as `run.ended` carries it (the run's prompt is never sent). */
-export interface ClaudeCodeRunEnded {
-  id: string;
-  env: string;
-  sessionId: string;
-  status: 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'interrupted';
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  result: string | null;
-  truncated: boolean;
-  costUsd: number | null;
-  usage: Record<string, unknown> | null;
-  error: string | null;
-  errorCode: string | null;
-}
+/** A run's end, as `run.ended` carries it: the run as the API shows it, without its prompt. */
+export type ClaudeCodeRunEnded = Pick<
+  components['schemas']['ExecutionDto'],
+  | 'id'
+  | 'env'
+  | 'sessionId'
+  | 'status'
+  | 'createdAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'result'
+  | 'truncated'
+  | 'costUsd'
+  | 'usage'
+  | 'error'
+  | 'errorCode'
+>;
 
 /** A verified delivery's body: `run.ended`, `ask.requested`, `container.idle_stopped`… */
 export interface ClaudeCodeWebhookEvent {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { Statement } from 'better-sqlite3';
 import { DatabaseService } from '../store/database.service';
 import { AttemptResult, WebhookDelivery, WebhookDeliveryStatus } from './webhook-delivery';
 
@@ -34,50 +33,45 @@ const MAX_ERROR_LENGTH = 500;
  */
 @Injectable()
 export class WebhookDeliveriesRepository {
-  private readonly statements = new Map<string, Statement>();
-
   constructor(private readonly database: DatabaseService) {}
-
-  private statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
-    let prepared = this.statements.get(sql);
-    if (!prepared) {
-      prepared = this.database.db.prepare(sql);
-      this.statements.set(sql, prepared);
-    }
-    return prepared as unknown as Statement<P, R>;
-  }
 
   /** A new delivery, due at once. */
   enqueue(delivery: { id: string; eventType: string; payload: string; createdAt: string }): void {
-    this.statement(
-      `INSERT INTO webhook_deliveries (id, event_type, payload, status, created_at, next_attempt_at)
+    this.database
+      .statement(
+        `INSERT INTO webhook_deliveries (id, event_type, payload, status, created_at, next_attempt_at)
          VALUES (?, ?, ?, 'pending', ?, ?)`,
-    ).run(
-      delivery.id,
-      delivery.eventType,
-      delivery.payload,
-      delivery.createdAt,
-      delivery.createdAt,
-    );
+      )
+      .run(
+        delivery.id,
+        delivery.eventType,
+        delivery.payload,
+        delivery.createdAt,
+        delivery.createdAt,
+      );
   }
 
   /** Takes the delivery that has been due longest, if any, and marks it `delivering`. */
   claimDue(now: string): WebhookDelivery | null {
-    const row = this.statement<[string], DeliveryRow>(
-      `UPDATE webhook_deliveries SET status = 'delivering'
+    const row = this.database
+      .statement<[string], DeliveryRow>(
+        `UPDATE webhook_deliveries SET status = 'delivering'
          WHERE id = (SELECT id FROM webhook_deliveries
                       WHERE status = 'pending' AND next_attempt_at <= ?
                       ORDER BY next_attempt_at, created_at, id LIMIT 1)
          RETURNING *`,
-    ).get(now);
+      )
+      .get(now);
     return row ? toDelivery(row) : null;
   }
 
   /** When the next pending delivery is due, or null when none waits. */
   nextDueAt(): string | null {
-    const row = this.statement<[], { due: string | null }>(
-      `SELECT MIN(next_attempt_at) AS due FROM webhook_deliveries WHERE status = 'pending'`,
-    ).get();
+    const row = this.database
+      .statement<[], { due: string | null }>(
+        `SELECT MIN(next_attempt_at) AS due FROM webhook_deliveries WHERE status = 'pending'`,
+      )
+      .get();
     return row?.due ?? null;
   }
 
@@ -92,19 +86,21 @@ export class WebhookDeliveriesRepository {
     nextAttemptAt: string | null,
   ): void {
     const status = result.ok ? 'delivered' : nextAttemptAt ? 'pending' : 'failed';
-    this.statement(
-      `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?,
+    this.database
+      .statement(
+        `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?,
            last_response_status = ?, last_error = ?, next_attempt_at = ?, delivered_at = ?
          WHERE id = ?`,
-    ).run(
-      status,
-      attemptedAt,
-      result.responseStatus,
-      result.ok ? null : result.error.slice(0, MAX_ERROR_LENGTH),
-      result.ok ? null : nextAttemptAt,
-      result.ok ? attemptedAt : null,
-      id,
-    );
+      )
+      .run(
+        status,
+        attemptedAt,
+        result.responseStatus,
+        result.ok ? null : result.error.slice(0, MAX_ERROR_LENGTH),
+        result.ok ? null : nextAttemptAt,
+        result.ok ? attemptedAt : null,
+        id,
+      );
   }
 
   /**
@@ -113,19 +109,21 @@ export class WebhookDeliveriesRepository {
    */
   release(id?: string): number {
     if (id !== undefined) {
-      return this.statement(
-        `UPDATE webhook_deliveries SET status = 'pending' WHERE id = ? AND status = 'delivering'`,
-      ).run(id).changes;
+      return this.database
+        .statement(
+          `UPDATE webhook_deliveries SET status = 'pending' WHERE id = ? AND status = 'delivering'`,
+        )
+        .run(id).changes;
     }
-    return this.statement(
-      `UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'delivering'`,
-    ).run().changes;
+    return this.database
+      .statement(`UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'delivering'`)
+      .run().changes;
   }
 
   get(id: string): WebhookDelivery | null {
-    const row = this.statement<[string], DeliveryRow>(
-      'SELECT * FROM webhook_deliveries WHERE id = ?',
-    ).get(id);
+    const row = this.database
+      .statement<[string], DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = ?')
+      .get(id);
     return row ? toDelivery(row) : null;
   }
 
@@ -147,17 +145,20 @@ export class WebhookDeliveriesRepository {
     const sql = `SELECT * FROM webhook_deliveries
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return this.statement<(string | number)[], DeliveryRow>(sql)
+    return this.database
+      .statement<(string | number)[], DeliveryRow>(sql)
       .all(...params, filter.limit)
       .map(toDelivery);
   }
 
   /** Deletes the finished (delivered or failed) deliveries created before `cutoff`. */
   pruneBefore(cutoff: string): number {
-    return this.statement(
-      `DELETE FROM webhook_deliveries
+    return this.database
+      .statement(
+        `DELETE FROM webhook_deliveries
          WHERE created_at < ? AND status IN ('delivered', 'failed')`,
-    ).run(cutoff).changes;
+      )
+      .run(cutoff).changes;
   }
 }
 

@@ -6,11 +6,15 @@ import type { ClaudeCodeClient, components } from '../../client/src';
 import { signedHeaders } from '../../src/webhooks/webhook-signature';
 import { removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
-import { ServiceProcess, startServiceProcess } from '../support/service-process';
+import {
+  fakeUpstreamProcessEnv,
+  ServiceProcess,
+  startServiceProcess,
+} from '../support/service-process';
 import { createSpecCheckedClient } from '../support/spec-checked-client';
 import { uniqueSuffix } from '../support/test-app';
-import { waitUntil } from '../support/wait';
 import {
+  deliveryLogged,
   newWebhookSecret,
   startWebhookReceiver,
   WebhookReceiver,
@@ -33,14 +37,7 @@ describe('webhooks: the service process tells a receiver each run end, across it
 
   const start = async (webhookUrl: string) => {
     const service = await startServiceProcess({
-      API_TOKEN: token,
-      CONTAINER_PREFIX: prefix,
-      VOLUME_PREFIX: prefix,
-      AGENT_NETWORK: 'host',
-      DATA_DIR: dataDir,
-      ENVIRONMENTS: 'dev',
-      AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
-      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+      ...fakeUpstreamProcessEnv({ token, prefix, dataDir, fakeUrl: fake.url }),
       SHUTDOWN_GRACE_MS: '1000',
       WEBHOOK_URL: webhookUrl,
       WEBHOOK_SECRET: secret,
@@ -76,17 +73,13 @@ describe('webhooks: the service process tells a receiver each run end, across it
     return res.data.id;
   }
 
-  async function logShows(client: ClaudeCodeClient, matches: (d: WebhookDelivery) => boolean) {
-    let found: WebhookDelivery | undefined;
-    await waitUntil(async () => {
+  const logShows = (client: ClaudeCodeClient, matches: (d: WebhookDelivery) => boolean) =>
+    deliveryLogged(async () => {
       const { data } = await client.GET('/api/webhooks/deliveries', {
         params: { query: { limit: 100 } },
       });
-      found = data?.items.find(matches);
-      return found !== undefined;
-    }, 'the delivery log to show it');
-    return found as WebhookDelivery;
-  }
+      return data?.items ?? [];
+    }, matches);
 
   it('delivers each kind of run end signed, refuses a forgery, and survives the receiver and the service going down', async () => {
     const lifeos = await receiver();

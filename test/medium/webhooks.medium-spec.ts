@@ -8,6 +8,7 @@ import { WebhookDeliveriesRepository } from '../../src/webhooks/webhook-deliveri
 import { signedHeaders } from '../../src/webhooks/webhook-signature';
 import { waitUntil } from '../support/wait';
 import {
+  deliveryLogged,
   newWebhookSecret,
   startWebhookReceiver,
   WebhookReceiver,
@@ -49,14 +50,8 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
     return reply.json<{ items: WebhookDeliveryDto[] }>().items;
   }
 
-  async function logShows(app: ExecutionsApp, matches: (d: WebhookDeliveryDto) => boolean) {
-    let found: WebhookDeliveryDto | undefined;
-    await waitUntil(async () => {
-      found = (await deliveries(app)).find(matches);
-      return found !== undefined;
-    }, 'the delivery log to show it');
-    return found as WebhookDeliveryDto;
-  }
+  const logShows = (app: ExecutionsApp, matches: (d: WebhookDeliveryDto) => boolean) =>
+    deliveryLogged(() => deliveries(app), matches);
 
   it('delivers each run end, signed, to a receiver that verifies and stores it', async () => {
     const lifeos = await receiver();
@@ -136,27 +131,25 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
     ]);
   });
 
-  it('follows no redirect: a 3xx is a failed attempt', async () => {
+  /** A run's end sent to a receiver that answers `status` to each of `maxAttempts` attempts. */
+  async function failedDelivery(status: number, maxAttempts: number) {
     const lifeos = await receiver();
-    lifeos.failNext(1, 307);
-    const app = await bootTo(lifeos.url, { WEBHOOK_MAX_ATTEMPTS: '1' });
-    const id = await app.submit({ prompt: 'moved' });
+    lifeos.failNext(maxAttempts + 5, status);
+    const app = await bootTo(lifeos.url, { WEBHOOK_MAX_ATTEMPTS: String(maxAttempts) });
+    const id = await app.submit({ prompt: 'doomed' });
     (await app.runner.runOf(id)).succeed('ok');
-    expect(await logShows(app, (d) => d.status === 'failed')).toMatchObject({
-      attempts: 1,
-      lastResponseStatus: 307,
-      lastError: 'HTTP 307',
-    });
+    return { lifeos, delivery: await logShows(app, (d) => d.status === 'failed') };
+  }
+
+  it('follows no redirect: a 3xx is a failed attempt', async () => {
+    const { lifeos, delivery } = await failedDelivery(307, 1);
+    expect(delivery).toMatchObject({ attempts: 1, lastResponseStatus: 307, lastError: 'HTTP 307' });
     expect(lifeos.runs.size).toBe(0);
   });
 
   it('marks a delivery failed after WEBHOOK_MAX_ATTEMPTS, and keeps it in the log', async () => {
-    const lifeos = await receiver();
-    lifeos.failNext(10, 503);
-    const app = await bootTo(lifeos.url, { WEBHOOK_MAX_ATTEMPTS: '2' });
-    const id = await app.submit({ prompt: 'doomed' });
-    (await app.runner.runOf(id)).succeed('ok');
-    expect(await logShows(app, (d) => d.status === 'failed')).toMatchObject({
+    const { lifeos, delivery } = await failedDelivery(503, 2);
+    expect(delivery).toMatchObject({
       attempts: 2,
       lastResponseStatus: 503,
       lastError: 'HTTP 503',

@@ -89,6 +89,19 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
   };
 }
 
+/** Reads a delivery log until an entry matches, and answers it. */
+export async function deliveryLogged<D>(
+  read: () => Promise<D[]>,
+  matches: (delivery: D) => boolean,
+): Promise<D> {
+  let found: D | undefined;
+  await waitUntil(async () => {
+    found = (await read()).find(matches);
+    return found !== undefined;
+  }, 'the delivery log to show it');
+  return found as D;
+}
+
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);

@@ -35,6 +35,8 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'EVENTS_TOKEN_GRACE_MS', min: 0, max: 600000 },
   { name: 'SSE_MAX_STREAMS', min: 1, max: 100000 },
   { name: 'SSE_MAX_STREAMS_PER_TOKEN', min: 1, max: 100000 },
+  { name: 'WEBHOOK_MAX_ATTEMPTS', min: 1, max: 100 },
+  { name: 'WEBHOOK_TIMEOUT_MS', min: 100, max: 300000 },
 ];
 
 /** The problems with `env`; a small MAX_PROMPT_BYTES keeps a bad BODY_LIMIT_BYTES to its own. */
