@@ -159,6 +159,36 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
     expect(lifeos.requests.map((r) => r.status)).toEqual([503, 503]);
   });
 
+  it('gives up an attempt that gets no answer within WEBHOOK_TIMEOUT_MS', async () => {
+    const lifeos = await receiver();
+    lifeos.failNext(1, 'hang');
+    const app = await bootTo(lifeos.url, { WEBHOOK_TIMEOUT_MS: '300' });
+    const id = await app.submit({ prompt: 'slow receiver' });
+    (await app.runner.runOf(id)).succeed('ok');
+    await lifeos.runStored(id);
+    const delivered = await logShows(app, (d) => d.status === 'delivered');
+    expect(delivered.attempts).toBe(2);
+    expect(lifeos.requests).toEqual([{ webhookId: delivered.id, status: 204 }]);
+  });
+
+  it('at shutdown, cuts the attempt in flight short and leaves it pending, uncounted', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cca-medium-hooks-'));
+    dataDirs.push(dataDir);
+    const lifeos = await receiver();
+    lifeos.failNext(1, 'hang');
+    // Far longer than the test may take: the close must not wait for the attempt's deadline.
+    const app = await bootTo(lifeos.url, { DATA_DIR: dataDir, WEBHOOK_TIMEOUT_MS: '300000' });
+    const id = await app.submit({ prompt: 'cut short' });
+    (await app.runner.runOf(id)).succeed('ok');
+    await logShows(app, (d) => d.status === 'delivering');
+    await app.app.close();
+
+    const after = await boot({ DATA_DIR: dataDir });
+    expect(await deliveries(after)).toEqual([
+      expect.objectContaining({ status: 'pending', attempts: 0, lastError: null }),
+    ]);
+  });
+
   it('keeps what the receiver missed while down, and delivers it after a restart of the service', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cca-medium-hooks-'));
     dataDirs.push(dataDir);

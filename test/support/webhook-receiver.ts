@@ -21,9 +21,9 @@ export interface WebhookReceiver {
   events: ClaudeCodeWebhookEvent[];
   /**
    * The next `count` requests are answered `status` without reaching the handler (a 3xx points
-   * back at the receiver, so a client that followed it would deliver).
+   * back at the receiver, so a client that followed it would deliver), or never answered (`hang`).
    */
-  failNext(count: number, status: number): void;
+  failNext(count: number, status: number | 'hang'): void;
   /** Resolves once the run `id` is stored. */
   runStored(id: string): Promise<ClaudeCodeRunEnded>;
   close(): Promise<void>;
@@ -43,13 +43,14 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
     store: { saveRun: (run) => Promise.resolve(void runs.set(run.id, run)) },
     onEvent: (event) => Promise.resolve(void events.push(event)),
   });
-  const failures: number[] = [];
+  const failures: (number | 'hang')[] = [];
 
   const server: Server = createServer((incoming, outgoing) => {
     void (async () => {
       const body = await readBody(incoming);
       const webhookId = incoming.headers['webhook-id'] as string | undefined;
       let status = failures.shift();
+      if (status === 'hang') return;
       if (status === undefined) {
         const headers = new Headers();
         for (const [name, value] of Object.entries(incoming.headers)) {
@@ -76,7 +77,7 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
     requests,
     runs,
     events,
-    failNext: (count, status) => failures.push(...Array<number>(count).fill(status)),
+    failNext: (count, status) => failures.push(...Array<number | 'hang'>(count).fill(status)),
     runStored: async (id) => {
       await waitUntil(() => Promise.resolve(runs.has(id)), `run ${id} stored by the receiver`);
       return runs.get(id) as ClaudeCodeRunEnded;
