@@ -53,6 +53,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
     const webhooks = this.config.webhooks;
     if (!webhooks) return;
+    // The origin only: a path or query may carry a token.
+    this.logger.log(`Delivering ${webhooks.events.join(', ')} to ${new URL(webhooks.url).origin}`);
     const released = this.repository.release();
     if (released > 0) this.logger.warn(`Retrying ${released} delivery(ies) a crash cut short`);
     for (const type of SERVICE_EVENT_TYPES.filter((t) => webhooks.events.includes(t))) {
