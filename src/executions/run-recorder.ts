@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { RunEnded, ServiceEvents } from '../common/events/service-events';
 import { ExecutionEnd, ExecutionsRepository, ExecutionSummary } from './executions.repository';
 import { RunEventHub } from './run-event-hub';
+import { RunTelemetry } from './run-telemetry';
 
 /** How far a run's stored events have come; the recorder numbers and bounds them with it. */
 export interface EventTally {
@@ -24,13 +25,13 @@ export class RunRecorder {
     private readonly repository: ExecutionsRepository,
     private readonly hub: RunEventHub,
     private readonly serviceEvents: ServiceEvents,
+    private readonly telemetry: RunTelemetry,
   ) {}
 
-  started(run: Pick<ExecutionSummary, 'id' | 'env' | 'sessionId' | 'createdAt'>): EventTally {
+  started(run: Pick<ExecutionSummary, 'id' | 'env' | 'createdAt'>): EventTally {
     const startedAt = new Date().toISOString();
     this.repository.markRunning(run.id, startedAt);
-    const { id, env, sessionId, createdAt } = run;
-    this.serviceEvents.emit('run.started', { id, env, sessionId, createdAt, startedAt });
+    this.telemetry.started(run.env, run.createdAt, startedAt);
     return { nextSeq: 1, storedBytes: 0, full: false };
   }
 

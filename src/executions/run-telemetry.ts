@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { RunEnded, RunStarted, ServiceEvents } from '../common/events/service-events';
+import { RunEnded, ServiceEvents } from '../common/events/service-events';
 import { DURATION_BUCKETS, METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { RunQueue } from './run-queue';
 
@@ -13,8 +13,8 @@ const TOKEN_KINDS = {
 } as const;
 
 /**
- * What operators see of the runs: each start and end counted (Prometheus) and each end logged,
- * from the service's events, and the queues' depth read at scrape time. The output goes into
+ * What operators see of the runs: each start and end counted (Prometheus) and each end logged
+ * (from the service's `run.ended`), and the queues' depth read at scrape time. The output goes into
  * the log only with LOG_CONTENT=true; the prompt never travels on the events.
  */
 @Injectable()
@@ -70,12 +70,15 @@ export class RunTelemetry {
         for (const [env, depth] of waiting) this.set({ env }, depth);
       },
     });
-    events.on('run.started', (run) => this.started(run));
     events.on('run.ended', (run) => this.ended(run));
   }
 
-  private started(run: RunStarted): void {
-    this.wait.observe({ env: run.env }, secondsBetween(run.createdAt, run.startedAt));
+  /**
+   * A run left the queue (told by the recorder: a start is no event of the bus, whose every type
+   * webhooks deliver).
+   */
+  started(env: string, createdAt: string, startedAt: string): void {
+    this.wait.observe({ env }, secondsBetween(createdAt, startedAt));
   }
 
   private ended(run: RunEnded): void {

@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
 import { parseAgentLimits } from './agent-limits';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
+import { webhookConfig } from './webhook-config';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
 export class ConfigValidationError extends Error {
@@ -32,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
     );
   }
+  const webhooks = webhookConfig(variables, problems);
   const apiTokens = [variables.API_TOKEN, ...(variables.API_TOKENS ?? [])];
   if (variables.METRICS_TOKEN && apiTokens.includes(variables.METRICS_TOKEN)) {
     problems.push('METRICS_TOKEN must differ from the API tokens (a scraper must not run Claude)');
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       idleMs: variables.WARM_IDLE_MS,
       spares: variables.SPARE_PROCESSES,
     },
+    idleStopMs: variables.IDLE_STOP_MS,
     history: {
       retentionDays: variables.HISTORY_RETENTION_DAYS,
       maxEventsPerRun: variables.EVENTS_MAX_PER_RUN,
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxStreams: variables.SSE_MAX_STREAMS,
       maxStreamsPerToken: variables.SSE_MAX_STREAMS_PER_TOKEN,
     },
+    webhooks,
     log: {
       format: variables.LOG_FORMAT,
       level: variables.LOG_LEVEL,

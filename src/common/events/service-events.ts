@@ -17,15 +17,6 @@ export interface RunEnded {
   errorCode: string | null;
 }
 
-/** A run left the queue and started: `startedAt - createdAt` is how long it waited. */
-export interface RunStarted {
-  id: string;
-  env: string;
-  sessionId: string;
-  createdAt: string;
-  startedAt: string;
-}
-
 /** A run waits on a person: an approval of a tool use, or the answer to a question. */
 export interface AskRequested {
   runId: string;
@@ -34,14 +25,33 @@ export interface AskRequested {
   request: object;
 }
 
+/** An environment's container was stopped because nothing had used it for IDLE_STOP_MS. */
+export interface ContainerIdleStopped {
+  env: string;
+  /** ISO time since which nothing had used it. */
+  idleSince: string;
+  /** ISO time of the stop. */
+  stoppedAt: string;
+}
+
 /** What happened in the service that someone outside it may want to know, by type. */
 export interface ServiceEventMap {
-  'run.started': RunStarted;
   'run.ended': RunEnded;
   'ask.requested': AskRequested;
+  'container.idle_stopped': ContainerIdleStopped;
 }
 
 export type ServiceEventType = keyof ServiceEventMap;
+
+/**
+ * Every type of the map, for what listens to all of them (webhooks) or names them in settings.
+ * The compiler refuses a type added to the map but not here.
+ */
+export const SERVICE_EVENT_TYPES = Object.keys({
+  'run.ended': true,
+  'ask.requested': true,
+  'container.idle_stopped': true,
+} satisfies Record<ServiceEventType, true>) as ServiceEventType[];
 export type ServiceEventListener<T extends ServiceEventType> = (event: ServiceEventMap[T]) => void;
 
 /**
