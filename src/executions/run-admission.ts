@@ -8,17 +8,21 @@ import { sessionBusy } from '../sessions/sessions.errors';
 import { SessionsService } from '../sessions/sessions.service';
 import { PermissionMode, RunExecutor } from '../agent/run-executor';
 import { ExecutionRequest } from './execution-request';
+import { RunBudgets } from './run-budgets';
 import { RunQueue } from './run-queue';
 
 export interface AdmitOptions {
   /** The synchronous route keeps its contract: a busy session is 409, not a wait. */
   rejectBusySession: boolean;
+  /** The submitting token: its runs count against TOKEN_RUN_QUOTA. */
+  tokenId: string;
 }
 
 /**
  * Decides whether a request may become a run, before anything is recorded: a known environment,
- * a prompt within MAX_PROMPT_BYTES, a container that runs, a session that exists. Docker being
- * down, or an unknown session, is refused now rather than after the wait in the queue.
+ * a prompt within MAX_PROMPT_BYTES, room in the budgets, a container that runs, a session that
+ * exists. Docker being down, or an unknown session, is refused now rather than after the wait in
+ * the queue.
  */
 @Injectable()
 export class RunAdmission {
@@ -28,6 +32,7 @@ export class RunAdmission {
     private readonly sessions: SessionsService,
     private readonly queue: RunQueue,
     private readonly executor: RunExecutor,
+    private readonly budgets: RunBudgets,
   ) {}
 
   /** Returns the run's environment and session id; throws the request's 4xx/5xx otherwise. */
@@ -39,6 +44,8 @@ export class RunAdmission {
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
     this.checkPermissionMode(request);
+    // Before the container is started for a run that would be refused.
+    this.budgets.check(env, options.tokenId);
     // A new session takes a spare CLI's id when one fits: its first turn skips the start.
     const sessionId =
       request.sessionId ??
@@ -53,6 +60,14 @@ export class RunAdmission {
       await this.sessions.prepareRun(env, request.sessionId);
     }
     return { env, sessionId };
+  }
+
+  /**
+   * The budgets once more, when the run is recorded (synchronously with it): submits that were
+   * admitted meanwhile may have used up the room.
+   */
+  recheckBudgets(env: string, tokenId: string): void {
+    this.budgets.check(env, tokenId);
   }
 
   private hasRunInFlight(env: string, sessionId: string): boolean {

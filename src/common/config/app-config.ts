@@ -21,6 +21,16 @@ export interface AppConfig {
   readonly execution: ExecutionLimits;
   readonly warm: WarmConfig;
   readonly history: HistoryConfig;
+  readonly budgets: BudgetConfig;
+}
+
+/** What an environment may spend and a token may run (0: no bound). */
+export interface BudgetConfig {
+  /** USD an environment's runs may spend in any 24 hours; past it, 429 ENV_BUDGET_EXHAUSTED. */
+  readonly envUsdPerDay: number;
+  /** Runs a token may submit per `tokenRunQuotaWindowMs`; past it, 429 RUN_QUOTA_EXHAUSTED. */
+  readonly tokenRunQuota: number;
+  readonly tokenRunQuotaWindowMs: number;
 }
 
 export interface ExecutionLimits {

@@ -81,7 +81,7 @@ describe('the embedded store', () => {
     db.prepare(
       "INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', 'Kept', '2026-01-01T00:00:00.000Z')",
     ).run();
-    expect(applyMigrations(db, MIGRATIONS)).toEqual([3]);
+    expect(applyMigrations(db, MIGRATIONS.slice(0, 3))).toEqual([3]);
     expect(
       db.prepare('SELECT reserved, title, updated_at, transcript_size FROM sessions').get(),
     ).toEqual({
