@@ -443,7 +443,10 @@ export interface components {
         ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
-            /** @description For `VALIDATION_FAILED`: one line per rejected field. */
+            /**
+             * @description For `VALIDATION_FAILED`: one line per rejected field. For `ENV_BUDGET_EXHAUSTED` and
+             *     `RUN_QUOTA_EXHAUSTED`: `resetsAt: <ISO time>`, when the next run fits.
+             */
             details?: string[];
             /** @description A readable explanation, safe to show to a user. */
             message: string;
