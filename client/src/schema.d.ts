@@ -486,7 +486,7 @@ export interface components {
             /** @description A model name or alias, e.g. `sonnet`. */
             model?: string;
             /**
-             * @description A JSON Schema of an object (`type: object`, at most 32 KiB as JSON) that the answer must
+             * @description A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
              *     conform to. The answer then carries the validated object in `structuredOutput`; an answer
              *     that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
              * @example {
@@ -842,7 +842,7 @@ export interface components {
             /** @description A model name or alias, e.g. `sonnet`. */
             model?: string;
             /**
-             * @description A JSON Schema of an object (`type: object`, at most 32 KiB as JSON) that the answer must
+             * @description A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
              *     conform to. The answer then carries the validated object in `structuredOutput`; an answer
              *     that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
              * @example {

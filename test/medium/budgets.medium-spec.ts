@@ -183,7 +183,7 @@ describe('budgets and structured output: the real wiring and store around a fake
       [
         'a schema of 40 KB',
         { outputSchema: { type: 'object', description: 'x'.repeat(40_000) } },
-        'outputSchema is 40034 bytes as JSON; the limit is 32768',
+        'outputSchema is 40034 bytes as JSON; the limit is 8192',
       ],
       ['a budget of 0', { maxBudgetUsd: 0 }, 'maxBudgetUsd must be a positive number'],
       ['a budget in a string', { maxBudgetUsd: '1' }, 'maxBudgetUsd must be a number'],

@@ -122,7 +122,7 @@ export class ExecuteRequestDto implements ExecutionRequest {
   maxBudgetUsd?: number;
 
   /**
-   * A JSON Schema of an object (`type: object`, at most 32 KiB as JSON) that the answer must
+   * A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
    * conform to. The answer then carries the validated object in `structuredOutput`; an answer
    * that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
    */

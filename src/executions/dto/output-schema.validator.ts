@@ -1,10 +1,11 @@
 import { registerDecorator, ValidationArguments } from 'class-validator';
 
 /**
- * The largest `outputSchema`, as JSON. The CLI takes the schema as one argument
- * (`--json-schema`), and Linux caps a single argument at 128 KiB.
+ * The largest `outputSchema`, as JSON. The CLI takes the schema as an argument (`--json-schema`),
+ * so it travels in the body of the exec's creation, which the socket proxy reads whole up to
+ * 32 KiB (docker/socket-proxy/check-request.lua): escaped again there, it may double.
  */
-export const MAX_OUTPUT_SCHEMA_BYTES = 32 * 1024;
+export const MAX_OUTPUT_SCHEMA_BYTES = 8 * 1024;
 
 /**
  * A JSON Schema the CLI can offer the model as its answer tool: a JSON object of at most
