@@ -97,6 +97,29 @@ describe('budgets and structured output: the real wiring and store around a fake
     });
   });
 
+  it('lets one of two submits that race for the last run of a quota through, and refuses the other', async () => {
+    const { request, runner, containers } = await boot({ TOKEN_RUN_QUOTA: '1' });
+    // Both are admitted before either is recorded: their container starts end together.
+    let arrived = 0;
+    let bothArrived: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => (bothArrived = resolve));
+    containers.ensureRunning.mockImplementation(async (env: string) => {
+      arrived += 1;
+      if (arrived === 2) bothArrived();
+      await together;
+      return `claude-agent-${env}`;
+    });
+    const replies = await Promise.all([
+      request('POST', '/api/executions', { env: 'dev', prompt: 'a' }),
+      request('POST', '/api/executions', { env: 'staging', prompt: 'b' }),
+    ]);
+    expect(replies.map((reply) => reply.statusCode).sort()).toEqual([202, 429]);
+    expect(
+      (await request('GET', '/api/executions')).json<{ items: unknown[] }>().items,
+    ).toHaveLength(1);
+    await runner.runAt(0);
+  });
+
   describe('maxBudgetUsd and outputSchema', () => {
     it('hands both to the runner, and keeps the validated object of a conforming answer', async () => {
       const { runner, request, submit, ended } = await boot();
