@@ -20,6 +20,7 @@ import { ExecutionsModule } from './executions/executions.module';
 import { HealthModule } from './health/health.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -38,6 +39,7 @@ export class AppModule {
         StoreModule,
         SessionsModule,
         ExecutionsModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

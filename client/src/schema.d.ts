@@ -284,6 +284,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook delivery log, newest first: each event posted to WEBHOOK_URL (or waiting to be),
+         *     its status, attempts, last answer and next attempt. Kept HISTORY_RETENTION_DAYS.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -400,6 +420,16 @@ export interface components {
             env: string;
             /** @description Whether the container exists at all. */
             exists: boolean;
+            /**
+             * @description ISO time since which nothing has used the running container (no run, no event stream; warm
+             *     and spare CLIs do not count), or null while something does or when it does not run.
+             */
+            idleSince: string | null;
+            /**
+             * @description ISO time at which the service stops the container for idleness (`idleSince` + IDLE_STOP_MS),
+             *     unless something uses it first; null when it is not idle or IDLE_STOP_MS is 0.
+             */
+            idleStopAt: string | null;
             /** @description The image the container was created from, or the configured image when it does not exist. */
             image: string;
             limits: components["schemas"]["ContainerLimitsDto"];
@@ -965,6 +995,38 @@ export interface components {
             /** @description The id of the tool call it answers. */
             toolUseId: string;
         };
+        WebhookDeliveryDto: {
+            /** @description Attempts made so far. */
+            attempts: number;
+            /** @description When the event happened (the payload's `timestamp`). */
+            createdAt: string;
+            deliveredAt: string | null;
+            /** @description The event's type, the payload's `type`. */
+            eventType: components["schemas"]["WebhookEventType"];
+            /** @description `msg_…`: the `webhook-id` header of every attempt, the receiver's dedupe key. */
+            id: string;
+            lastAttemptAt: string | null;
+            /** @description Why the last attempt failed (`HTTP 500`, a network error, a timeout); null on success. */
+            lastError: string | null;
+            /** @description The HTTP status of the last answer; null before the first, or when none came. */
+            lastResponseStatus: number | null;
+            /** @description When the next attempt is due; null once delivered or failed. */
+            nextAttemptAt: string | null;
+            /**
+             * @description `pending`: waits for its next attempt (`nextAttemptAt`); `delivering`: an attempt is in
+             *     flight; `delivered`: answered 2xx; `failed`: WEBHOOK_MAX_ATTEMPTS attempts failed.
+             */
+            status: components["schemas"]["WebhookDeliveryStatus"];
+        };
+        WebhookDeliveryListDto: {
+            items: components["schemas"]["WebhookDeliveryDto"][];
+            /** @description Pass as `cursor` for the next page; null on the last one. */
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        WebhookDeliveryStatus: "pending" | "delivering" | "delivered" | "failed";
+        /** @enum {string} */
+        WebhookEventType: "run.ended" | "ask.requested" | "container.idle_stopped";
         /**
          * @description When the session already runs a prompt: `queue` waits behind it (the run shows
          *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts
@@ -1961,24 +2023,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description DOCKER_UNAVAILABLE */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description DOCKER_TIMEOUT */
-            504: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
         };
     };
     listSessions: {
@@ -2358,6 +2402,60 @@ export interface operations {
             };
             /** @description DOCKER_TIMEOUT */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+                /** @description Only deliveries of this event type. */
+                eventType?: components["schemas"]["WebhookEventType"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

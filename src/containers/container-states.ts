@@ -48,6 +48,7 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly issued = new Map<string, number>();
   private readonly kept = new Map<string, number>();
   private readonly envByName: ReadonlyMap<string, string>;
+  private readonly changeListeners: ((env: string, info: ContainerInfo | null) => void)[] = [];
   private synced = false;
   private stopped = false;
   private watch: EventWatch | null = null;
@@ -89,8 +90,14 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
       this.known.set(env, info);
       // The runner starts its spare CLIs in a container that runs, and lets go of a stopped one's.
       this.runner?.containerRunning(this.containerName(env), info?.running === true);
+      for (const listener of this.changeListeners) listener(env, info);
     }
     return info;
+  }
+
+  /** Calls `listener` with each state kept (a change, or the same state read again). */
+  onChange(listener: (env: string, info: ContainerInfo | null) => void): void {
+    this.changeListeners.push(listener);
   }
 
   private containerName(env: string): string {

@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
+import { ContainerActivity } from './container-activity';
 import { ContainerStates } from './container-states';
 import { ContainersController } from './containers.controller';
 import { ContainersService } from './containers.service';
 import { EnvironmentPipe } from './environment.pipe';
+import { IdleStop } from './idle-stop';
 
 @Module({
   imports: [AgentModule],
   controllers: [ContainersController],
-  providers: [ContainersService, ContainerStates, EnvironmentPipe],
+  providers: [ContainersService, ContainerActivity, ContainerStates, EnvironmentPipe, IdleStop],
   exports: [ContainersService, EnvironmentPipe],
 })
 export class ContainersModule {}

@@ -1,5 +1,6 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ContainerIdleStopped } from '../common/events/service-events';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { KeyedLock } from '../common/keyed-lock';
@@ -13,6 +14,7 @@ import {
   SETTINGS_HASH_LABEL,
 } from '../agent/agent-layout';
 import { agentContainerSpec } from './agent-container-spec';
+import { ContainerActivity } from './container-activity';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
 import { ContainerStates } from './container-states';
@@ -37,6 +39,8 @@ export class ContainersService {
   private readonly logger = new Logger(ContainersService.name);
   // Start and stop of one environment never interleave (two starts would race to create).
   private readonly lifecycle = new KeyedLock();
+  /** Environments whose container an idle stop is stopping: the state kept still says running. */
+  private readonly stopping = new Set<string>();
   private readonly authChecks = new Map<string, AuthCheck>();
   /** The agent image's id as last read; undefined until then, null when the engine lacks it. */
   private imageId: string | null | undefined;
@@ -48,6 +52,7 @@ export class ContainersService {
     private readonly docker: DockerService,
     private readonly states: ContainerStates,
     private readonly environments: EnvironmentPipe,
+    private readonly activity: ContainerActivity,
   ) {}
 
   /** Throws 404 ENV_NOT_FOUND unless the environment is configured. */
@@ -73,6 +78,8 @@ export class ContainersService {
     const settingsHash = info?.labels[SETTINGS_HASH_LABEL] ?? null;
     const expected = info ? await this.knownSettingsHash(env) : null;
     const method = await this.authMethod(env, info);
+    const idleSince = this.activity.idleSince(env, info);
+    const idleStopAt = this.activity.stopAt(idleSince);
     // Every value is ready before the literal: an await inside it, or a spread, makes V8 build
     // the object slowly, and this is the hottest read.
     return {
@@ -88,6 +95,8 @@ export class ContainersService {
       settingsHash,
       matchesSettings: expected === null ? null : settingsHash === expected,
       limits: this.limitsOf(env),
+      idleSince: idleSince === null ? null : new Date(idleSince).toISOString(),
+      idleStopAt: idleStopAt === null ? null : new Date(idleStopAt).toISOString(),
     };
   }
 
@@ -166,12 +175,36 @@ export class ContainersService {
     });
   }
 
-  /** The name of the environment's container, started (and created) first when it does not run. */
+  /**
+   * Holds the environment's container while something uses it: an idle stop leaves a held
+   * container running. The returned function lets go of it, once.
+   */
+  hold(env: string): () => void {
+    return this.activity.hold(env);
+  }
+
+  /** Runs `task` on the environment's container, started first, and held until the task ends. */
+  async whileRunning<T>(env: string, task: (containerName: string) => Promise<T>): Promise<T> {
+    const letGo = this.hold(env);
+    try {
+      return await task(await this.ensureRunning(env));
+    } finally {
+      letGo();
+    }
+  }
+
+  /**
+   * The name of the environment's container, started (and created) first when it does not run.
+   * Called while holding the container (see `hold`), it stays running until let go.
+   */
   async ensureRunning(env: string): Promise<string> {
     const name = this.containerName(env);
     const existing = await this.states.get(env);
-    // Under the lock it looks again: another request may be starting it.
-    if (!existing?.running) await this.lifecycle.run(env, () => this.startLocked(env));
+    // Under the lock it looks again: another request may be starting it, or an idle stop
+    // stopping it (then it is started again once stopped).
+    if (!existing?.running || this.stopping.has(env)) {
+      await this.lifecycle.run(env, () => this.startLocked(env));
+    }
     return name;
   }
 
@@ -220,6 +253,33 @@ export class ContainersService {
       const existing = await this.states.refresh(env);
       if (existing?.running) await this.docker.stopContainer(name, STOP_GRACE_SECONDS);
       return this.statusOf(env, await this.states.refresh(env));
+    });
+  }
+
+  /**
+   * Stops the container when nothing has held it for IDLE_STOP_MS, and tells when; null when it
+   * is not due (held again, stopped, or idle for less). Decided under the lifecycle lock, which
+   * starts wait on, so a run that took hold of the container meanwhile keeps it running.
+   */
+  stopIfIdle(env: string): Promise<ContainerIdleStopped | null> {
+    return this.lifecycle.run(env, async () => {
+      const idleSince = this.activity.idleSince(env, await this.states.get(env));
+      const stopAt = this.activity.stopAt(idleSince);
+      if (idleSince === null || stopAt === null || stopAt > Date.now()) return null;
+      // From this check on, a run that takes hold finds it stopping and waits for the lock.
+      this.stopping.add(env);
+      try {
+        await this.docker.stopContainer(this.containerName(env), STOP_GRACE_SECONDS);
+        // As a manual stop does: the kept state, and the runner's warm and spare CLIs, follow.
+        await this.states.refresh(env);
+      } finally {
+        this.stopping.delete(env);
+      }
+      return {
+        env,
+        idleSince: new Date(idleSince).toISOString(),
+        stoppedAt: new Date().toISOString(),
+      };
     });
   }
 

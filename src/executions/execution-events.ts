@@ -6,6 +6,7 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { sendSse, SseFrame } from '../common/http/sse';
 import { StreamSlots } from '../common/http/stream-slots';
+import { ContainersService } from '../containers/containers.service';
 import { endSummary } from './execution-outcome';
 import { isFinal } from './execution-status';
 import { ExecutionRecord, ExecutionsRepository } from './executions.repository';
@@ -23,6 +24,7 @@ export class ExecutionEvents {
     private readonly repository: ExecutionsRepository,
     private readonly hub: RunEventHub,
     private readonly slots: StreamSlots,
+    private readonly containers: ContainersService,
   ) {}
 
   /**
@@ -37,9 +39,12 @@ export class ExecutionEvents {
   ): Promise<void> {
     const source = this.open(id, lastEventId);
     const release = this.slots.acquire(tokenIdOf(request));
+    // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
+    const letGo = this.containers.hold(this.find(id).env);
     try {
       await sendSse(request, reply, source, this.config.history.heartbeatMs);
     } finally {
+      letGo();
       release();
     }
   }

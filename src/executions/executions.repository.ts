@@ -107,7 +107,6 @@ const SUMMARY_COLUMNS = `id, env, session_id, status, json_extract(request, '$.p
 /** The run history: the `executions` table and each run's stored stream events. */
 @Injectable()
 export class ExecutionsRepository {
-  private readonly statements = new Map<string, Statement>();
   private appendEventTransaction?: (id: string, event: StoredEvent, store: boolean) => void;
 
   constructor(private readonly database: DatabaseService) {}
@@ -116,14 +115,8 @@ export class ExecutionsRepository {
     return this.database.db;
   }
 
-  /** Prepared once per fixed SQL text: the run and event paths run for every line a CLI writes. */
   private statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
-    let prepared = this.statements.get(sql);
-    if (!prepared) {
-      prepared = this.db.prepare(sql);
-      this.statements.set(sql, prepared);
-    }
-    return prepared as unknown as Statement<P, R>;
+    return this.database.statement<P, R>(sql);
   }
 
   /** Records a queued run, and the token that submitted it (its runs count against its quota). */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EventsTokens } from '../common/auth/events-tokens';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
-import { decodeCursor, encodeCursor } from '../common/http/cursor';
+import { pageNewestFirst } from '../common/http/cursor';
 import { AnswerApprovalDto } from './dto/approval.dto';
 import { AnswerQuestionDto } from './dto/question.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';
@@ -17,11 +17,6 @@ import { RunAdmission } from './run-admission';
 import { RunApprovals } from './run-approvals';
 import { RunLifecycle } from './run-lifecycle';
 import { RunQueue } from './run-queue';
-
-interface ListCursor {
-  createdAt: string;
-  id: string;
-}
 
 /** Every run, synchronous or not, goes in here: admitted, recorded as queued, then queued. */
 @Injectable()
@@ -47,13 +42,29 @@ export class ExecutionsService {
   ): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
-    const { env, sessionId } = await this.admission.admit(request, {
+    const { env, sessionId, letGo } = await this.admission.admit(request, {
       rejectBusySession: busy === WhenSessionBusy.reject,
       tokenId,
     });
-    // The drain may have begun while the container and the session were checked.
-    this.lifecycle.assertAccepting();
-    this.admission.recheckBudgets(env, tokenId);
+    try {
+      // The drain may have begun while the container and the session were checked.
+      this.lifecycle.assertAccepting();
+      this.admission.recheckBudgets(env, tokenId);
+      return this.enqueue(request, busy, env, sessionId, tokenId);
+    } finally {
+      // Queued by now, or started (then the run holds the container itself).
+      letGo();
+    }
+  }
+
+  /** Records the run, and the token that submitted it, and queues it (steering per `busy`). */
+  private enqueue(
+    request: ExecutionRequest,
+    busy: WhenSessionBusy,
+    env: string,
+    sessionId: string,
+    tokenId: string,
+  ): ExecutionRecord {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId);
@@ -88,18 +99,11 @@ export class ExecutionsService {
   }
 
   list(query: ListExecutionsQueryDto): ExecutionListDto {
-    const limit = query.limit ?? 20;
-    const before = query.cursor ? decodeCursor(query.cursor, isListCursor) : undefined;
-    const records = this.repository.list({ ...query, before, limit: limit + 1 });
-    const page = records.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map((record) => this.toDto(record)),
-      nextCursor:
-        records.length > limit && last
-          ? encodeCursor({ createdAt: last.createdAt, id: last.id } satisfies ListCursor)
-          : null,
-    };
+    return pageNewestFirst(
+      query,
+      (before, limit) => this.repository.list({ ...query, before, limit }),
+      (record) => this.toDto(record),
+    );
   }
 
   /**
@@ -149,9 +153,4 @@ function executionFinished(record: ExecutionRecord): ApiError {
     ErrorCode.EXECUTION_FINISHED,
     `Execution ${record.id} has already ended (${record.status})`,
   );
-}
-
-function isListCursor(value: unknown): value is ListCursor {
-  const cursor = value as Partial<ListCursor> | null;
-  return typeof cursor?.createdAt === 'string' && typeof cursor.id === 'string';
 }

@@ -11,6 +11,13 @@ import { ExecutionRequest } from './execution-request';
 import { RunBudgets } from './run-budgets';
 import { RunQueue } from './run-queue';
 
+export interface Admitted {
+  env: string;
+  sessionId: string;
+  /** Lets go of the hold on the environment's container. */
+  letGo: () => void;
+}
+
 export interface AdmitOptions {
   /** The synchronous route keeps its contract: a busy session is 409, not a wait. */
   rejectBusySession: boolean;
@@ -35,11 +42,12 @@ export class RunAdmission {
     private readonly budgets: RunBudgets,
   ) {}
 
-  /** Returns the run's environment and session id; throws the request's 4xx/5xx otherwise. */
-  async admit(
-    request: ExecutionRequest,
-    options: AdmitOptions,
-  ): Promise<{ env: string; sessionId: string }> {
+  /**
+   * Returns the run's environment and session id, and a hold on its container to let go of once
+   * the run is queued (a run holds it itself from its start); throws the request's 4xx/5xx
+   * otherwise.
+   */
+  async admit(request: ExecutionRequest, options: AdmitOptions): Promise<Admitted> {
     const { env } = request;
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
@@ -54,12 +62,19 @@ export class RunAdmission {
     if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
       throw sessionBusy(sessionId);
     }
-    await this.containers.ensureRunning(env);
-    // A session whose first turn is still in flight may have no transcript yet, but it exists.
-    if (request.sessionId && !this.hasRunInFlight(env, sessionId)) {
-      await this.sessions.prepareRun(env, request.sessionId);
+    // The container started here is not stopped for idleness before the run gets to it.
+    const letGo = this.containers.hold(env);
+    try {
+      await this.containers.ensureRunning(env);
+      // A session whose first turn is still in flight may have no transcript yet, but it exists.
+      if (request.sessionId && !this.hasRunInFlight(env, sessionId)) {
+        await this.sessions.prepareRun(env, request.sessionId);
+      }
+    } catch (error) {
+      letGo();
+      throw error;
     }
-    return { env, sessionId };
+    return { env, sessionId, letGo };
   }
 
   /**

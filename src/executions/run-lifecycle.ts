@@ -68,6 +68,8 @@ export class RunLifecycle {
     };
     this.active.set(record.id, active);
     const tally = this.recorder.started(record.id);
+    // Held before the container is started, so an idle stop never stops it under the run.
+    const letGo = this.containers.hold(record.env);
     try {
       const outcome = await this.execute(record, active, tally);
       // Before the end is told, so the next run finds the environment fit again.
@@ -79,6 +81,7 @@ export class RunLifecycle {
         this.logger.error(`run ${record.id} failed: ${String(error)}`);
       this.recorder.ended(record.id, endOfSetupFailure(error));
     } finally {
+      letGo();
       this.approvals.forget(record.id);
       this.active.delete(record.id);
       settle();

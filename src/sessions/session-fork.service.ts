@@ -62,8 +62,9 @@ export class SessionForkService {
     });
     const transcript = store.transcriptOf(sessionId);
 
-    await this.containers.ensureRunning(env);
-    const stat = await this.transcripts.create(container, sessionId, transcript);
+    const stat = await this.containers.whileRunning(env, () =>
+      this.transcripts.create(container, sessionId, transcript),
+    );
     // Indexed now, so that the answer and the next list show it without a scan.
     const summary = summarizeTranscript(transcript.toString('utf8'));
     this.sessions.saveTranscripts(env, [

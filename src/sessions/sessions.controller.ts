@@ -39,11 +39,8 @@ const ID_PARAM = { name: 'id', description: 'The session id', format: 'uuid' };
 
 @ApiTags('sessions')
 @ApiAuthenticated()
-@ApiErrors({
-  400: [ErrorCode.VALIDATION_FAILED],
-  503: [ErrorCode.DOCKER_UNAVAILABLE],
-  504: [ErrorCode.DOCKER_TIMEOUT],
-})
+// Every route but the reservation (store only) reads or writes the volume through Docker.
+@ApiErrors({ 400: [ErrorCode.VALIDATION_FAILED] })
 @Controller('api/sessions')
 export class SessionsController {
   constructor(
@@ -63,7 +60,11 @@ export class SessionsController {
   @Get(':env')
   @ApiOkResponse({ type: SessionListDto })
   @ApiParam(ENV_PARAM)
-  @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND] })
+  @ApiErrors({
+    404: [ErrorCode.ENV_NOT_FOUND],
+    503: [ErrorCode.DOCKER_UNAVAILABLE],
+    504: [ErrorCode.DOCKER_TIMEOUT],
+  })
   listSessions(
     @Param('env', EnvironmentPipe) env: string,
     @Query() query: ListSessionsQueryDto,
@@ -76,7 +77,11 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionDetailDto })
   @ApiParam(ENV_PARAM)
   @ApiParam(ID_PARAM)
-  @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND] })
+  @ApiErrors({
+    404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+    503: [ErrorCode.DOCKER_UNAVAILABLE],
+    504: [ErrorCode.DOCKER_TIMEOUT],
+  })
   getSession(
     @Param('env', EnvironmentPipe) env: string,
     @Param('id', UuidParamPipe) id: string,
@@ -96,6 +101,7 @@ export class SessionsController {
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
       409: [ErrorCode.SESSION_BUSY],
       503: CONTAINER_START_ERRORS,
+      504: [ErrorCode.DOCKER_TIMEOUT],
     },
     { 409: 'a prompt is running in it' },
   )
@@ -122,6 +128,7 @@ export class SessionsController {
       413: [ErrorCode.TRANSCRIPT_TOO_LARGE],
       502: [ErrorCode.DOCKER_ERROR],
       503: CONTAINER_START_ERRORS,
+      504: [ErrorCode.DOCKER_TIMEOUT],
     },
     {
       409: 'a prompt is running in it, or it has no messages yet',

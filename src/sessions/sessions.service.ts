@@ -127,8 +127,7 @@ export class SessionsService {
     const onDisk = await this.transcripts.exists(container, id);
     if (!onDisk.any && !this.sessions.find(env, id)?.reserved) throw sessionNotFound(env, id);
     if (onDisk.any) {
-      await this.containers.ensureRunning(env);
-      await this.transcripts.remove(container, id);
+      await this.containers.whileRunning(env, () => this.transcripts.remove(container, id));
     }
     this.sessions.delete(env, id);
   }

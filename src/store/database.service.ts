@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Database from 'better-sqlite3';
+import Database, { Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
@@ -18,6 +18,7 @@ const BUSY_TIMEOUT_MS = 5000;
 export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     mkdirSync(config.dataDir, { recursive: true });
@@ -26,6 +27,16 @@ export class DatabaseService implements OnApplicationShutdown {
     if (applied.length > 0) {
       this.logger.log(`Applied store migrations ${applied.join(', ')}`);
     }
+  }
+
+  /** The statement of a fixed SQL text, prepared once: the run paths run theirs per CLI line. */
+  statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared as unknown as Statement<P, R>;
   }
 
   // The last hook of a shutdown: runs that are stopped during it are still recorded.

@@ -85,6 +85,29 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: 'webhook deliveries',
+    // The webhooks' outbox and delivery log: a delivery is written when its event happens, so it
+    // outlives a restart, and keeps its id (the receivers' dedupe key) across its attempts.
+    up: `
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NULL,
+        last_attempt_at TEXT NULL,
+        last_response_status INTEGER NULL,
+        last_error TEXT NULL,
+        delivered_at TEXT NULL
+      );
+      CREATE INDEX webhook_deliveries_newest_first ON webhook_deliveries (created_at DESC, id DESC);
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+    `,
+  },
+  {
+    version: 5,
     name: 'budgets and structured output',
     // Who submitted each run and what it spent of its own (cost_usd is the session's running
     // total), indexed for the checks every submit makes; and the answer's validated object.

@@ -84,6 +84,8 @@ describe('containers (real engine)', () => {
         tmpBytes: 32 * 1024 ** 2,
         cpuShares: 256,
       },
+      idleSince: null,
+      idleStopAt: null,
     });
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ClaudeCodeClient, components, operations } from '../../client/src';
 import { claudeProcesses, claudeProcessesOf, removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
-import { startServiceProcess } from '../support/service-process';
+import { fakeUpstreamProcessEnv, startServiceProcess } from '../support/service-process';
 import { createSpecCheckedClient } from '../support/spec-checked-client';
 import { readSse, SseEvent } from '../support/sse-client';
 import { envParams, startAppWithFakeUpstream, TestApp, uniqueSuffix } from '../support/test-app';
@@ -297,14 +297,7 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
   const token = `process-token-${randomUUID()}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'cca-proc-data-'));
   const env = () => ({
-    API_TOKEN: token,
-    CONTAINER_PREFIX: prefix,
-    VOLUME_PREFIX: prefix,
-    AGENT_NETWORK: 'host',
-    DATA_DIR: dataDir,
-    ENVIRONMENTS: 'dev',
-    AGENT_ENV_ANTHROPIC_BASE_URL: fake.url,
-    AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+    ...fakeUpstreamProcessEnv({ token, prefix, dataDir, fakeUrl: fake.url }),
     SHUTDOWN_GRACE_MS: '1500',
   });
   const clientOf = (baseUrl: string) => createSpecCheckedClient({ baseUrl, token });

@@ -26,7 +26,7 @@ export interface ExecutionsApp {
   app: NestFastifyApplication;
   config: AppConfig;
   runner: FakeRunExecutor;
-  /** Stubbed: `ensureRunning`, `containerName` and `restart` answer for any environment. */
+  /** Stubbed: `ensureRunning`, `containerName`, `restart` and `hold` answer for any environment. */
   containers: jest.Mocked<ContainersService>;
   /** An authenticated request through Fastify's inject. */
   request(method: 'GET' | 'POST', url: string, body?: object): Promise<Response>;
@@ -85,6 +85,7 @@ export function executionsApps(): (settings?: Record<string, string>) => Promise
       }),
       containerName: jest.fn((env: string) => `claude-agent-${env}`),
       restart: jest.fn((_env: string) => Promise.resolve()),
+      hold: jest.fn((_env: string) => () => undefined),
     });
     // Every session is found, without a transcript.
     const sessions = strictMock<SessionsService>('SessionsService', {

@@ -57,13 +57,18 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
     const config = loadConfig({ API_TOKEN: TOKEN, ENVIRONMENTS: 'dev,staging', DATA_DIR: dir });
     const state: { value: RunState } = { value: 'running' };
     const environments = new EnvironmentPipe(config);
+    const ensureRunning = jest.fn((env: string) => {
+      state.value = 'running';
+      return Promise.resolve(`claude-agent-${env}`);
+    });
     const containers = strictMock<ContainersService>('ContainersService', {
       containerName: jest.fn((env: string) => `claude-agent-${env}`),
       runState: jest.fn((_env: string) => Promise.resolve(state.value)),
-      ensureRunning: jest.fn((env: string) => {
-        state.value = 'running';
-        return Promise.resolve(`claude-agent-${env}`);
-      }),
+      ensureRunning,
+      // Generic, so jest cannot type it: a cast.
+      whileRunning: jest.fn(async (env: string, task: (name: string) => Promise<unknown>) =>
+        task(await ensureRunning(env)),
+      ) as jest.Mocked<ContainersService>['whileRunning'],
       checkEnvironment: jest.fn((env: string) => {
         environments.transform(env);
       }),

@@ -55,3 +55,25 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
   }
   return { baseUrl, child, output: () => output, exited };
 }
+
+/**
+ * The settings of a service process with one environment, `dev`, whose agents reach the fake
+ * upstream (host network), with its own prefixes and store.
+ */
+export function fakeUpstreamProcessEnv(options: {
+  token: string;
+  prefix: string;
+  dataDir: string;
+  fakeUrl: string;
+}): Record<string, string> {
+  return {
+    API_TOKEN: options.token,
+    CONTAINER_PREFIX: options.prefix,
+    VOLUME_PREFIX: options.prefix,
+    AGENT_NETWORK: 'host',
+    DATA_DIR: options.dataDir,
+    ENVIRONMENTS: 'dev',
+    AGENT_ENV_ANTHROPIC_BASE_URL: options.fakeUrl,
+    AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-dummy-key',
+  };
+}

@@ -1,5 +1,6 @@
 import { PermissionMode } from '../../agent/run-executor';
 import { AgentLimits } from './agent-limits';
+import { WebhookConfig } from './webhook-config';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
@@ -20,7 +21,14 @@ export interface AppConfig {
   readonly dataDir: string;
   readonly execution: ExecutionLimits;
   readonly warm: WarmConfig;
+  /**
+   * An environment's container is stopped once nothing has used it for this long (no run, no
+   * event stream); 0 never stops it.
+   */
+  readonly idleStopMs: number;
   readonly history: HistoryConfig;
+  /** Signed deliveries of the service's events; null when WEBHOOK_URL is unset. */
+  readonly webhooks: WebhookConfig | null;
   readonly budgets: BudgetConfig;
 }
 

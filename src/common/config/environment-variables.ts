@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { PermissionMode } from '../../agent/run-executor';
+import { SERVICE_EVENT_TYPES } from '../events/service-events';
 import {
   ArrayNotEmpty,
   IsBoolean,
@@ -115,6 +116,40 @@ const IsTrustProxy = stringRule(
   'isTrustProxy',
   '$property must be true, false, a hop count, or a comma list of IPs/CIDRs',
   (value) => /^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(value.trim()),
+);
+
+/** An http(s) URL a webhook can be posted to. */
+const IsWebhookUrl = stringRule(
+  'isWebhookUrl',
+  '$property must be an http:// or https:// URL',
+  (value) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+);
+
+/**
+ * A Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes. The message never
+ * repeats the value.
+ */
+const IsWebhookSecret = stringRule(
+  'isWebhookSecret',
+  '$property must be whsec_ followed by the base64 of 24 to 64 random bytes',
+  (value) => {
+    const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+    const bytes = match ? Buffer.from(match[1], 'base64').length : 0;
+    return bytes >= 24 && bytes <= 64;
+  },
+);
+
+/** A duration such as 500ms, 5s, 5m or 2h. */
+const IsDuration = stringRule(
+  'isDuration',
+  '$property must list durations such as 5s, 5m, 30m, 2h',
+  (value) => /^\d+(ms|s|m|h)$/.test(value),
 );
 
 /**
@@ -265,6 +300,10 @@ export class EnvironmentVariables {
   @IntegerSetting({ min: 0, max: 8 })
   SPARE_PROCESSES: number = 1;
 
+  /** 0 turns it off; at most a week (a timer's reach is 24 days). */
+  @IntegerSetting({ min: 0, max: 7 * 24 * 60 * 60 * 1000 })
+  IDLE_STOP_MS: number = 30 * 60 * 1000;
+
   @IntegerSetting({ min: 1 })
   HISTORY_RETENTION_DAYS: number = 30;
 
@@ -298,6 +337,34 @@ export class EnvironmentVariables {
 
   @IntegerSetting({ min: 1000, max: 30 * 24 * 60 * 60 * 1000 })
   TOKEN_RUN_QUOTA_WINDOW_MS: number = 24 * 60 * 60 * 1000;
+
+  @IsOptional()
+  @IsWebhookUrl()
+  WEBHOOK_URL?: string;
+
+  @IsOptional()
+  @IsWebhookSecret()
+  WEBHOOK_SECRET?: string;
+
+  @Transform(splitList)
+  @ArrayNotEmpty({ message: 'WEBHOOK_EVENTS must name at least one event type' })
+  @IsIn(SERVICE_EVENT_TYPES, {
+    each: true,
+    message: `WEBHOOK_EVENTS entries must be among ${SERVICE_EVENT_TYPES.join(', ')}`,
+  })
+  WEBHOOK_EVENTS: string[] = [...SERVICE_EVENT_TYPES];
+
+  @IntegerSetting({ min: 1, max: 100 })
+  WEBHOOK_MAX_ATTEMPTS: number = 8;
+
+  @IntegerSetting({ min: 100, max: 5 * 60 * 1000 })
+  WEBHOOK_TIMEOUT_MS: number = 10000;
+
+  // The Standard Webhooks schedule; the last delay repeats for attempts beyond the list.
+  @Transform(splitList)
+  @ArrayNotEmpty({ message: 'WEBHOOK_RETRY_DELAYS must list at least one duration' })
+  @IsDuration({ each: true })
+  WEBHOOK_RETRY_DELAYS: string[] = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
 
   @IsOptional()
   @IsIn(['development', 'production', 'test'])

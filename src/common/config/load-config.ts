@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
 import { parseAgentLimits } from './agent-limits';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
+import { webhookConfig } from './webhook-config';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
 export class ConfigValidationError extends Error {
@@ -39,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'TOKEN_RUN_QUOTA_WINDOW_MS must not be longer than HISTORY_RETENTION_DAYS (the runs it counts would be pruned)',
     );
   }
+  const webhooks = webhookConfig(variables, problems);
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       idleMs: variables.WARM_IDLE_MS,
       spares: variables.SPARE_PROCESSES,
     },
+    idleStopMs: variables.IDLE_STOP_MS,
     history: {
       retentionDays: variables.HISTORY_RETENTION_DAYS,
       maxEventsPerRun: variables.EVENTS_MAX_PER_RUN,
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       tokenRunQuota: variables.TOKEN_RUN_QUOTA,
       tokenRunQuotaWindowMs: variables.TOKEN_RUN_QUOTA_WINDOW_MS,
     },
+    webhooks,
   };
 }
 

@@ -25,13 +25,33 @@ export interface AskRequested {
   request: object;
 }
 
+/** An environment's container was stopped because nothing had used it for IDLE_STOP_MS. */
+export interface ContainerIdleStopped {
+  env: string;
+  /** ISO time since which nothing had used it. */
+  idleSince: string;
+  /** ISO time of the stop. */
+  stoppedAt: string;
+}
+
 /** What happened in the service that someone outside it may want to know, by type. */
 export interface ServiceEventMap {
   'run.ended': RunEnded;
   'ask.requested': AskRequested;
+  'container.idle_stopped': ContainerIdleStopped;
 }
 
 export type ServiceEventType = keyof ServiceEventMap;
+
+/**
+ * Every type of the map, for what listens to all of them (webhooks) or names them in settings.
+ * The compiler refuses a type added to the map but not here.
+ */
+export const SERVICE_EVENT_TYPES = Object.keys({
+  'run.ended': true,
+  'ask.requested': true,
+  'container.idle_stopped': true,
+} satisfies Record<ServiceEventType, true>) as ServiceEventType[];
 export type ServiceEventListener<T extends ServiceEventType> = (event: ServiceEventMap[T]) => void;
 
 /**

@@ -29,3 +29,37 @@ export function decodeCursor<T>(cursor: string, isValid: (value: unknown) => val
   }
   return value;
 }
+
+/** Where a newest-first list stopped: the last item's creation time and id. */
+export interface CreatedAtCursor {
+  createdAt: string;
+  id: string;
+}
+
+function isCreatedAtCursor(value: unknown): value is CreatedAtCursor {
+  const cursor = value as Partial<CreatedAtCursor> | null;
+  return typeof cursor?.createdAt === 'string' && typeof cursor.id === 'string';
+}
+
+/**
+ * One page of a list ordered by (createdAt, id) newest first: `read` is asked for one item more
+ * than the page holds, which tells whether a next page exists.
+ */
+export function pageNewestFirst<T extends CreatedAtCursor, D>(
+  query: { limit?: number; cursor?: string },
+  read: (before: CreatedAtCursor | undefined, limit: number) => T[],
+  toDto: (item: T) => D,
+): { items: D[]; nextCursor: string | null } {
+  const limit = query.limit ?? 20;
+  const before = query.cursor ? decodeCursor(query.cursor, isCreatedAtCursor) : undefined;
+  const records = read(before, limit + 1);
+  const page = records.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toDto),
+    nextCursor:
+      records.length > limit && last
+        ? encodeCursor({ createdAt: last.createdAt, id: last.id } satisfies CreatedAtCursor)
+        : null,
+  };
+}

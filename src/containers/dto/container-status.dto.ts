@@ -74,4 +74,16 @@ export class ContainerStatusDto {
   matchesSettings!: boolean | null;
 
   limits!: ContainerLimitsDto;
+
+  /**
+   * ISO time since which nothing has used the running container (no run, no event stream; warm
+   * and spare CLIs do not count), or null while something does or when it does not run.
+   */
+  idleSince!: string | null;
+
+  /**
+   * ISO time at which the service stops the container for idleness (`idleSince` + IDLE_STOP_MS),
+   * unless something uses it first; null when it is not idle or IDLE_STOP_MS is 0.
+   */
+  idleStopAt!: string | null;
 }

@@ -29,6 +29,8 @@ const status: ContainerStatus = {
     tmpBytes: 536870912,
     cpuShares: 512,
   },
+  idleSince: '2026-11-27T00:00:02.000Z',
+  idleStopAt: null,
 };
 
 const error = {

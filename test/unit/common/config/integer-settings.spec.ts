@@ -26,6 +26,7 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'WARM_SESSIONS_TOTAL', min: 0, max: 1024 },
   { name: 'WARM_IDLE_MS', min: 1000, max: 86_400_000 },
   { name: 'SPARE_PROCESSES', min: 0, max: 8 },
+  { name: 'IDLE_STOP_MS', min: 0, max: 604_800_000 },
   { name: 'HISTORY_RETENTION_DAYS', min: 1 },
   { name: 'EVENTS_MAX_PER_RUN', min: 10 },
   { name: 'EVENTS_MAX_BYTES_PER_RUN', min: 1024 },
@@ -36,6 +37,8 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'SSE_MAX_STREAMS_PER_TOKEN', min: 1, max: 100000 },
   { name: 'TOKEN_RUN_QUOTA', min: 0 },
   { name: 'TOKEN_RUN_QUOTA_WINDOW_MS', min: 1000, max: 2_592_000_000 },
+  { name: 'WEBHOOK_MAX_ATTEMPTS', min: 1, max: 100 },
+  { name: 'WEBHOOK_TIMEOUT_MS', min: 100, max: 300000 },
 ];
 
 /** The problems with `env`; a small MAX_PROMPT_BYTES keeps a bad BODY_LIMIT_BYTES to its own. */

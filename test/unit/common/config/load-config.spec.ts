@@ -163,4 +163,62 @@ describe('loadConfig', () => {
       /^Invalid configuration:\n {2}- PORT/,
     );
   });
+
+  describe('webhooks', () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+    it('are off without WEBHOOK_URL', () => {
+      expect(loadConfig({ API_TOKEN: TOKEN, WEBHOOK_SECRET: secret }).webhooks).toBeNull();
+    });
+
+    it('deliver every event type on the Standard Webhooks schedule by default', () => {
+      const config = loadConfig({
+        API_TOKEN: TOKEN,
+        WEBHOOK_URL: 'https://x.test/h',
+        WEBHOOK_SECRET: secret,
+      });
+      expect(config.webhooks).toEqual({
+        url: 'https://x.test/h',
+        secret,
+        events: ['run.ended', 'ask.requested', 'container.idle_stopped'],
+        maxAttempts: 8,
+        timeoutMs: 10000,
+        retryDelaysMs: [5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6],
+      });
+    });
+
+    it('read the filter and the schedule', () => {
+      const config = loadConfig({
+        API_TOKEN: TOKEN,
+        WEBHOOK_URL: 'http://127.0.0.1:9/h',
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_EVENTS: 'run.ended',
+        WEBHOOK_RETRY_DELAYS: '200ms, 1s,2m,1h',
+      });
+      expect(config.webhooks).toMatchObject({
+        events: ['run.ended'],
+        retryDelaysMs: [200, 1000, 120000, 3600000],
+      });
+    });
+
+    it('need a secret with a URL, and name each bad value without repeating the secret', () => {
+      expect(problemsOf({ API_TOKEN: TOKEN, WEBHOOK_URL: 'https://x.test/h' })).toEqual([
+        'WEBHOOK_SECRET is required when WEBHOOK_URL is set',
+      ]);
+      const problems = problemsOf({
+        API_TOKEN: TOKEN,
+        WEBHOOK_URL: 'ftp://x.test/h',
+        WEBHOOK_SECRET: 'whsec_dG9vLXNob3J0',
+        WEBHOOK_EVENTS: 'run.ended,run.started',
+        WEBHOOK_RETRY_DELAYS: '5s,soon',
+      });
+      expect(problems).toEqual([
+        'WEBHOOK_URL must be an http:// or https:// URL',
+        'WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes',
+        'WEBHOOK_EVENTS entries must be among run.ended, ask.requested, container.idle_stopped',
+        'WEBHOOK_RETRY_DELAYS must list durations such as 5s, 5m, 30m, 2h',
+      ]);
+      expect(problems.join('\n')).not.toContain('dG9vLXNob3J0');
+    });
+  });
 });

@@ -1,0 +1,147 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { WebhookConfig } from '../common/config/webhook-config';
+import {
+  SERVICE_EVENT_TYPES,
+  ServiceEventMap,
+  ServiceEvents,
+  ServiceEventType,
+} from '../common/events/service-events';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { retryDelayMs, WebhookDelivery } from './webhook-delivery';
+import { WebhookSender } from './webhook-sender';
+
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A retry timer never sleeps longer than this (setTimeout's bound is ~24.8 days). */
+const MAX_SLEEP_MS = 60 * 60 * 1000;
+
+/**
+ * The webhooks' outbox worker. Each event of a WEBHOOK_EVENTS type on the bus is written to the
+ * outbox at once (a synchronous insert: a run never waits on a delivery), then posted by one
+ * attempt at a time, oldest due first, and retried on the WEBHOOK_RETRY_DELAYS schedule until
+ * WEBHOOK_MAX_ATTEMPTS. At boot, deliveries a crash left `delivering` are pending again; at
+ * shutdown (after the runs have drained and told their ends) an attempt in flight is cut short
+ * and left pending, for the next boot. Deliveries past HISTORY_RETENTION_DAYS are pruned.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly unsubscribes: (() => void)[] = [];
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The attempt in flight; at most one at a time. */
+  private inFlight: { controller: AbortController; done: Promise<void> } | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: WebhookDeliveriesRepository,
+    private readonly sender: WebhookSender,
+    private readonly serviceEvents: ServiceEvents,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+    const webhooks = this.config.webhooks;
+    if (!webhooks) return;
+    // The origin only: a path or query may carry a token.
+    this.logger.log(`Delivering ${webhooks.events.join(', ')} to ${new URL(webhooks.url).origin}`);
+    const released = this.repository.release();
+    if (released > 0) this.logger.warn(`Retrying ${released} delivery(ies) a crash cut short`);
+    for (const type of SERVICE_EVENT_TYPES.filter((t) => webhooks.events.includes(t))) {
+      this.unsubscribes.push(this.serviceEvents.on(type, (event) => this.enqueue(type, event)));
+    }
+    this.deliverDue();
+  }
+
+  // After the drain (beforeApplicationShutdown), so the ends it tells are in the outbox; before
+  // the store closes (a global module's hooks run last).
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribes.forEach((unsubscribe) => unsubscribe());
+    clearInterval(this.pruneTimer);
+    clearTimeout(this.retryTimer);
+    this.inFlight?.controller.abort();
+    await this.inFlight?.done;
+  }
+
+  /** Writes the event to the outbox, as the Standard Webhooks payload, and wakes the worker. */
+  private enqueue<T extends ServiceEventType>(type: T, data: ServiceEventMap[T]): void {
+    const createdAt = new Date().toISOString();
+    const payload = JSON.stringify({ type, timestamp: createdAt, data });
+    const id = `msg_${randomUUID().replaceAll('-', '')}`;
+    this.repository.enqueue({ id, eventType: type, payload, createdAt });
+    this.deliverDue();
+  }
+
+  /**
+   * Sends the delivery due longest, then looks again; with none due, sleeps until the next one
+   * is. Synchronous up to the send, so an enqueue during an attempt is seen when it ends.
+   */
+  private deliverDue(): void {
+    if (this.stopped || this.inFlight) return;
+    clearTimeout(this.retryTimer);
+    const delivery = this.repository.claimDue(new Date().toISOString());
+    if (!delivery) {
+      this.sleepUntilNextDue();
+      return;
+    }
+    const controller = new AbortController();
+    const done = this.attempt(delivery, controller.signal)
+      .catch((error: unknown) => {
+        this.logger.error(
+          `Webhook delivery ${delivery.id} could not be recorded: ${String(error)}`,
+        );
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+        this.deliverDue();
+      });
+    this.inFlight = { controller, done };
+  }
+
+  private async attempt(delivery: WebhookDelivery, signal: AbortSignal): Promise<void> {
+    const webhooks = this.config.webhooks as WebhookConfig;
+    const result = await this.sender.send(delivery, signal);
+    if (signal.aborted) {
+      this.repository.release(delivery.id);
+      return;
+    }
+    const attempts = delivery.attempts + 1;
+    const now = Date.now();
+    const delay = result.ok ? null : retryDelayMs(attempts, webhooks);
+    const nextAttemptAt = delay === null ? null : new Date(now + delay).toISOString();
+    this.repository.recordAttempt(delivery.id, result, new Date(now).toISOString(), nextAttemptAt);
+    if (!result.ok) {
+      const then = nextAttemptAt ? `retry at ${nextAttemptAt}` : 'no attempt left: failed';
+      this.logger.warn(
+        `Webhook ${delivery.eventType} ${delivery.id}, attempt ${attempts}: ${result.error}; ${then}`,
+      );
+    }
+  }
+
+  private sleepUntilNextDue(): void {
+    const due = this.repository.nextDueAt();
+    if (due === null) return;
+    const wait = Math.min(Math.max(Date.parse(due) - Date.now(), 0), MAX_SLEEP_MS);
+    this.retryTimer = setTimeout(() => this.deliverDue(), wait).unref();
+  }
+
+  private prune(): void {
+    const { retentionDays } = this.config.history;
+    const cutoff = new Date(Date.now() - retentionDays * DAY_MS).toISOString();
+    const pruned = this.repository.pruneBefore(cutoff);
+    if (pruned > 0) {
+      this.logger.log(`Pruned ${pruned} webhook delivery(ies) older than ${retentionDays} days`);
+    }
+  }
+}
