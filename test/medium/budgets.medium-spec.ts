@@ -1,5 +1,6 @@
 import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
 import { randomUUID } from 'node:crypto';
+import { RunEnded, ServiceEvents } from '../../src/common/events/service-events';
 import { resultMessage } from '../support/fake-run-executor';
 import { executionsApps } from './executions-app';
 
@@ -122,7 +123,9 @@ describe('budgets and structured output: the real wiring and store around a fake
 
   describe('maxBudgetUsd and outputSchema', () => {
     it('hands both to the runner, and keeps the validated object of a conforming answer', async () => {
-      const { runner, request, submit, ended } = await boot();
+      const { app, runner, request, submit, ended } = await boot();
+      const told: RunEnded[] = [];
+      app.get(ServiceEvents).on('run.ended', (event) => told.push(event));
       const id = await submit({ prompt: 'answer', maxBudgetUsd: 0.5, outputSchema: SCHEMA });
       const run = await runner.runOf(id);
       expect(run.request).toMatchObject({ maxBudgetUsd: 0.5, outputSchema: SCHEMA });
@@ -134,6 +137,8 @@ describe('budgets and structured output: the real wiring and store around a fake
       expect((await request('GET', `/api/executions/${id}`)).json()).toMatchObject({
         structuredOutput: { answer: '42' },
       });
+      // Told outside too (webhooks): the run's end carries the object and what the run spent.
+      expect(told.at(-1)).toMatchObject({ id, structuredOutput: { answer: '42' }, spentUsd: 0.01 });
 
       const answer = request('POST', '/api/execute', {
         env: 'dev',
