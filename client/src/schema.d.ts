@@ -470,10 +470,13 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
-            /** @description For `VALIDATION_FAILED`: one line per rejected field. */
+            /**
+             * @description For `VALIDATION_FAILED`: one line per rejected field. For `ENV_BUDGET_EXHAUSTED` and
+             *     `RUN_QUOTA_EXHAUSTED`: `resetsAt: <ISO time>`, when the next run fits.
+             */
             details?: string[];
             /** @description A readable explanation, safe to show to a user. */
             message: string;
@@ -502,10 +505,35 @@ export interface components {
             env: string;
             /** @description Also return the CLI's result object as a JSON string in `json_output`. */
             jsonOutput?: boolean;
+            /**
+             * @description Stop the run once it has spent this many US dollars, as the CLI estimates its cost: it then
+             *     fails with code `BUDGET_EXCEEDED`. The CLI checks after each model call, so a run can go a
+             *     little past it.
+             */
+            maxBudgetUsd?: number;
             /** @description Stop after this many agentic turns. */
             maxTurns?: number;
             /** @description A model name or alias, e.g. `sonnet`. */
             model?: string;
+            /**
+             * @description A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
+             *     conform to. The answer then carries the validated object in `structuredOutput`; an answer
+             *     that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
+             * @example {
+             *       "properties": {
+             *         "answer": {
+             *           "type": "string"
+             *         }
+             *       },
+             *       "required": [
+             *         "answer"
+             *       ],
+             *       "type": "object"
+             *     }
+             */
+            outputSchema?: {
+                [key: string]: unknown;
+            };
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -547,13 +575,17 @@ export interface components {
              * @description The session the prompt ran in; pass it back to continue the conversation.
              */
             sessionId: string;
+            /** @description With `outputSchema`: the answer's object, validated against it. */
+            structuredOutput?: {
+                [key: string]: unknown;
+            };
             /** @description Whether Claude Code finished the prompt without error. */
             success: boolean;
             /** @description True when `output` was cut at MAX_OUTPUT_BYTES. */
             truncated: boolean;
         };
         ExecutionDto: {
-            /** @description Cost in USD, as the CLI reported it. */
+            /** @description Cost in USD, as the CLI reported it: the session's running total. */
             costUsd: number | null;
             createdAt: string;
             env: string;
@@ -593,8 +625,17 @@ export interface components {
              * @description The session the run belongs to.
              */
             sessionId: string;
+            /**
+             * @description What this run spent of its own, in USD (`costUsd` less the session's total before it); the
+             *     environment's daily budget (ENV_BUDGET_USD_PER_DAY) adds these up.
+             */
+            spentUsd: number | null;
             startedAt: string | null;
             status: components["schemas"]["ExecutionStatus"];
+            /** @description With `outputSchema`: the answer's object, validated against it. */
+            structuredOutput: {
+                [key: string]: unknown;
+            } | null;
             /** @description True when `result` was cut. */
             truncated: boolean;
             /** @description Token usage, as the CLI reported it. */
@@ -606,7 +647,7 @@ export interface components {
          * @description A stable code when `success` is false, e.g. `EXECUTION_TIMEOUT`.
          * @enum {string}
          */
-        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "MEMORY_LIMIT" | "PIDS_LIMIT" | "TMP_FULL" | "SETUP_FAILED" | "CANCELLED" | "STEERED" | "INTERRUPTED";
+        ExecutionErrorCode: "CLI_ERROR" | "CLI_EXITED" | "EXECUTION_TIMEOUT" | "OUTPUT_LIMIT" | "MEMORY_LIMIT" | "PIDS_LIMIT" | "TMP_FULL" | "SETUP_FAILED" | "CANCELLED" | "STEERED" | "INTERRUPTED" | "BUDGET_EXCEEDED" | "STRUCTURED_OUTPUT_INVALID";
         ExecutionListDto: {
             items: components["schemas"]["ExecutionDto"][];
             /** @description Pass as `cursor` for the next page; null on the last one. */
@@ -820,10 +861,35 @@ export interface components {
             includePartialMessages?: boolean;
             /** @description Also return the CLI's result object as a JSON string in `json_output`. */
             jsonOutput?: boolean;
+            /**
+             * @description Stop the run once it has spent this many US dollars, as the CLI estimates its cost: it then
+             *     fails with code `BUDGET_EXCEEDED`. The CLI checks after each model call, so a run can go a
+             *     little past it.
+             */
+            maxBudgetUsd?: number;
             /** @description Stop after this many agentic turns. */
             maxTurns?: number;
             /** @description A model name or alias, e.g. `sonnet`. */
             model?: string;
+            /**
+             * @description A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
+             *     conform to. The answer then carries the validated object in `structuredOutput`; an answer
+             *     that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
+             * @example {
+             *       "properties": {
+             *         "answer": {
+             *           "type": "string"
+             *         }
+             *       },
+             *       "required": [
+             *         "answer"
+             *       ],
+             *       "type": "object"
+             *     }
+             */
+            outputSchema?: {
+                [key: string]: unknown;
+            };
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -845,7 +911,7 @@ export interface components {
             whenSessionBusy?: components["schemas"]["WhenSessionBusy"];
         };
         SubmittedExecutionDto: {
-            /** @description Cost in USD, as the CLI reported it. */
+            /** @description Cost in USD, as the CLI reported it: the session's running total. */
             costUsd: number | null;
             createdAt: string;
             env: string;
@@ -893,8 +959,17 @@ export interface components {
              * @description The session the run belongs to.
              */
             sessionId: string;
+            /**
+             * @description What this run spent of its own, in USD (`costUsd` less the session's total before it); the
+             *     environment's daily budget (ENV_BUDGET_USD_PER_DAY) adds these up.
+             */
+            spentUsd: number | null;
             startedAt: string | null;
             status: components["schemas"]["ExecutionStatus"];
+            /** @description With `outputSchema`: the answer's object, validated against it. */
+            structuredOutput: {
+                [key: string]: unknown;
+            } | null;
             /** @description True when `result` was cut. */
             truncated: boolean;
             /** @description Token usage, as the CLI reported it. */
@@ -1302,7 +1377,7 @@ export interface operations {
                 };
             };
             /**
-             * @description QUEUE_FULL: the environment has MAX_QUEUE_PER_ENV runs waiting
+             * @description QUEUE_FULL, ENV_BUDGET_EXHAUSTED or RUN_QUOTA_EXHAUSTED: the environment has MAX_QUEUE_PER_ENV runs waiting, has spent ENV_BUDGET_USD_PER_DAY, or the token has submitted TOKEN_RUN_QUOTA runs in its window; details and Retry-After say when it resets
              *
              *     RATE_LIMITED: see the Retry-After header
              */
@@ -1457,7 +1532,7 @@ export interface operations {
                 };
             };
             /**
-             * @description QUEUE_FULL: the environment has MAX_QUEUE_PER_ENV runs waiting
+             * @description QUEUE_FULL, ENV_BUDGET_EXHAUSTED or RUN_QUOTA_EXHAUSTED: the environment has MAX_QUEUE_PER_ENV runs waiting, has spent ENV_BUDGET_USD_PER_DAY, or the token has submitted TOKEN_RUN_QUOTA runs in its window; details and Retry-After say when it resets
              *
              *     RATE_LIMITED: see the Retry-After header
              */

@@ -10,7 +10,14 @@ import { PromptOptions, RunExecutor, RunOutcome, RunRequest } from './run-execut
 import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
 import { SpareProcesses } from './spare-processes';
 import { WarmCli } from './warm-cli';
-import { DEFAULT_PROCESS_KEY, processKey, WarmCapacity, warmCapacity, WarmPool } from './warm-pool';
+import {
+  DEFAULT_PROCESS_KEY,
+  needsOwnCli,
+  processKey,
+  WarmCapacity,
+  warmCapacity,
+  WarmPool,
+} from './warm-pool';
 
 /** How long a spare may take to start and initialize. */
 const SPARE_START_TIMEOUT_MS = 60_000;
@@ -120,7 +127,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       }
     }
     const cli = await this.startCli(request, key);
-    return this.turn(cli, this.pool.add(cli), request);
+    return this.turn(cli, !needsOwnCli(request) && this.pool.add(cli), request);
   }
 
   /** Runs the request's turn on `cli`, then hands it back to the pool (or closes it). */

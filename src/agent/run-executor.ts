@@ -34,6 +34,17 @@ export interface PromptOptions {
    * do not already allow, instead of letting the CLI deny it.
    */
   approvals?: boolean;
+  /**
+   * Stop the run once it has spent this many US dollars (the CLI's estimate, `maxBudgetUsd`): it
+   * ends with the CLI's `error_max_budget_usd` result.
+   */
+  maxBudgetUsd?: number;
+  /**
+   * A JSON Schema of an object the answer must conform to (the SDK's `outputFormat`): the CLI
+   * offers the model a tool to answer with, validates its input and puts the object in the
+   * result's `structured_output`.
+   */
+  outputSchema?: Record<string, unknown>;
 }
 
 /**

@@ -140,7 +140,11 @@ export function cliOptions(
     disallowedTools: prompt.disallowedTools,
     permissionMode: prompt.permissionMode,
     allowDangerouslySkipPermissions: prompt.permissionMode === PermissionMode.bypassPermissions,
+    maxBudgetUsd: prompt.maxBudgetUsd,
   };
+  if (prompt.outputSchema) {
+    options.outputFormat = { type: 'json_schema', schema: prompt.outputSchema };
+  }
   if (askApproval) options.canUseTool = canUseTool(askApproval);
   if (session.resume) options.resume = session.sessionId;
   else options.sessionId = session.sessionId;

@@ -38,7 +38,17 @@ export function processKey(options: Omit<PromptOptions, 'prompt'>, approvals: bo
     options.appendSystemPrompt || null,
     options.includePartialMessages === true,
     approvals,
+    options.maxBudgetUsd ?? null,
+    options.outputSchema ?? null,
   ]);
+}
+
+/**
+ * A run whose CLI serves it alone: the CLI counts `maxBudgetUsd` from its start, over every turn
+ * it serves, so a kept CLI would charge a run with the turns before it.
+ */
+export function needsOwnCli(options: Omit<PromptOptions, 'prompt'>): boolean {
+  return options.maxBudgetUsd !== undefined;
 }
 
 /** The key of a CLI started with no options and no approvals, as spares are. */

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
+import { TokenId } from '../common/auth/token-id.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { ClientGone } from '../common/http/client-gone.decorator';
@@ -36,7 +37,8 @@ export class ExecuteController {
   executePrompt(
     @Body() request: ExecuteRequestDto,
     @ClientGone() clientGone: AbortSignal,
+    @TokenId() tokenId: string,
   ): Promise<ExecuteResponseDto> {
-    return this.execution.execute(request, clientGone);
+    return this.execution.execute(request, clientGone, tokenId);
   }
 }

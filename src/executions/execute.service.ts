@@ -25,8 +25,12 @@ export class ExecuteService {
    * When `clientGone` aborts (the client disconnected) before the run ends, the run is cancelled:
    * nobody waits for its answer, and its session would otherwise stay busy until it ends.
    */
-  async execute(request: ExecuteRequestDto, clientGone: AbortSignal): Promise<ExecuteResponseDto> {
-    const submitted = await this.executions.submit(request, WhenSessionBusy.reject);
+  async execute(
+    request: ExecuteRequestDto,
+    clientGone: AbortSignal,
+    tokenId: string,
+  ): Promise<ExecuteResponseDto> {
+    const submitted = await this.executions.submit(request, WhenSessionBusy.reject, tokenId);
     const cancel = () =>
       void this.executions.cancel(submitted.id).catch((error: unknown) => {
         // A run that ended meanwhile has nothing left to cancel.

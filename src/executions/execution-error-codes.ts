@@ -22,6 +22,11 @@ export const ExecutionErrorCode = {
   STEERED: 'STEERED',
   /** The service shut down (or crashed) during the run. */
   INTERRUPTED: 'INTERRUPTED',
+  // Budgets and structured output.
+  /** The run spent its `maxBudgetUsd`; the CLI stopped it. */
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
+  /** The run asked for `outputSchema`, and the answer never conformed to it. */
+  STRUCTURED_OUTPUT_INVALID: 'STRUCTURED_OUTPUT_INVALID',
 } as const;
 
 export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];

@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AuthenticatedRequest } from '../common/auth/authenticated-request';
+import { AuthenticatedRequest, tokenIdOf } from '../common/auth/authenticated-request';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -38,7 +38,7 @@ export class ExecutionEvents {
     reply: FastifyReply,
   ): Promise<void> {
     const source = this.open(id, lastEventId);
-    const release = this.slots.acquire(request.principal?.tokenId ?? 'anonymous');
+    const release = this.slots.acquire(tokenIdOf(request));
     // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
     const letGo = this.containers.hold(this.find(id).env);
     try {

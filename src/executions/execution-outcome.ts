@@ -15,8 +15,15 @@ import type { QueuePlace } from './run-queue';
  */
 export type StopReason = 'cancel' | 'steer' | 'shutdown';
 
-/** How a run's outcome is recorded. */
-export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEnd {
+/**
+ * How a run's outcome is recorded; `structured`: the run asked for an `outputSchema`, so its
+ * answer must carry the object.
+ */
+export function toEnd(
+  outcome: RunOutcome,
+  stopReason?: StopReason,
+  structured = false,
+): ExecutionEnd {
   const { result } = outcome;
   const base: ExecutionEnd = {
     ...emptyEnd(),
@@ -43,13 +50,7 @@ export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEn
     case 'output_limit':
       return { ...base, ...failure(ExecutionStatus.failed, ExecutionErrorCode.OUTPUT_LIMIT) };
     case 'result':
-      if (result && !result.is_error && result.subtype === 'success')
-        return { ...base, status: ExecutionStatus.succeeded };
-      return {
-        ...base,
-        ...failure(ExecutionStatus.failed, ExecutionErrorCode.CLI_ERROR),
-        error: describeResultError(result),
-      };
+      return { ...base, ...resultEnd(result, structured) };
     case 'exited':
       return {
         ...base,
@@ -60,6 +61,34 @@ export function toEnd(outcome: RunOutcome, stopReason?: StopReason): ExecutionEn
       };
   }
 }
+
+/** How a run that the CLI ended with a result ends, by that result. */
+function resultEnd(
+  result: RunOutcome['result'],
+  structured: boolean,
+): Pick<ExecutionEnd, 'status'> & Partial<ExecutionEnd> {
+  const code = result ? RESULT_ERROR_CODES[result.subtype] : undefined;
+  if (code) return { ...failure(ExecutionStatus.failed, code), error: describeResultError(result) };
+  if (!result || result.is_error || result.subtype !== 'success') {
+    return {
+      ...failure(ExecutionStatus.failed, ExecutionErrorCode.CLI_ERROR),
+      error: describeResultError(result),
+    };
+  }
+  if (!structured) return { status: ExecutionStatus.succeeded };
+  // The model may answer in words and never call the answer tool: the CLI then says success.
+  const object = result.structured_output;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    return failure(ExecutionStatus.failed, ExecutionErrorCode.STRUCTURED_OUTPUT_INVALID);
+  }
+  return { status: ExecutionStatus.succeeded, structuredOutput: object as Record<string, unknown> };
+}
+
+/** The CLI's error results that have a code of their own (the rest are CLI_ERROR). */
+const RESULT_ERROR_CODES: Partial<Record<string, ExecutionErrorCode>> = {
+  error_max_budget_usd: ExecutionErrorCode.BUDGET_EXCEEDED,
+  error_max_structured_output_retries: ExecutionErrorCode.STRUCTURED_OUTPUT_INVALID,
+};
 
 /** How a run stopped from outside ends, by why it was stopped. */
 function stopped(
@@ -147,7 +176,9 @@ export function toExecutionDto(
     result: record.result,
     truncated: record.truncated,
     costUsd: record.costUsd,
+    spentUsd: record.spentUsd,
     usage: record.usage,
+    structuredOutput: record.structuredOutput,
     error: record.error,
     errorCode: record.errorCode,
     eventCount: record.eventCount,
@@ -174,6 +205,7 @@ export function toExecuteResponse(
   };
   if (record.result) response.output = record.result;
   if (jsonOutput && record.resultMessage) response.json_output = record.resultMessage;
+  if (record.structuredOutput) response.structuredOutput = record.structuredOutput;
   if (!response.success) {
     response.error = record.error ?? 'The run failed';
     if (record.errorCode) response.code = record.errorCode as ExecutionErrorCode;
@@ -200,6 +232,8 @@ const FAILURE_MESSAGES: Partial<Record<ExecutionErrorCode, string>> = {
   [ExecutionErrorCode.EXECUTION_TIMEOUT]: 'The run passed its deadline and was stopped',
   [ExecutionErrorCode.OUTPUT_LIMIT]:
     'Claude Code wrote far more than MAX_OUTPUT_BYTES and was stopped',
+  [ExecutionErrorCode.STRUCTURED_OUTPUT_INVALID]:
+    'Claude answered without the object that outputSchema asks for',
 };
 
 function failure(
@@ -217,6 +251,7 @@ function emptyEnd(): ExecutionEnd {
     truncated: false,
     costUsd: null,
     usage: null,
+    structuredOutput: null,
     resultMessage: null,
     error: null,
     errorCode: null,

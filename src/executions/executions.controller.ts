@@ -16,6 +16,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { AcceptsEventsToken } from '../common/auth/events-token.decorator';
 import { AuthenticatedRequest } from '../common/auth/authenticated-request';
+import { TokenId } from '../common/auth/token-id.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -49,8 +50,11 @@ export class ExecutionsController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: SubmittedExecutionDto })
   @ApiRunAdmissionErrors()
-  submitExecution(@Body() request: SubmitExecutionDto): Promise<SubmittedExecutionDto> {
-    return this.executions.submitInBackground(request);
+  submitExecution(
+    @Body() request: SubmitExecutionDto,
+    @TokenId() tokenId: string,
+  ): Promise<SubmittedExecutionDto> {
+    return this.executions.submitInBackground(request, tokenId);
   }
 
   /** The run history, newest first. */

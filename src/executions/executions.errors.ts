@@ -18,9 +18,11 @@ export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
       400: [ErrorCode.VALIDATION_FAILED],
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
       413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
-      429: [ErrorCode.QUEUE_FULL],
+      429: [ErrorCode.QUEUE_FULL, ErrorCode.ENV_BUDGET_EXHAUSTED, ErrorCode.RUN_QUOTA_EXHAUSTED],
       503: [...CONTAINER_START_ERRORS, ErrorCode.SHUTTING_DOWN],
       504: [ErrorCode.DOCKER_TIMEOUT],
     },
-    { 429: 'the environment has MAX_QUEUE_PER_ENV runs waiting' },
+    {
+      429: 'the environment has MAX_QUEUE_PER_ENV runs waiting, has spent ENV_BUDGET_USD_PER_DAY, or the token has submitted TOKEN_RUN_QUOTA runs in its window; details and Retry-After say when it resets',
+    },
   );

@@ -14,6 +14,7 @@ import { HistoryMaintenance } from './history-maintenance';
 import { HistoryRunEnds } from './history-run-ends';
 import { RunAdmission } from './run-admission';
 import { RunApprovals } from './run-approvals';
+import { RunBudgets } from './run-budgets';
 import { RunEventHub } from './run-event-hub';
 import { RunLifecycle } from './run-lifecycle';
 import { InProcessRunQueue, RunQueue } from './run-queue';
@@ -36,6 +37,7 @@ import { ShutdownDrain } from './shutdown-drain';
     HistoryMaintenance,
     RunAdmission,
     RunApprovals,
+    RunBudgets,
     RunEventHub,
     RunLifecycle,
     RunRecorder,

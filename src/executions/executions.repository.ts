@@ -18,7 +18,11 @@ export interface ExecutionSummary {
   result: string | null;
   truncated: boolean;
   costUsd: number | null;
+  /** What the run itself spent: `costUsd` less the session's total before it. */
+  spentUsd: number | null;
   usage: Record<string, unknown> | null;
+  /** With `outputSchema`: the answer's object, as the CLI validated it. */
+  structuredOutput: Record<string, unknown> | null;
   error: string | null;
   errorCode: string | null;
   eventCount: number;
@@ -40,6 +44,7 @@ export type ExecutionEnd = Pick<
   | 'truncated'
   | 'costUsd'
   | 'usage'
+  | 'structuredOutput'
   | 'resultMessage'
   | 'error'
   | 'errorCode'
@@ -80,7 +85,9 @@ interface SummaryRow {
   result: string | null;
   truncated: number;
   cost_usd: number | null;
+  spent_usd: number | null;
   usage: string | null;
+  structured_output: string | null;
   error: string | null;
   error_code: string | null;
   event_count: number;
@@ -94,8 +101,8 @@ interface ExecutionRow extends SummaryRow {
 
 /** The list's columns: the prompt is taken out of the stored request, the rest is left unread. */
 const SUMMARY_COLUMNS = `id, env, session_id, status, json_extract(request, '$.prompt') AS prompt,
-  created_at, started_at, finished_at, exit_code, result, truncated, cost_usd, usage, error,
-  error_code, event_count, events_dropped`;
+  created_at, started_at, finished_at, exit_code, result, truncated, cost_usd, spent_usd, usage,
+  structured_output, error, error_code, event_count, events_dropped`;
 
 /** The run history: the `executions` table and each run's stored stream events. */
 @Injectable()
@@ -112,18 +119,21 @@ export class ExecutionsRepository {
     return this.database.statement<P, R>(sql);
   }
 
+  /** Records a queued run, and the token that submitted it (its runs count against its quota). */
   insert(
     record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
+    tokenId: string,
   ): void {
     this.statement(
-      `INSERT INTO executions (id, env, session_id, status, request, created_at)
-         VALUES (?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
     ).run(
       record.id,
       record.env,
       record.sessionId,
       JSON.stringify(record.request),
       record.createdAt,
+      tokenId,
     );
   }
 
@@ -141,7 +151,8 @@ export class ExecutionsRepository {
   finish(id: string, end: ExecutionEnd, finishedAt: string): void {
     this.statement(
       `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
-           cost_usd = ?, usage = ?, result_message = ?, error = ?, error_code = ?
+           cost_usd = ?, spent_usd = ?, usage = ?, structured_output = ?, result_message = ?,
+           error = ?, error_code = ?
          WHERE id = ?`,
     ).run(
       end.status,
@@ -150,12 +161,51 @@ export class ExecutionsRepository {
       end.result,
       end.truncated ? 1 : 0,
       end.costUsd,
+      end.costUsd === null ? null : ownSpend(end.costUsd, this.sessionTotalBefore(id)),
       end.usage ? JSON.stringify(end.usage) : null,
+      end.structuredOutput ? JSON.stringify(end.structuredOutput) : null,
       end.resultMessage,
       end.error,
       end.errorCode,
       id,
     );
+  }
+
+  /** The session's running cost as the last run before `id` to report one left it (0: none). */
+  private sessionTotalBefore(id: string): number {
+    const row = this.statement<[string, string], { cost_usd: number }>(
+      `SELECT previous.cost_usd FROM executions AS run
+         JOIN executions AS previous
+           ON previous.env = run.env AND previous.session_id = run.session_id
+         WHERE run.id = ? AND previous.id <> ? AND previous.cost_usd IS NOT NULL
+         ORDER BY previous.finished_at DESC LIMIT 1`,
+    ).get(id, id);
+    return row?.cost_usd ?? 0;
+  }
+
+  /** USD spent by the environment's runs that finished after `since` (an ISO time). */
+  spentSince(env: string, since: string): number {
+    const row = this.statement<[string, string], { spent: number | null }>(
+      'SELECT SUM(spent_usd) AS spent FROM executions WHERE env = ? AND finished_at > ?',
+    ).get(env, since);
+    return row?.spent ?? 0;
+  }
+
+  /** The environment's spending runs that finished after `since`, oldest first. */
+  spendingSince(env: string, since: string): { finishedAt: string; spentUsd: number }[] {
+    return this.statement<[string, string], { finishedAt: string; spentUsd: number }>(
+      `SELECT finished_at AS finishedAt, spent_usd AS spentUsd FROM executions
+         WHERE env = ? AND finished_at > ? AND spent_usd > 0 ORDER BY finished_at`,
+    ).all(env, since);
+  }
+
+  /** When the token's runs created after `since` (an ISO time) were created, oldest first. */
+  submittedSince(tokenId: string, since: string): string[] {
+    return this.statement<[string, string], { created_at: string }>(
+      'SELECT created_at FROM executions WHERE token_id = ? AND created_at > ? ORDER BY created_at',
+    )
+      .all(tokenId, since)
+      .map((row) => row.created_at);
   }
 
   get(id: string): ExecutionRecord | null {
@@ -254,6 +304,15 @@ export class ExecutionsRepository {
   }
 }
 
+/**
+ * What a run spent of its own. The CLI's cost is the session's running total: a resumed session
+ * starts from the total its transcript saved, and a warm CLI adds up its turns. A total below the
+ * one before means the session started over (a `/clear`), so all of it is the run's.
+ */
+function ownSpend(total: number, totalBefore: number): number {
+  return total >= totalBefore ? total - totalBefore : total;
+}
+
 function toRecord(row: ExecutionRow): ExecutionRecord {
   return {
     ...toSummary(row),
@@ -276,7 +335,11 @@ function toSummary(row: SummaryRow): ExecutionSummary {
     result: row.result,
     truncated: row.truncated === 1,
     costUsd: row.cost_usd,
+    spentUsd: row.spent_usd,
     usage: row.usage ? (JSON.parse(row.usage) as Record<string, unknown>) : null,
+    structuredOutput: row.structured_output
+      ? (JSON.parse(row.structured_output) as Record<string, unknown>)
+      : null,
     error: row.error,
     errorCode: row.error_code,
     eventCount: row.event_count,

@@ -35,31 +35,39 @@ export class ExecutionsService {
    * (per `whenSessionBusy`, else `whenBusy`): the session's running run is stopped and this one
    * goes first.
    */
-  async submit(request: ExecutionRequest, whenBusy: WhenSessionBusy): Promise<ExecutionRecord> {
+  async submit(
+    request: ExecutionRequest,
+    whenBusy: WhenSessionBusy,
+    tokenId: string,
+  ): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
     const { env, sessionId, letGo } = await this.admission.admit(request, {
       rejectBusySession: busy === WhenSessionBusy.reject,
+      tokenId,
     });
     try {
       // The drain may have begun while the container and the session were checked.
       this.lifecycle.assertAccepting();
-      return this.enqueue(request, busy, env, sessionId);
+      this.admission.recheckBudgets(env, tokenId);
+      return this.enqueue(request, busy, env, sessionId, tokenId);
     } finally {
       // Queued by now, or started (then the run holds the container itself).
       letGo();
     }
   }
 
-  /** Records the run and queues it (steering per `busy`). */
+  /** Records the run, and the token that submitted it, and queues it (steering per `busy`). */
   private enqueue(
     request: ExecutionRequest,
     busy: WhenSessionBusy,
     env: string,
     sessionId: string,
+    tokenId: string,
   ): ExecutionRecord {
     const id = randomUUID();
-    this.repository.insert({ id, env, sessionId, request, createdAt: new Date().toISOString() });
+    const createdAt = new Date().toISOString();
+    this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId);
     const record = this.find(id);
     // Only a run it stops lets it jump the queue: it takes that run's slot, and no other.
     const steered =
@@ -77,8 +85,11 @@ export class ExecutionsService {
   }
 
   /** A background run, with the token a browser needs to follow its events. */
-  async submitInBackground(request: ExecutionRequest): Promise<SubmittedExecutionDto> {
-    const record = await this.submit(request, WhenSessionBusy.queue);
+  async submitInBackground(
+    request: ExecutionRequest,
+    tokenId: string,
+  ): Promise<SubmittedExecutionDto> {
+    const record = await this.submit(request, WhenSessionBusy.queue, tokenId);
     const { token, expiresAt } = this.eventsTokens.issue(record.id);
     return { ...this.toDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
   }

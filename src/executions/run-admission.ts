@@ -8,6 +8,7 @@ import { sessionBusy } from '../sessions/sessions.errors';
 import { SessionsService } from '../sessions/sessions.service';
 import { PermissionMode, RunExecutor } from '../agent/run-executor';
 import { ExecutionRequest } from './execution-request';
+import { RunBudgets } from './run-budgets';
 import { RunQueue } from './run-queue';
 
 export interface Admitted {
@@ -20,12 +21,15 @@ export interface Admitted {
 export interface AdmitOptions {
   /** The synchronous route keeps its contract: a busy session is 409, not a wait. */
   rejectBusySession: boolean;
+  /** The submitting token: its runs count against TOKEN_RUN_QUOTA. */
+  tokenId: string;
 }
 
 /**
  * Decides whether a request may become a run, before anything is recorded: a known environment,
- * a prompt within MAX_PROMPT_BYTES, a container that runs, a session that exists. Docker being
- * down, or an unknown session, is refused now rather than after the wait in the queue.
+ * a prompt within MAX_PROMPT_BYTES, room in the budgets, a container that runs, a session that
+ * exists. Docker being down, or an unknown session, is refused now rather than after the wait in
+ * the queue.
  */
 @Injectable()
 export class RunAdmission {
@@ -35,6 +39,7 @@ export class RunAdmission {
     private readonly sessions: SessionsService,
     private readonly queue: RunQueue,
     private readonly executor: RunExecutor,
+    private readonly budgets: RunBudgets,
   ) {}
 
   /**
@@ -47,6 +52,8 @@ export class RunAdmission {
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
     this.checkPermissionMode(request);
+    // Before the container is started for a run that would be refused.
+    this.budgets.check(env, options.tokenId);
     // A new session takes a spare CLI's id when one fits: its first turn skips the start.
     const sessionId =
       request.sessionId ??
@@ -68,6 +75,14 @@ export class RunAdmission {
       throw error;
     }
     return { env, sessionId, letGo };
+  }
+
+  /**
+   * The budgets once more, when the run is recorded (synchronously with it): submits that were
+   * admitted meanwhile may have used up the room.
+   */
+  recheckBudgets(env: string, tokenId: string): void {
+    this.budgets.check(env, tokenId);
   }
 
   private hasRunInFlight(env: string, sessionId: string): boolean {

@@ -74,7 +74,8 @@ export class RunLifecycle {
       const outcome = await this.execute(record, active, tally);
       // Before the end is told, so the next run finds the environment fit again.
       if (outcome.limit && LIMITS_THAT_LINGER.has(outcome.limit)) await this.recover(record.env);
-      this.recorder.ended(record.id, toEnd(outcome, active.stopReason));
+      const structured = record.request.outputSchema !== undefined;
+      this.recorder.ended(record.id, toEnd(outcome, active.stopReason, structured));
     } catch (error) {
       if (!(error instanceof ApiError))
         this.logger.error(`run ${record.id} failed: ${String(error)}`);

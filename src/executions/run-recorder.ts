@@ -67,9 +67,10 @@ export class RunRecorder {
 
 function runEnded(record: ExecutionSummary): RunEnded {
   const { id, env, sessionId, status, createdAt, startedAt, finishedAt } = record;
-  const { result, truncated, costUsd, usage, error, errorCode } = record;
+  const { result, truncated, costUsd, spentUsd, usage, structuredOutput, error, errorCode } =
+    record;
   return {
     ...{ id, env, sessionId, status, createdAt, startedAt, finishedAt },
-    ...{ result, truncated, costUsd, usage, error, errorCode },
+    ...{ result, truncated, costUsd, spentUsd, usage, structuredOutput, error, errorCode },
   };
 }

@@ -106,4 +106,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
     `,
   },
+  {
+    version: 5,
+    name: 'budgets and structured output',
+    // Who submitted each run and what it spent of its own (cost_usd is the session's running
+    // total), indexed for the checks every submit makes; and the answer's validated object.
+    up: `
+      ALTER TABLE executions ADD COLUMN token_id TEXT NULL;
+      ALTER TABLE executions ADD COLUMN spent_usd REAL NULL;
+      ALTER TABLE executions ADD COLUMN structured_output TEXT NULL;
+      CREATE INDEX executions_spend_by_env ON executions (env, finished_at, spent_usd);
+      CREATE INDEX executions_by_token ON executions (token_id, created_at);
+    `,
+  },
 ];

@@ -1,6 +1,11 @@
 import { statSync } from 'node:fs';
 import { DEFAULT_AGENT_IMAGE } from '../../src/common/config/environment-variables';
-import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
+import { MAX_OUTPUT_SCHEMA_BYTES } from '../../src/executions/dto/output-schema.validator';
+import {
+  FakeAnthropic,
+  startFakeAnthropic,
+  structuredOutputPrompt,
+} from '../support/fake-anthropic';
 import { dockerCli, removeDockerObjects } from '../support/docker-cli';
 import { PROXY_IMAGE, requireProxyImage, sendRaw, waitForPing } from '../support/socket-proxy';
 import { envParams, startTestApp, TestApp, uniqueSuffix } from '../support/test-app';
@@ -110,6 +115,31 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
     expect(stopped.data).toMatchObject({ exists: true, running: false });
     const status = await client.GET('/api/containers/{env}', dev);
     expect(status.data).toMatchObject({ state: 'exited' });
+  });
+
+  it('runs a prompt whose outputSchema is as large as allowed, escaped the most, through the proxy', async () => {
+    const bare = {
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+    };
+    // Quotes double as JSON, and double again inside the exec's body.
+    const room = MAX_OUTPUT_SCHEMA_BYTES - JSON.stringify(bare).length - ',"description":""'.length;
+    const description = '"'.repeat(Math.floor(room / 2));
+    const schema = { ...bare, properties: { answer: { type: 'string', description } } };
+    expect(JSON.stringify(schema).length).toBeGreaterThan(MAX_OUTPUT_SCHEMA_BYTES - 2);
+
+    const run = await t.client.POST('/api/execute', {
+      body: {
+        env: 'dev',
+        prompt: structuredOutputPrompt({ answer: 'through the proxy' }),
+        outputSchema: schema,
+      },
+    });
+    expect(run.data).toMatchObject({
+      success: true,
+      structuredOutput: { answer: 'through the proxy' },
+    });
   });
 
   it('refuses a privileged container, also when the key is spelled to slip past a text match', async () => {

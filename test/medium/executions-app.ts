@@ -37,6 +37,8 @@ export interface ExecutionsApp {
     env?: string;
     approvals?: boolean;
     whenSessionBusy?: 'queue' | 'steer' | 'reject';
+    maxBudgetUsd?: number;
+    outputSchema?: Record<string, unknown>;
   }): Promise<string>;
   /** GET /api/executions/:id, its status. */
   status(id: string): Promise<ExecutionStatus>;

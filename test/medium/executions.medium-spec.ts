@@ -446,7 +446,10 @@ describe('executions: the real wiring and store around a fake runner', () => {
         [queuedId, 'staging'],
       ]) {
         const createdAt = new Date().toISOString();
-        store.insert({ id, env, sessionId: randomUUID(), request: { env, prompt: id }, createdAt });
+        store.insert(
+          { id, env, sessionId: randomUUID(), request: { env, prompt: id }, createdAt },
+          'a-token',
+        );
       }
       store.markRunning(runningId, new Date().toISOString());
       await previous.app.close();

@@ -10,7 +10,10 @@
  *
  * Replies to the *main conversation* calls are scriptable (`enqueue` and the `reply*` helpers);
  * anything not scripted gets the default reply: `echo: <last user text>`, or
- * `tool_result: <content>` when the last user turn carries a tool result. Side calls (compaction,
+ * `tool_result: <content>` when the last user turn carries a tool result. A call that offers the
+ * StructuredOutput tool (a run with `outputSchema`) whose prompt says
+ * `structured_output: <JSON>` (see `structuredOutputPrompt`) is answered by calling that tool with
+ * the JSON, every time the CLI asks again. Side calls (compaction,
  * and in other modes title/topic checks) never consume scripted replies, see
  * `isMainConversationCall`.
  */
@@ -245,6 +248,42 @@ export function lastToolResults(body: MessagesRequest): ToolResultBlock[] {
   return last.content.filter(isToolResultBlock);
 }
 
+/** The tool the CLI offers the model for its answer when a run asks for structured output. */
+export const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
+const STRUCTURED_OUTPUT_MARKER = 'structured_output:';
+
+/**
+ * A prompt that makes the fake answer a structured-output run by calling the answer tool with
+ * `input`, conforming to the run's schema or not (the CLI then asks again, and gets it again).
+ */
+export function structuredOutputPrompt(input: unknown): string {
+  return `Answer with the object. ${STRUCTURED_OUTPUT_MARKER} ${JSON.stringify(input)}`;
+}
+
+/**
+ * What the fake calls the answer tool with when nothing is scripted: the JSON after the marker
+ * in the latest user text that has one, when the call offers the tool; otherwise undefined.
+ */
+export function structuredOutputInput(body: MessagesRequest): Record<string, unknown> | undefined {
+  if (!body.tools?.some((tool) => tool.name === STRUCTURED_OUTPUT_TOOL)) return undefined;
+  for (const message of [...body.messages].reverse()) {
+    if (message.role !== 'user') continue;
+    // Block by block: the CLI adds blocks of its own after the prompt.
+    const texts =
+      typeof message.content === 'string'
+        ? [message.content]
+        : message.content.filter(isTextBlock).map((block) => block.text);
+    const text = texts.reverse().find((candidate) => candidate.includes(STRUCTURED_OUTPUT_MARKER));
+    if (text === undefined) continue;
+    const json = text.slice(
+      text.lastIndexOf(STRUCTURED_OUTPUT_MARKER) + STRUCTURED_OUTPUT_MARKER.length,
+    );
+    const parsed: unknown = JSON.parse(json);
+    return isRecord(parsed) ? parsed : { value: parsed };
+  }
+  return undefined;
+}
+
 /** The reply the fake gives when nothing is scripted. */
 export function defaultReplyText(body: MessagesRequest): string {
   if (isCompactionCall(body)) {
@@ -421,6 +460,12 @@ export async function startFakeAnthropic(
       if (reply.preamble) blocks.push({ type: 'text', text: reply.preamble });
       blocks.push({ type: 'tool_use', id: newId('toolu'), name: reply.name, input: reply.input });
       return blocks;
+    }
+    const structured = reply ? undefined : structuredOutputInput(body);
+    if (structured) {
+      return [
+        { type: 'tool_use', id: newId('toolu'), name: STRUCTURED_OUTPUT_TOOL, input: structured },
+      ];
     }
     return [{ type: 'text', text: reply?.text ?? defaultReplyText(body) }];
   }

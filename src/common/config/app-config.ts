@@ -33,6 +33,7 @@ export interface AppConfig {
   readonly log: LogConfig;
   /** The bearer token of GET /metrics; null turns the endpoint off. */
   readonly metricsToken: string | null;
+  readonly budgets: BudgetConfig;
 }
 
 export interface LogConfig {
@@ -41,6 +42,15 @@ export interface LogConfig {
   readonly level: LogLevel;
   /** Prompts and outputs in the logs; off by default, as they may hold anything. */
   readonly content: boolean;
+}
+
+/** What an environment may spend and a token may run (0: no bound). */
+export interface BudgetConfig {
+  /** USD an environment's runs may spend in any 24 hours; past it, 429 ENV_BUDGET_EXHAUSTED. */
+  readonly envUsdPerDay: number;
+  /** Runs a token may submit per `tokenRunQuotaWindowMs`; past it, 429 RUN_QUOTA_EXHAUSTED. */
+  readonly tokenRunQuota: number;
+  readonly tokenRunQuotaWindowMs: number;
 }
 
 export interface ExecutionLimits {

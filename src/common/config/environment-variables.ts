@@ -8,6 +8,7 @@ import {
   IsIn,
   IsEnum,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -60,6 +61,21 @@ function IntegerSetting({ min, max }: { min: number; max?: number }): PropertyDe
     Min(min),
     IsInt(),
     Transform(toInteger),
+  );
+}
+
+const toDecimal = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
+
+/** An amount of US dollars, 0 or more: digits with an optional decimal part, e.g. `25` or `7.50`. */
+function DollarSetting(): PropertyDecorator {
+  return applyDecorators(
+    Min(0),
+    IsNumber(
+      { allowNaN: false, allowInfinity: false },
+      { message: '$property must be an amount of US dollars, e.g. 25 or 7.50' },
+    ),
+    Transform(toDecimal),
   );
 }
 
@@ -331,6 +347,16 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(MIN_TOKEN_LENGTH, { message: 'METRICS_TOKEN must be at least 32 characters long' })
   METRICS_TOKEN?: string;
+
+  // Budgets: 0 turns each one off.
+  @DollarSetting()
+  ENV_BUDGET_USD_PER_DAY: number = 0;
+
+  @IntegerSetting({ min: 0 })
+  TOKEN_RUN_QUOTA: number = 0;
+
+  @IntegerSetting({ min: 1000, max: 30 * 24 * 60 * 60 * 1000 })
+  TOKEN_RUN_QUOTA_WINDOW_MS: number = 24 * 60 * 60 * 1000;
 
   @IsOptional()
   @IsWebhookUrl()

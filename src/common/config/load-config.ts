@@ -33,6 +33,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
     );
   }
+  // Only a quota counts runs over its window, and only the runs the history keeps.
+  const retentionMs = variables.HISTORY_RETENTION_DAYS * 24 * 60 * 60 * 1000;
+  if (variables.TOKEN_RUN_QUOTA > 0 && variables.TOKEN_RUN_QUOTA_WINDOW_MS > retentionMs) {
+    problems.push(
+      'TOKEN_RUN_QUOTA_WINDOW_MS must not be longer than HISTORY_RETENTION_DAYS (the runs it counts would be pruned)',
+    );
+  }
   const webhooks = webhookConfig(variables, problems);
   const apiTokens = [variables.API_TOKEN, ...(variables.API_TOKENS ?? [])];
   if (variables.METRICS_TOKEN && apiTokens.includes(variables.METRICS_TOKEN)) {
@@ -92,6 +99,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       eventsTokenGraceMs: variables.EVENTS_TOKEN_GRACE_MS,
       maxStreams: variables.SSE_MAX_STREAMS,
       maxStreamsPerToken: variables.SSE_MAX_STREAMS_PER_TOKEN,
+    },
+    budgets: {
+      envUsdPerDay: variables.ENV_BUDGET_USD_PER_DAY,
+      tokenRunQuota: variables.TOKEN_RUN_QUOTA,
+      tokenRunQuotaWindowMs: variables.TOKEN_RUN_QUOTA_WINDOW_MS,
     },
     webhooks,
     log: {

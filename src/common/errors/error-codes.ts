@@ -33,6 +33,9 @@ export const ErrorCode = {
   QUESTION_ANSWERED: 'QUESTION_ANSWERED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  // Budgets: a run refused at submit; the error's details say when it resets.
+  ENV_BUDGET_EXHAUSTED: 'ENV_BUDGET_EXHAUSTED',
+  RUN_QUOTA_EXHAUSTED: 'RUN_QUOTA_EXHAUSTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

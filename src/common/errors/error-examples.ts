@@ -99,6 +99,18 @@ export const ERROR_EXAMPLES = {
   },
   SHUTTING_DOWN: { status: 503, message: 'The service is shutting down; retry shortly' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+  ENV_BUDGET_EXHAUSTED: {
+    status: 429,
+    message:
+      'Environment dev has spent $25.03 of its $25 a day (ENV_BUDGET_USD_PER_DAY); it takes runs again at 2026-12-03T09:12:44.000Z',
+    details: ['resetsAt: 2026-12-03T09:12:44.000Z'],
+  },
+  RUN_QUOTA_EXHAUSTED: {
+    status: 429,
+    message:
+      'This token has submitted 200 runs in the last 86400000 ms (TOKEN_RUN_QUOTA); it may submit again at 2026-12-03T09:12:44.000Z',
+    details: ['resetsAt: 2026-12-03T09:12:44.000Z'],
+  },
 } as const satisfies Record<ErrorCode, ErrorExample>;
 
 /** A status some code is answered with. */

@@ -15,6 +15,9 @@ export class ErrorResponseDto {
   /** The request's id, also sent as the `x-request-id` header; quote it when reporting a problem. */
   requestId!: string;
 
-  /** For `VALIDATION_FAILED`: one line per rejected field. */
+  /**
+   * For `VALIDATION_FAILED`: one line per rejected field. For `ENV_BUDGET_EXHAUSTED` and
+   * `RUN_QUOTA_EXHAUSTED`: `resetsAt: <ISO time>`, when the next run fits.
+   */
   details?: string[];
 }

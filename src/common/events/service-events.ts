@@ -12,7 +12,11 @@ export interface RunEnded {
   result: string | null;
   truncated: boolean;
   costUsd: number | null;
+  /** What the run spent of its own (`costUsd` is the session's running total). */
+  spentUsd: number | null;
   usage: Record<string, unknown> | null;
+  /** With `outputSchema`: the answer's validated object. */
+  structuredOutput: Record<string, unknown> | null;
   error: string | null;
   errorCode: string | null;
 }

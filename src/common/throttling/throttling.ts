@@ -8,7 +8,7 @@ import {
   ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { AuthenticatedRequest } from '../auth/authenticated-request';
+import { AuthenticatedRequest, tokenIdOf } from '../auth/authenticated-request';
 import { RouteTraitsReader } from '../auth/route-traits';
 import { AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
@@ -19,14 +19,11 @@ import { WindowCounterStorage } from './window-counter.storage';
 export const ThrottlerName = { ip: 'ip', token: 'token', claude: 'claude' } as const;
 type ThrottlerName = (typeof ThrottlerName)[keyof typeof ThrottlerName];
 
-const byToken = (request: AuthenticatedRequest): string =>
-  request.principal?.tokenId ?? 'anonymous';
-
 /** Who a request counts for, per bucket. */
 const TRACKERS: Record<ThrottlerName, (request: AuthenticatedRequest) => string> = {
   ip: (request) => normalizeIp(request.ip, DEFAULT_IPV6_SUBNET_PREFIX),
-  token: byToken,
-  claude: byToken,
+  token: tokenIdOf,
+  claude: tokenIdOf,
 };
 
 export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {

@@ -5,7 +5,9 @@ import {
   IsEnum,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
+  IsPositive,
   IsString,
   IsUUID,
   Matches,
@@ -17,6 +19,7 @@ import {
 import { PermissionMode } from '../../agent/run-executor';
 import { LowerCase } from '../../common/http/lower-case.decorator';
 import { ExecutionRequest, WhenSessionBusy } from '../execution-request';
+import { IsOutputSchema, MAX_OUTPUT_SCHEMA_BYTES } from './output-schema.validator';
 
 /** A tool name or rule as the CLI takes it, e.g. `Bash`, `Read`, `Bash(git log:*)`. */
 const TOOL_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*(\(.{0,200}\))?$/;
@@ -105,6 +108,32 @@ export class ExecuteRequestDto implements ExecutionRequest {
   @IsString()
   @MaxLength(65536)
   appendSystemPrompt?: string;
+
+  /**
+   * Stop the run once it has spent this many US dollars, as the CLI estimates its cost: it then
+   * fails with code `BUDGET_EXCEEDED`. The CLI checks after each model call, so a run can go a
+   * little past it.
+   */
+  @IsOptional()
+  @ApiProperty({ exclusiveMinimum: true, minimum: 0, maximum: 1000 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(1000)
+  maxBudgetUsd?: number;
+
+  /**
+   * A JSON Schema of an object (`type: object`, at most 8 KiB as JSON) that the answer must
+   * conform to. The answer then carries the validated object in `structuredOutput`; an answer
+   * that does not conform fails with code `STRUCTURED_OUTPUT_INVALID`.
+   */
+  @IsOptional()
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] },
+  })
+  @IsOutputSchema({ maxBytes: MAX_OUTPUT_SCHEMA_BYTES })
+  outputSchema?: Record<string, unknown>;
 
   /** A deadline for this run in milliseconds; it can only lower EXECUTION_TIMEOUT_MS. */
   @IsOptional()

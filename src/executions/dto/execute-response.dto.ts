@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ExecutionErrorCode } from '../execution-error-codes';
 
 /**
@@ -20,6 +20,10 @@ export class ExecuteResponseDto {
    * `claude -p --output-format json` prints it.
    */
   json_output?: string;
+
+  /** With `outputSchema`: the answer's object, validated against it. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  structuredOutput?: Record<string, unknown>;
 
   /** The session the prompt ran in; pass it back to continue the conversation. */
   @ApiProperty({ format: 'uuid' })

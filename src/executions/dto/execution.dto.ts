@@ -36,12 +36,22 @@ export class ExecutionDto {
   /** True when `result` was cut. */
   truncated!: boolean;
 
-  /** Cost in USD, as the CLI reported it. */
+  /** Cost in USD, as the CLI reported it: the session's running total. */
   costUsd!: number | null;
+
+  /**
+   * What this run spent of its own, in USD (`costUsd` less the session's total before it); the
+   * environment's daily budget (ENV_BUDGET_USD_PER_DAY) adds these up.
+   */
+  spentUsd!: number | null;
 
   /** Token usage, as the CLI reported it. */
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
   usage!: Record<string, unknown> | null;
+
+  /** With `outputSchema`: the answer's object, validated against it. */
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  structuredOutput!: Record<string, unknown> | null;
 
   /** Why the run did not succeed, readable. */
   error!: string | null;

@@ -62,6 +62,8 @@ describe('processKey', () => {
     [{ appendSystemPrompt: 'be brief' }, false],
     [{ includePartialMessages: true }, false],
     [{ maxTurns: 3 }, false],
+    [{ maxBudgetUsd: 0.5 }, false],
+    [{ outputSchema: { type: 'object' } }, false],
     [{}, true],
   ])('tells %j (approvals %s) from the default', (options, approvals) => {
     expect(processKey(options, approvals)).not.toBe(DEFAULT_PROCESS_KEY);

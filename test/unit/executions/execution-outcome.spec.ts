@@ -106,6 +106,55 @@ describe('toEnd: how a run outcome is recorded', () => {
   });
 });
 
+describe('toEnd: budgets and structured output', () => {
+  const structured = (value: unknown) =>
+    ({ ...successResult('{"answer":"42"}'), structured_output: value }) as SDKResultMessage;
+  const errorResult = (subtype: string, error: string) =>
+    ({ type: 'result', subtype, is_error: true, errors: [error] }) as unknown as SDKResultMessage;
+
+  it('keeps the validated object of a run that asked for one', () => {
+    const end = toEnd(outcome({ result: structured({ answer: '42' }) }), undefined, true);
+    expect(end).toMatchObject({ status: 'succeeded', structuredOutput: { answer: '42' } });
+    // Not asked for: nothing kept, even when a result carries one.
+    expect(toEnd(outcome({ result: structured({ answer: '42' }) })).structuredOutput).toBeNull();
+  });
+
+  it.each([
+    [
+      'the answer tool was never called',
+      outcome({ result: successResult('words') }),
+      /outputSchema/,
+    ],
+    ['the object is not an object', outcome({ result: structured(['a']) }), /outputSchema/],
+    [
+      'the CLI gave up retrying',
+      outcome({
+        result: errorResult(
+          'error_max_structured_output_retries',
+          'Failed to provide valid structured output after 5 attempts',
+        ),
+      }),
+      /error_max_structured_output_retries: Failed to provide valid structured output/,
+    ],
+  ])('fails STRUCTURED_OUTPUT_INVALID when %s', (_case, runOutcome, error) => {
+    const end = toEnd(runOutcome, undefined, true);
+    expect(end).toMatchObject({
+      status: 'failed',
+      errorCode: 'STRUCTURED_OUTPUT_INVALID',
+      structuredOutput: null,
+    });
+    expect(end.error).toMatch(error);
+  });
+
+  it('fails BUDGET_EXCEEDED when the CLI stopped at maxBudgetUsd', () => {
+    const end = toEnd(
+      outcome({ result: errorResult('error_max_budget_usd', 'Reached maximum budget ($0.01)') }),
+    );
+    expect(end).toMatchObject({ status: 'failed', errorCode: 'BUDGET_EXCEEDED' });
+    expect(end.error).toMatch(/Reached maximum budget \(\$0.01\)/);
+  });
+});
+
 describe('toExecuteResponse: the desktop app shape of a finished run', () => {
   const record: ExecutionRecord = {
     id: 'e1',
@@ -121,7 +170,9 @@ describe('toExecuteResponse: the desktop app shape of a finished run', () => {
     result: 'hi',
     truncated: false,
     costUsd: 0.5,
+    spentUsd: 0.5,
     usage: null,
+    structuredOutput: null,
     resultMessage: '{"type":"result"}',
     error: null,
     errorCode: null,
@@ -140,6 +191,15 @@ describe('toExecuteResponse: the desktop app shape of a finished run', () => {
       truncated: false,
     });
     expect(toExecuteResponse(record, false)).not.toHaveProperty('json_output');
+    expect(toExecuteResponse(record, false)).not.toHaveProperty('structuredOutput');
+  });
+
+  it('carries the validated object of a run that asked for one', () => {
+    const structured = { ...record, structuredOutput: { answer: '42' } };
+    expect(toExecuteResponse(structured, false)).toMatchObject({
+      success: true,
+      structuredOutput: { answer: '42' },
+    });
   });
 
   it('reports a failure with success: false, a readable error and its code', () => {

@@ -13,19 +13,23 @@ describe('ExecutionsRepository', () => {
   afterAll(() => database.onApplicationShutdown());
 
   const insert = (id: string, createdAt: string) =>
-    repository.insert({
-      id,
-      env: 'dev',
-      sessionId: `s-${id}`,
-      request: { env: 'dev', prompt: id },
-      createdAt,
-    });
+    repository.insert(
+      {
+        id,
+        env: 'dev',
+        sessionId: `s-${id}`,
+        request: { env: 'dev', prompt: id },
+        createdAt,
+      },
+      'a-token',
+    );
   const end = {
     exitCode: 0,
     result: 'ok',
     truncated: false,
     costUsd: null,
     usage: null,
+    structuredOutput: null,
     resultMessage: null,
     error: null,
     errorCode: null,

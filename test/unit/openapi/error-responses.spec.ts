@@ -78,8 +78,10 @@ describe('error responses in the spec', () => {
       ([route, status]) => route === 'POST /api/executions' && status === '429',
     );
     expect(Object.keys(submit?.[2].content['application/json'].examples ?? {})).toEqual([
+      ErrorCode.ENV_BUDGET_EXHAUSTED,
       ErrorCode.QUEUE_FULL,
       ErrorCode.RATE_LIMITED,
+      ErrorCode.RUN_QUOTA_EXHAUSTED,
     ]);
   });
 });

@@ -95,4 +95,13 @@ describe('TokenVerifier', () => {
       expect(verifier.verify(candidate)).toBeNull();
     }
   });
+
+  it('gives a token the same id after a restart (a new salt), and each token its own', () => {
+    const other = 'o'.repeat(32);
+    const before = new TokenVerifier([TOKEN, other]);
+    const after = new TokenVerifier([other, TOKEN]);
+    expect(after.verify(TOKEN)).toBe(before.verify(TOKEN));
+    expect(after.verify(other)).toBe(before.verify(other));
+    expect(before.verify(other)).not.toBe(before.verify(TOKEN));
+  });
 });

@@ -170,6 +170,34 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the budgets (none by default) and names a bad amount or a window past the history', () => {
+    expect(loadConfig({ API_TOKEN: TOKEN }).budgets).toEqual({
+      envUsdPerDay: 0,
+      tokenRunQuota: 0,
+      tokenRunQuotaWindowMs: 86_400_000,
+    });
+    expect(
+      loadConfig({ API_TOKEN: TOKEN, ENV_BUDGET_USD_PER_DAY: '7.50', TOKEN_RUN_QUOTA: '200' })
+        .budgets,
+    ).toMatchObject({ envUsdPerDay: 7.5, tokenRunQuota: 200 });
+    for (const amount of ['-1', 'lots', '1e3', '$5']) {
+      expect(problemsOf({ API_TOKEN: TOKEN, ENV_BUDGET_USD_PER_DAY: amount })).toEqual([
+        'ENV_BUDGET_USD_PER_DAY must not be less than 0',
+        'ENV_BUDGET_USD_PER_DAY must be an amount of US dollars, e.g. 25 or 7.50',
+      ]);
+    }
+    expect(
+      problemsOf({
+        API_TOKEN: TOKEN,
+        TOKEN_RUN_QUOTA: '10',
+        TOKEN_RUN_QUOTA_WINDOW_MS: String(3 * 86_400_000),
+        HISTORY_RETENTION_DAYS: '2',
+      }),
+    ).toEqual([
+      'TOKEN_RUN_QUOTA_WINDOW_MS must not be longer than HISTORY_RETENTION_DAYS (the runs it counts would be pruned)',
+    ]);
+  });
+
   it('formats the problems as one readable message', () => {
     expect(() => loadConfig({ PORT: 'x', API_TOKEN: TOKEN })).toThrow(
       /^Invalid configuration:\n {2}- PORT/,
