@@ -34,7 +34,7 @@ export class RunTelemetry {
   ) {
     this.runs = metrics.counter({
       name: `${METRIC_PREFIX}runs_total`,
-      help: 'Runs ended, by environment and final status (succeeded, failed, cancelled, interrupted)',
+      help: 'Runs ended, by environment and final status (succeeded, failed, cancelled, timed_out, interrupted)',
       labelNames: ['env', 'status'] as const,
     });
     this.duration = metrics.histogram({
@@ -87,7 +87,8 @@ export class RunTelemetry {
     const durationMs =
       run.startedAt && run.finishedAt ? msBetween(run.startedAt, run.finishedAt) : null;
     if (durationMs !== null) this.duration.observe({ env, status }, durationMs / 1000);
-    if (run.costUsd !== null) this.cost.inc({ env }, run.costUsd);
+    // The run's own spend: `costUsd` is its session's running total on a kept CLI.
+    if (run.spentUsd !== null) this.cost.inc({ env }, run.spentUsd);
     const tokens = tokensOf(run.usage);
     for (const [kind, count] of Object.entries(tokens)) this.tokens.inc({ env, kind }, count);
     const line = {
@@ -97,7 +98,7 @@ export class RunTelemetry {
       status,
       errorCode: run.errorCode ?? undefined,
       durationMs: durationMs ?? undefined,
-      costUsd: run.costUsd ?? undefined,
+      spentUsd: run.spentUsd ?? undefined,
       tokens,
       ...(this.config.log.content ? { output: run.result, error: run.error } : {}),
     };

@@ -42,10 +42,14 @@ describe('metrics and logs of real runs', () => {
   });
 
   it('counts the runs, their tokens, cost and duration, and the requests, as a scrape after them shows', async () => {
-    for (const prompt of [PROMPT, 'second']) {
-      const res = await t.client.POST('/api/execute', { body: { env: 'dev', prompt } });
-      expect(res.data).toMatchObject({ success: true });
-    }
+    const first = await t.client.POST('/api/execute', { body: { env: 'dev', prompt: PROMPT } });
+    expect(first.data).toMatchObject({ success: true });
+    // A second turn of the same session, on its kept CLI: its result's cost is the session's.
+    const sessionId = first.data?.sessionId;
+    const second = await t.client.POST('/api/execute', {
+      body: { env: 'dev', prompt: 'second', sessionId },
+    });
+    expect(second.data).toMatchObject({ success: true });
     const submitted = await t.client.POST('/api/executions', {
       body: { env: 'dev', prompt: 'in the background' },
     });
@@ -69,7 +73,11 @@ describe('metrics and logs of real runs', () => {
     expect(
       seriesValue(text, 'claudecode_run_tokens_total{env="dev",kind="output"}'),
     ).toBeGreaterThan(0);
-    expect(seriesValue(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeGreaterThan(0);
+    // What the runs spent each, not their sessions' running totals.
+    const runs = (await t.client.GET('/api/executions', { params: { query: { limit: 10 } } })).data;
+    const spent = (runs?.items ?? []).reduce((sum, run) => sum + (run.spentUsd ?? 0), 0);
+    expect(spent).toBeGreaterThan(0);
+    expect(seriesValue(text, 'claudecode_run_cost_usd_total{env="dev"}')).toBeCloseTo(spent, 9);
     expect(
       seriesValue(
         text,
