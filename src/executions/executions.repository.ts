@@ -1,30 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Statement } from 'better-sqlite3';
+import type { RunEnded } from '../common/events/service-events';
 import { DatabaseService } from '../store/database.service';
 import { ExecutionRequest } from './execution-request';
 import { ExecutionStatus } from './execution-status';
 
-/** A run as the history list shows it: everything but the stored request and result message. */
-export interface ExecutionSummary {
-  id: string;
-  env: string;
-  sessionId: string;
+/**
+ * A run as the history list shows it: everything but the stored request and result message. Its
+ * end is told with the same fields, less the prompt and the counts.
+ */
+export interface ExecutionSummary extends RunEnded {
   status: ExecutionStatus;
   prompt: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   exitCode: number | null;
-  result: string | null;
-  truncated: boolean;
-  costUsd: number | null;
-  /** What the run itself spent: `costUsd` less the session's total before it. */
-  spentUsd: number | null;
-  usage: Record<string, unknown> | null;
-  /** With `outputSchema`: the answer's object, as the CLI validated it. */
-  structuredOutput: Record<string, unknown> | null;
-  error: string | null;
-  errorCode: string | null;
   eventCount: number;
   eventsDropped: number;
 }

@@ -8,13 +8,11 @@ import {
 import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ContainersService } from '../containers/containers.service';
+import { PRUNE_INTERVAL_MS, retentionCutoff } from '../store/retention';
 import { endWithoutRun } from './execution-outcome';
 import { ExecutionStatus } from './execution-status';
 import { ExecutionsRepository } from './executions.repository';
 import { RunRecorder } from './run-recorder';
-
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Keeps the history true and bounded: at boot, runs a crash left in flight are ended (their
@@ -62,7 +60,7 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
 
   private prune(): void {
     const { retentionDays } = this.config.history;
-    const cutoff = new Date(Date.now() - retentionDays * DAY_MS).toISOString();
+    const cutoff = retentionCutoff(retentionDays);
     const pruned = this.repository.pruneBefore(cutoff);
     if (pruned > 0) this.logger.log(`Pruned ${pruned} run(s) older than ${retentionDays} days`);
   }

@@ -14,12 +14,11 @@ import {
   ServiceEvents,
   ServiceEventType,
 } from '../common/events/service-events';
+import { PRUNE_INTERVAL_MS, retentionCutoff } from '../store/retention';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { retryDelayMs, WebhookDelivery } from './webhook-delivery';
 import { WebhookSender } from './webhook-sender';
 
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** A retry timer never sleeps longer than this (setTimeout's bound is ~24.8 days). */
 const MAX_SLEEP_MS = 60 * 60 * 1000;
 
@@ -138,7 +137,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   private prune(): void {
     const { retentionDays } = this.config.history;
-    const cutoff = new Date(Date.now() - retentionDays * DAY_MS).toISOString();
+    const cutoff = retentionCutoff(retentionDays);
     const pruned = this.repository.pruneBefore(cutoff);
     if (pruned > 0) {
       this.logger.log(`Pruned ${pruned} webhook delivery(ies) older than ${retentionDays} days`);
