@@ -3,17 +3,8 @@ import type {
   SDKMessage,
   SDKResultMessage,
 } from '@anthropic-ai/claude-agent-sdk';
+import { PermissionMode } from '../common/config/permission-mode';
 import { LimitHit } from './limit-report';
-
-/** The Claude Code CLI's permission modes. */
-export enum PermissionMode {
-  default = 'default',
-  acceptEdits = 'acceptEdits',
-  bypassPermissions = 'bypassPermissions',
-  plan = 'plan',
-  dontAsk = 'dontAsk',
-  auto = 'auto',
-}
 
 /**
  * What a prompt asks of the CLI. The API's request DTO, the stored request and the runner all

@@ -8,6 +8,7 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { PermissionMode } from '../common/config/permission-mode';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER } from './agent-layout';
@@ -15,7 +16,6 @@ import { LimitHit, readLimitReport, withLimitReport } from './limit-report';
 import { loadAgentSdk } from './agent-sdk.loader';
 import {
   ApprovalAnswer,
-  PermissionMode,
   PromptOptions,
   RunEnd,
   RunExecutor,

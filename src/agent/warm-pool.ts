@@ -1,5 +1,6 @@
 import { WarmConfig } from '../common/config/app-config';
-import { PermissionMode, PromptOptions } from './run-executor';
+import { PermissionMode } from '../common/config/permission-mode';
+import { PromptOptions } from './run-executor';
 
 /** What a parked Claude Code process holds (the SDK measures 230–260 MB). */
 export const PARKED_CLI_BYTES = 256 * 1024 ** 2;

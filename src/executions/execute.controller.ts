@@ -5,7 +5,7 @@ import { TokenId } from '../common/auth/token-id.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { ClientGone } from '../common/http/client-gone.decorator';
-import { RunsClaude } from '../common/throttling/runs-claude.decorator';
+import { RunsClaude } from '../common/routes/runs-claude.decorator';
 import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecuteService } from './execute.service';

@@ -14,13 +14,13 @@ import {
 import { ApiAcceptedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
-import { AcceptsEventsToken } from '../common/auth/events-token.decorator';
+import { AcceptsEventsToken } from '../common/routes/events-token.decorator';
 import { AuthenticatedRequest } from '../common/auth/authenticated-request';
 import { TokenId } from '../common/auth/token-id.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
-import { RunsClaude } from '../common/throttling/runs-claude.decorator';
+import { RunsClaude } from '../common/routes/runs-claude.decorator';
 import { AnswerApprovalDto } from './dto/approval.dto';
 import { AnswerQuestionDto } from './dto/question.dto';
 import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/execution.dto';

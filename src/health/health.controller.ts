@@ -1,9 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '../common/auth/public.decorator';
+import { Public } from '../common/routes/public.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
-import { CountedPerIp } from '../common/throttling/counted-per-ip.decorator';
+import { CountedPerIp } from '../common/routes/counted-per-ip.decorator';
 import { HealthDto, ReadinessDto } from './dto/health.dto';
 import { HealthService } from './health.service';
 

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { EventsTokens } from './events-tokens';
-import { RouteTraitsReader } from './route-traits';
+import { RouteTraitsReader } from '../routes/route-traits';
 
 /** The auth pieces the global guard and the features share. */
 @Global()

@@ -4,7 +4,7 @@ import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from './authenticated-request';
 import { EventsTokens, RunEnds } from './events-tokens';
-import { RouteTraitsReader } from './route-traits';
+import { RouteTraitsReader } from '../routes/route-traits';
 import { TokenVerifier } from './token-verifier';
 
 // RFC 6750 b64token.

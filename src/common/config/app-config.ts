@@ -1,4 +1,4 @@
-import { PermissionMode } from '../../agent/run-executor';
+import { PermissionMode } from './permission-mode';
 import { AgentLimits } from './agent-limits';
 import { LogFormat, LogLevel } from './environment-variables';
 import { WebhookConfig } from './webhook-config';

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { PermissionMode } from '../../agent/run-executor';
+import { PermissionMode } from './permission-mode';
 import { SERVICE_EVENT_TYPES } from '../events/service-events';
 import {
   ArrayNotEmpty,

@@ -1,8 +1,8 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
-import { Public } from '../auth/public.decorator';
-import { CountedPerIp } from '../throttling/counted-per-ip.decorator';
+import { Public } from '../routes/public.decorator';
+import { CountedPerIp } from '../routes/counted-per-ip.decorator';
 import { Metrics } from './metrics';
 import { MetricsTokenGuard } from './metrics-token.guard';
 

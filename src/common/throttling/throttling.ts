@@ -9,7 +9,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { AuthenticatedRequest, tokenIdOf } from '../auth/authenticated-request';
-import { RouteTraitsReader } from '../auth/route-traits';
+import { RouteTraitsReader } from '../routes/route-traits';
 import { AppConfig } from '../config/app-config';
 import { ApiError } from '../errors/api-error';
 import { ErrorCode } from '../errors/error-codes';

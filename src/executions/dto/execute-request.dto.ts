@@ -16,7 +16,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { PermissionMode } from '../../agent/run-executor';
+import { PermissionMode } from '../../common/config/permission-mode';
 import { LowerCase } from '../../common/http/lower-case.decorator';
 import { ExecutionRequest, WhenSessionBusy } from '../execution-request';
 import { IsOutputSchema, MAX_OUTPUT_SCHEMA_BYTES } from './output-schema.validator';

@@ -1,4 +1,4 @@
-import { PermissionMode } from '../../../src/agent/run-executor';
+import { PermissionMode } from '../../../src/common/config/permission-mode';
 import {
   DEFAULT_PROCESS_KEY,
   PooledCli,

@@ -1,4 +1,4 @@
-import { PermissionMode } from '../../../../src/agent/run-executor';
+import { PermissionMode } from '../../../../src/common/config/permission-mode';
 import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
 
 const TOKEN = 't'.repeat(32);

@@ -1,7 +1,7 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { COUNTED_PER_IP_KEY } from '../throttling/counted-per-ip.decorator';
-import { RUNS_CLAUDE_KEY } from '../throttling/runs-claude.decorator';
+import { COUNTED_PER_IP_KEY } from './counted-per-ip.decorator';
+import { RUNS_CLAUDE_KEY } from './runs-claude.decorator';
 import { EVENTS_TOKEN_KEY } from './events-token.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
 
