@@ -1026,7 +1026,7 @@ export interface components {
         /** @enum {string} */
         WebhookDeliveryStatus: "pending" | "delivering" | "delivered" | "failed";
         /** @enum {string} */
-        WebhookEventType: "run.ended" | "ask.requested" | "container.idle_stopped";
+        WebhookEventType: "run.ended" | "ask.requested" | "container.idle_stopped" | "session.deleted";
         /**
          * @description When the session already runs a prompt: `queue` waits behind it (the run shows
          *     `queuedBehind` and `queuePosition`, and can be cancelled while it waits); `steer` interrupts

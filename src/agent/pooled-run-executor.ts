@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { ServiceEvents } from '../common/events/service-events';
 import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER, agentContainerName } from './agent-layout';
@@ -61,6 +62,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerService,
     metrics: Metrics,
+    serviceEvents: ServiceEvents,
   ) {
     super();
     this.cold = new SdkRunExecutor(config, docker);
@@ -82,6 +84,10 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       Math.min(config.warm.idleMs, MAX_SWEEP_INTERVAL_MS),
     ).unref();
     this.registerGauges(metrics);
+    // A deleted session has no next turn: its warm CLI would only take a place until recycled.
+    serviceEvents.on('session.deleted', ({ env, sessionId }) => {
+      void this.pool.closeSession(agentContainerName(config.agent, env), sessionId);
+    });
   }
 
   /** Warm sessions and spares per environment, read at scrape time. */

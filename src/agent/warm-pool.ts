@@ -150,6 +150,13 @@ export class WarmPool<T extends PooledCli> {
     if (entry?.cli === cli && !entry.inUse) this.entries.delete(id);
   }
 
+  /** Closes the session's CLI unless a turn holds it (its session is gone: it has no next turn). */
+  closeSession(containerName: string, sessionId: string): Promise<void> {
+    const id = entryId(containerName, sessionId);
+    const entry = this.entries.get(id);
+    return entry && !entry.inUse ? this.close(id, entry) : Promise.resolve();
+  }
+
   /** Closes the CLIs idle for longer than the idle time. */
   sweep(): void {
     const cutoff = this.now() - this.idleMs;

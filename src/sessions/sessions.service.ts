@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { ServiceEvents } from '../common/events/service-events';
 import { decodeCursor, encodeCursor } from '../common/http/cursor';
 import { KeyedLock } from '../common/keyed-lock';
 import { ContainersService } from '../containers/containers.service';
@@ -42,6 +43,7 @@ export class SessionsService {
     private readonly transcripts: TranscriptsRepository,
     private readonly indexer: SessionIndexer,
     private readonly runs: RunRegistry,
+    private readonly serviceEvents: ServiceEvents,
   ) {}
 
   createSession({ env, title }: CreateSessionDto): CreatedSessionDto {
@@ -130,6 +132,11 @@ export class SessionsService {
       await this.containers.whileRunning(env, () => this.transcripts.remove(container, id));
     }
     this.sessions.delete(env, id);
+    this.serviceEvents.emit('session.deleted', {
+      env,
+      sessionId: id,
+      deletedAt: new Date().toISOString(),
+    });
   }
 
   private toSummary(record: SessionRecord): SessionSummaryDto {

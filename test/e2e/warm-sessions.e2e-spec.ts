@@ -85,6 +85,20 @@ describe('warm sessions and spares (real engine, real CLI)', () => {
     expect(stats().processesStarted).toBe(before.processesStarted + 1);
   });
 
+  it("closes a deleted session's warm CLI at once, rather than when it is recycled", async () => {
+    const sessionId = await newSession();
+    await execute({ sessionId, prompt: 'a turn to delete' });
+    expect(claudeProcessesOf(container(), sessionId)).not.toEqual([]);
+    const deleted = await suite.t.client.DELETE('/api/sessions/{env}/{id}', {
+      params: { path: { env: 'dev', id: sessionId } },
+    });
+    expect(deleted.response.status).toBe(204);
+    await waitUntil(
+      () => Promise.resolve(claudeProcessesOf(container(), sessionId).length === 0),
+      "the deleted session's CLI gone",
+    );
+  });
+
   it('resumes the transcript on a new CLI when the warm one was killed between turns', async () => {
     const sessionId = await newSession();
     await execute({ sessionId, prompt: 'remember the word quince' });

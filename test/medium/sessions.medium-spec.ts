@@ -15,6 +15,7 @@ import { trackApps } from '../support/app-tracker';
 import { appWithOverrides } from '../support/app-with-mocked-docker';
 import { FakeTranscripts } from '../support/fake-transcripts';
 import { strictMock } from '../support/strict-mock';
+import { ServiceEvents, SessionDeleted } from '../../src/common/events/service-events';
 
 const TOKEN = 's'.repeat(32);
 const ID = '11111111-2222-4333-8444-555555555555';
@@ -273,6 +274,8 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
 
   it('deletes a session on disk (starting the container) and a bare reservation (not touching it)', async () => {
     const t = await start();
+    const deleted: SessionDeleted[] = [];
+    t.app.get(ServiceEvents).on('session.deleted', (event) => deleted.push(event));
     t.volume.write(ID, transcript, MTIME);
     await t.list();
     t.state.value = 'stopped';
@@ -288,6 +291,11 @@ describe('sessions: the index, the pages and the deletes (medium: real store, fa
     expect((await t.send('DELETE', `/api/sessions/dev/${sessionId}`)).statusCode).toBe(204);
     expect(t.volume.removed).toEqual([ID]);
     expect(t.containers.ensureRunning).toHaveBeenCalledTimes(1);
+    // Each delete told once (its warm CLI is closed, webhooks deliver it); the 404 told nothing.
+    expect(deleted.map(({ env, sessionId: id }) => [env, id])).toEqual([
+      ['dev', ID],
+      ['dev', sessionId],
+    ]);
   });
 
   it('prepares runs: new, reserved, resumed, or 404', async () => {

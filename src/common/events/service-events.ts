@@ -38,11 +38,20 @@ export interface ContainerIdleStopped {
   stoppedAt: string;
 }
 
+/** A session's transcripts and reservation were deleted (`DELETE /api/sessions/{env}/{id}`). */
+export interface SessionDeleted {
+  env: string;
+  sessionId: string;
+  /** ISO time of the delete. */
+  deletedAt: string;
+}
+
 /** What happened in the service that someone outside it may want to know, by type. */
 export interface ServiceEventMap {
   'run.ended': RunEnded;
   'ask.requested': AskRequested;
   'container.idle_stopped': ContainerIdleStopped;
+  'session.deleted': SessionDeleted;
 }
 
 export type ServiceEventType = keyof ServiceEventMap;
@@ -55,6 +64,7 @@ export const SERVICE_EVENT_TYPES = Object.keys({
   'run.ended': true,
   'ask.requested': true,
   'container.idle_stopped': true,
+  'session.deleted': true,
 } satisfies Record<ServiceEventType, true>) as ServiceEventType[];
 export type ServiceEventListener<T extends ServiceEventType> = (event: ServiceEventMap[T]) => void;
 

@@ -196,4 +196,17 @@ describe('WarmPool', () => {
     expect([dev.closes, staging.closes]).toEqual([1, 0]);
     expect(warm.take('agent-staging', 's', DEFAULT_PROCESS_KEY, true)).toBe(staging);
   });
+
+  it("closes a deleted session's idle CLI, not a CLI whose turn holds it, nor other sessions'", async () => {
+    const warm = pool(4, 4);
+    const deleted = served(warm, new FakeCli('gone'));
+    const other = served(warm, new FakeCli('kept'));
+    await warm.closeSession('agent-dev', 'gone');
+    expect([deleted.closes, other.closes]).toEqual([1, 0]);
+    expect(warm.take('agent-dev', 'gone', DEFAULT_PROCESS_KEY, true)).toBeNull();
+
+    const busy = warm.take('agent-dev', 'kept', DEFAULT_PROCESS_KEY, true);
+    await warm.closeSession('agent-dev', 'kept');
+    expect(busy?.closes).toBe(0);
+  });
 });

@@ -220,7 +220,7 @@ describe('loadConfig', () => {
       expect(config.webhooks).toEqual({
         url: 'https://x.test/h',
         secret,
-        events: ['run.ended', 'ask.requested', 'container.idle_stopped'],
+        events: ['run.ended', 'ask.requested', 'container.idle_stopped', 'session.deleted'],
         maxAttempts: 8,
         timeoutMs: 10000,
         retryDelaysMs: [5e3, 3e5, 18e5, 72e5, 18e6, 36e6, 36e6],
@@ -255,7 +255,7 @@ describe('loadConfig', () => {
       expect(problems).toEqual([
         'WEBHOOK_URL must be an http:// or https:// URL',
         'WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes',
-        'WEBHOOK_EVENTS entries must be among run.ended, ask.requested, container.idle_stopped',
+        'WEBHOOK_EVENTS entries must be among run.ended, ask.requested, container.idle_stopped, session.deleted',
         'WEBHOOK_RETRY_DELAYS must list durations such as 5s, 5m, 30m, 2h',
       ]);
       expect(problems.join('\n')).not.toContain('dG9vLXNob3J0');
