@@ -28,7 +28,7 @@ export class ExecutionEvents {
   ) {}
 
   /**
-   * Streams the run's events to the client (see `open`) while holding one of the open-stream
+   * Streams the run's events to the client (see `frames`) while holding one of the open-stream
    * slots of the request's token. 404 and 429 are answered before anything is streamed.
    */
   async stream(
@@ -37,11 +37,13 @@ export class ExecutionEvents {
     request: AuthenticatedRequest,
     reply: FastifyReply,
   ): Promise<void> {
-    const source = this.open(id, lastEventId);
+    const after = parseLastEventId(lastEventId);
+    const { env } = this.find(id);
     const release = this.slots.acquire(tokenIdOf(request));
     // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
-    const letGo = this.containers.hold(this.find(id).env);
+    const letGo = this.containers.hold(env);
     try {
+      const source = (signal: AbortSignal) => this.frames(id, after, signal);
       await sendSse(request, reply, source, this.config.history.heartbeatMs);
     } finally {
       letGo();
@@ -68,17 +70,8 @@ export class ExecutionEvents {
 
   /**
    * The run's events as SSE frames: the stored ones after `lastEventId`, then the live ones,
-   * then a final `end` frame with the run's state. Throws 404 before anything is streamed.
+   * then a final `end` frame with the run's state.
    */
-  open(
-    id: string,
-    lastEventId: string | undefined,
-  ): (signal: AbortSignal) => AsyncGenerator<SseFrame> {
-    const after = parseLastEventId(lastEventId);
-    this.find(id);
-    return (signal) => this.frames(id, after, signal);
-  }
-
   private async *frames(
     id: string,
     lastEventId: number,

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { Statement } from 'better-sqlite3';
 import type { RunEnded } from '../common/events/service-events';
 import { DatabaseService } from '../store/database.service';
 import { ExecutionRequest } from './execution-request';
@@ -103,111 +102,121 @@ export class ExecutionsRepository {
     return this.database.db;
   }
 
-  private statement<P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> {
-    return this.database.statement<P, R>(sql);
-  }
-
   /** Records a queued run, and the token that submitted it (its runs count against its quota). */
   insert(
     record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
     tokenId: string,
   ): void {
-    this.statement(
-      `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
+    this.database
+      .statement(
+        `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
          VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
-    ).run(
-      record.id,
-      record.env,
-      record.sessionId,
-      JSON.stringify(record.request),
-      record.createdAt,
-      tokenId,
-    );
+      )
+      .run(
+        record.id,
+        record.env,
+        record.sessionId,
+        JSON.stringify(record.request),
+        record.createdAt,
+        tokenId,
+      );
   }
 
   delete(id: string): void {
-    this.statement('DELETE FROM executions WHERE id = ?').run(id);
+    this.database.statement('DELETE FROM executions WHERE id = ?').run(id);
   }
 
   markRunning(id: string, startedAt: string): void {
-    this.statement(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`).run(
-      startedAt,
-      id,
-    );
+    this.database
+      .statement(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`)
+      .run(startedAt, id);
   }
 
   finish(id: string, end: ExecutionEnd, finishedAt: string): void {
-    this.statement(
-      `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
+    this.database
+      .statement(
+        `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
            cost_usd = ?, spent_usd = ?, usage = ?, structured_output = ?, result_message = ?,
            error = ?, error_code = ?
          WHERE id = ?`,
-    ).run(
-      end.status,
-      finishedAt,
-      end.exitCode,
-      end.result,
-      end.truncated ? 1 : 0,
-      end.costUsd,
-      end.costUsd === null ? null : ownSpend(end.costUsd, this.sessionTotalBefore(id)),
-      end.usage ? JSON.stringify(end.usage) : null,
-      end.structuredOutput ? JSON.stringify(end.structuredOutput) : null,
-      end.resultMessage,
-      end.error,
-      end.errorCode,
-      id,
-    );
+      )
+      .run(
+        end.status,
+        finishedAt,
+        end.exitCode,
+        end.result,
+        end.truncated ? 1 : 0,
+        end.costUsd,
+        end.costUsd === null ? null : ownSpend(end.costUsd, this.sessionTotalBefore(id)),
+        end.usage ? JSON.stringify(end.usage) : null,
+        end.structuredOutput ? JSON.stringify(end.structuredOutput) : null,
+        end.resultMessage,
+        end.error,
+        end.errorCode,
+        id,
+      );
   }
 
   /** The session's running cost as the last run before `id` to report one left it (0: none). */
   private sessionTotalBefore(id: string): number {
-    const row = this.statement<[string, string], { cost_usd: number }>(
-      `SELECT previous.cost_usd FROM executions AS run
+    const row = this.database
+      .statement<[string, string], { cost_usd: number }>(
+        `SELECT previous.cost_usd FROM executions AS run
          JOIN executions AS previous
            ON previous.env = run.env AND previous.session_id = run.session_id
          WHERE run.id = ? AND previous.id <> ? AND previous.cost_usd IS NOT NULL
          ORDER BY previous.finished_at DESC LIMIT 1`,
-    ).get(id, id);
+      )
+      .get(id, id);
     return row?.cost_usd ?? 0;
   }
 
   /** USD spent by the environment's runs that finished after `since` (an ISO time). */
   spentSince(env: string, since: string): number {
-    const row = this.statement<[string, string], { spent: number | null }>(
-      'SELECT SUM(spent_usd) AS spent FROM executions WHERE env = ? AND finished_at > ?',
-    ).get(env, since);
+    const row = this.database
+      .statement<[string, string], { spent: number | null }>(
+        'SELECT SUM(spent_usd) AS spent FROM executions WHERE env = ? AND finished_at > ?',
+      )
+      .get(env, since);
     return row?.spent ?? 0;
   }
 
   /** The environment's spending runs that finished after `since`, oldest first. */
   spendingSince(env: string, since: string): { finishedAt: string; spentUsd: number }[] {
-    return this.statement<[string, string], { finishedAt: string; spentUsd: number }>(
-      `SELECT finished_at AS finishedAt, spent_usd AS spentUsd FROM executions
+    return this.database
+      .statement<[string, string], { finishedAt: string; spentUsd: number }>(
+        `SELECT finished_at AS finishedAt, spent_usd AS spentUsd FROM executions
          WHERE env = ? AND finished_at > ? AND spent_usd > 0 ORDER BY finished_at`,
-    ).all(env, since);
+      )
+      .all(env, since);
   }
 
   /** When the token's runs created after `since` (an ISO time) were created, oldest first. */
   submittedSince(tokenId: string, since: string): string[] {
-    return this.statement<[string, string], { created_at: string }>(
-      'SELECT created_at FROM executions WHERE token_id = ? AND created_at > ? ORDER BY created_at',
-    )
+    return this.database
+      .statement<[string, string], { created_at: string }>(
+        'SELECT created_at FROM executions WHERE token_id = ? AND created_at > ? ORDER BY created_at',
+      )
       .all(tokenId, since)
       .map((row) => row.created_at);
   }
 
   get(id: string): ExecutionRecord | null {
-    const row = this.statement<[string], ExecutionRow>(
-      `SELECT ${SUMMARY_COLUMNS}, request, result_message FROM executions WHERE id = ?`,
-    ).get(id);
+    const row = this.database
+      .statement<[string], ExecutionRow>(
+        `SELECT ${SUMMARY_COLUMNS}, request, result_message FROM executions WHERE id = ?`,
+      )
+      .get(id);
     return row ? toRecord(row) : null;
   }
 
   /** When the run ended, or null while it has not (or is not in the history). */
   finishedAt(id: string): string | null {
-    const row = this.statement<[string], { finished_at: string | null }>(
-      'SELECT finished_at FROM executions WHERE id = ?',
-    ).get(id);
+    const row = this.database
+      .statement<[string], { finished_at: string | null }>(
+        'SELECT finished_at FROM executions WHERE id = ?',
+      )
+      .get(id);
     return row?.finished_at ?? null;
   }
 
@@ -229,16 +238,18 @@ export class ExecutionsRepository {
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM executions
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return this.statement<(string | number)[], SummaryRow>(sql)
+    return this.database
+      .statement<(string | number)[], SummaryRow>(sql)
       .all(...params, filter.limit)
       .map(toSummary);
   }
 
   withStatus(statuses: readonly ExecutionStatus[]): ExecutionSummary[] {
     const marks = statuses.map(() => '?').join(', ');
-    return this.statement<string[], SummaryRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE status IN (${marks})`,
-    )
+    return this.database
+      .statement<string[], SummaryRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE status IN (${marks})`,
+      )
       .all(...statuses)
       .map(toSummary);
   }
@@ -248,14 +259,18 @@ export class ExecutionsRepository {
     this.appendEventTransaction ??= this.db.transaction(
       (runId: string, stored: StoredEvent, keep: boolean) => {
         if (keep) {
-          this.statement(
-            'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
-          ).run(runId, stored.seq, stored.type, stored.data);
+          this.database
+            .statement(
+              'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
+            )
+            .run(runId, stored.seq, stored.type, stored.data);
         }
-        this.statement(
-          `UPDATE executions SET event_count = event_count + 1,
+        this.database
+          .statement(
+            `UPDATE executions SET event_count = event_count + 1,
              events_dropped = events_dropped + ? WHERE id = ?`,
-        ).run(keep ? 0 : 1, runId);
+          )
+          .run(keep ? 0 : 1, runId);
       },
     );
     this.appendEventTransaction(id, event, store);
@@ -271,9 +286,11 @@ export class ExecutionsRepository {
   eventsAfter(id: string, afterSeq: number): StoredEvent[] {
     const page: StoredEvent[] = [];
     let bytes = 0;
-    const rows = this.statement<[string, number], StoredEvent>(
-      'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
-    ).iterate(id, afterSeq);
+    const rows = this.database
+      .statement<[string, number], StoredEvent>(
+        'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
+      )
+      .iterate(id, afterSeq);
     for (const row of rows) {
       page.push(row);
       bytes += row.data.length;
