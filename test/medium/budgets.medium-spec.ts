@@ -223,6 +223,7 @@ describe('budgets and structured output: the real wiring and store around a fake
         ...fields,
       });
       expect(reply.statusCode).toBe(400);
+      expect(reply.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
       expect(reply.json<{ details: string[] }>().details.join('\n')).toContain(detail);
       expect(runner.runs).toHaveLength(0);
     });

@@ -301,9 +301,9 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
     expect(Object.keys(all[0])).not.toContain('payload');
     expect(await deliveries(app, '?status=failed')).toEqual([]);
     expect(await deliveries(app, '?eventType=run.ended')).toHaveLength(3);
-    expect(
-      (await app.request('GET', '/api/webhooks/deliveries?eventType=run.started')).statusCode,
-    ).toBe(400);
+    const unknownType = await app.request('GET', '/api/webhooks/deliveries?eventType=run.started');
+    expect(unknownType.statusCode).toBe(400);
+    expect(unknownType.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
     const anonymous = await app.app.inject({ method: 'GET', url: '/api/webhooks/deliveries' });
     expect(anonymous.statusCode).toBe(401);
   });
