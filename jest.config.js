@@ -14,10 +14,12 @@ const transform = {
 };
 
 // The client is ESM source with `.js` import specifiers; Jest resolves them to the .ts files.
-// The LifeOS adapter imports the client by its package name, as LifeOS does.
+// The LifeOS adapter imports the client by its package name, as LifeOS does, and reads Vite's
+// `import.meta.env` (which CommonJS cannot parse) through a module that tests replace.
 const moduleNameMapper = {
   '^(\\.{1,2}/.*)\\.js$': '$1',
   '^@lifeos/claudecode-api-client$': '<rootDir>/client/src/index.ts',
+  '^\\./claudecode-vite-env$': '<rootDir>/test/support/vite-env.ts',
 };
 
 const common = {

@@ -1,14 +1,20 @@
 /**
- * LifeOS's Claude Code service layer: one set of functions for both of LifeOS's shells.
+ * LifeOS's Claude Code service (`src/lib/services/claudecode.ts`), for both of LifeOS's shells.
+ * It is a drop-in superset of the desktop-only original: the same exports, signatures and types,
+ * and the same fallbacks where the original swallows a failure (status, prompt, sessions, Docker
+ * check); what it adds comes as extra exports.
  *
- * - In the desktop app (`window.__TAURI__` present) every call is a Tauri `invoke` of the
- *   desktop's own commands, which `docker exec` into the local agent containers.
- * - On the web (Vercel) every call goes to claudecode-api through its generated client; call
- *   `configureClaudeCode({ baseUrl, token })` once at start-up.
+ * - In the desktop app (`window.__TAURI__` present) each call invokes one of the desktop's ten
+ *   Tauri commands, with the arguments the desktop's Rust expects.
+ * - On the web each call goes to claudecode-api through its generated client. The service's origin
+ *   is `VITE_CLAUDECODE_API_URL`; the token comes from LifeOS's token function
+ *   (`VITE_CLAUDECODE_TOKEN_URL`, short-lived, refreshed before it expires), or, in local
+ *   development only, from `VITE_CLAUDECODE_API_TOKEN`. `configureClaudeCode` overrides both.
  *
- * Both modes return the same shapes (`ClaudeCodeResult`, `ContainerStatus`, `ConversationThread`)
- * and throw `ClaudeCodeError` when a call cannot be made. A prompt that runs but fails is not an
- * exception: it is a result with `success: false`.
+ * Both modes return the same shapes. Where the original swallows a failure, the failure is handed
+ * to the error reporter (`console.error` unless `reportClaudeCodeErrorsTo` says otherwise); the
+ * container actions (start, stop, create, remove) reject with a `ClaudeCodeError`, as the
+ * original's reject.
  */
 import {
   answerApproval as postApprovalAnswer,
@@ -20,12 +26,12 @@ import {
   type AskContext,
   type AskHandlers,
   type ClaudeCodeClient,
-  type ClaudeCodeClientOptions,
   type components,
   type ExecutionMessage,
   type QuestionAnswers,
   type QuestionRequest,
 } from '@lifeos/claudecode-api-client';
+import { readViteEnv } from './claudecode-vite-env';
 
 export type {
   ApprovalAnswer,
@@ -36,32 +42,268 @@ export type {
   QuestionRequest,
 };
 
-/** The result of one prompt, as both the desktop app and claudecode-api report it. */
+// ---- LifeOS's own types and exports -----------------------------------------------------------
+
+export interface ContainerStatus {
+  exists: boolean;
+  running: boolean;
+  /** The container's name, e.g. `claude-agent-dev`. */
+  name: string;
+}
+
+/** The result of one prompt. A prompt that runs and fails is `success: false`, not an exception. */
 export interface ClaudeCodeResult {
   success: boolean;
   /** Claude's answer text. */
   output?: string;
   /** What went wrong, when `success` is false (or what the CLI wrote to stderr). */
   error?: string;
-  /** With `jsonOutput: true`: the CLI's result object as JSON text. */
+  /** With `jsonOutput`: the CLI's result object as JSON text. */
   json_output?: string;
 }
 
-export interface ContainerStatus {
-  /** The container's name, e.g. `claude-agent-dev`. */
-  name: string;
-  exists: boolean;
-  running: boolean;
-}
+export type Environment = 'dev' | 'staging' | 'prod';
 
 /** One conversation (a Claude Code session) of an environment. */
 export interface ConversationThread {
   id: string;
-  environment: string;
+  environment: Environment;
   title: string;
-  /** ISO 8601 times. */
-  created_at: string;
-  updated_at: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** The transcript's messages on the web; 0 in the desktop app, which LifeOS counts itself. */
+  messageCount: number;
+}
+
+/** A tool of LifeOS's MCP server, for the tab's tool list. */
+export interface MCPTool {
+  name: string;
+  description: string;
+  category: string;
+}
+
+/** The tools LifeOS's MCP server (`@starascendin/lifeos-mcp`) gives the agents. */
+export const MCP_TOOLS: MCPTool[] = [
+  {
+    category: 'Projects',
+    name: 'get_projects',
+    description: 'Projects with their issue counts and progress',
+  },
+  { category: 'Projects', name: 'get_tasks', description: 'Tasks (issues), optionally filtered' },
+  { category: 'Projects', name: 'create_issue', description: 'Adds a task' },
+  { category: 'Projects', name: 'mark_issue_complete', description: 'Marks a task done' },
+  { category: 'Cycles', name: 'get_current_cycle', description: 'The cycle (sprint) under way' },
+  { category: 'Cycles', name: 'assign_issue_to_cycle', description: 'Puts a task in a cycle' },
+  {
+    category: 'Agenda',
+    name: 'get_daily_agenda',
+    description: "Today's tasks, events and priorities",
+  },
+  {
+    category: 'Agenda',
+    name: 'get_weekly_agenda',
+    description: 'The agenda of the coming seven days',
+  },
+  { category: 'Agenda', name: 'get_todays_tasks', description: 'Tasks due or prioritised today' },
+  {
+    category: 'Notes',
+    name: 'search_notes',
+    description: 'Finds voice memos and notes by their text',
+  },
+  {
+    category: 'Notes',
+    name: 'get_recent_notes',
+    description: 'The latest voice memos and notes, transcribed',
+  },
+  { category: 'Notes', name: 'create_quick_note', description: 'Writes a short text note' },
+  { category: 'Notes', name: 'add_tags_to_note', description: 'Tags a note' },
+  { category: 'People', name: 'get_people', description: 'Contacts, optionally filtered' },
+  { category: 'People', name: 'get_person', description: "A contact's details and AI profile" },
+  { category: 'People', name: 'search_people', description: 'Finds contacts by name' },
+  { category: 'People', name: 'create_person', description: 'Adds a contact' },
+  { category: 'People', name: 'update_person', description: "Changes a contact's details" },
+  {
+    category: 'People',
+    name: 'get_memos_for_person',
+    description: 'Voice memos linked to a contact',
+  },
+  {
+    category: 'People',
+    name: 'get_person_timeline',
+    description: 'Interactions with a contact over time',
+  },
+  {
+    category: 'People',
+    name: 'link_memo_to_person',
+    description: 'Links a voice memo to a contact',
+  },
+  { category: 'Clients', name: 'get_clients', description: 'Consulting and freelance clients' },
+  { category: 'Clients', name: 'get_client', description: "One client's details" },
+  { category: 'Clients', name: 'get_projects_for_client', description: "A client's projects" },
+  { category: 'Clients', name: 'create_client', description: 'Adds a client' },
+  { category: 'Clients', name: 'update_client', description: "Changes a client's details" },
+  { category: 'Phases', name: 'get_phases', description: "A project's phases" },
+  { category: 'Phases', name: 'get_phase', description: 'One phase with its issues' },
+  { category: 'Phases', name: 'create_phase', description: 'Adds a phase to a project' },
+  { category: 'Phases', name: 'update_phase', description: "Changes a phase's details" },
+  { category: 'Phases', name: 'delete_phase', description: 'Removes a phase' },
+  { category: 'Phases', name: 'assign_issue_to_phase', description: 'Puts an issue in a phase' },
+];
+
+/** `MCP_TOOLS` by category, in the list's order. */
+export function getMCPToolsByCategory(): Record<string, MCPTool[]> {
+  const byCategory: Record<string, MCPTool[]> = {};
+  for (const tool of MCP_TOOLS) (byCategory[tool.category] ??= []).push(tool);
+  return byCategory;
+}
+
+/** Docker answers (desktop: `docker info`; web: the service's readiness check). Never rejects. */
+export async function checkDockerAvailable(): Promise<boolean> {
+  return orFallback('check Docker availability', false, () => backend().checkDockerAvailable());
+}
+
+/** Never rejects: a failure reads as "no such container", as in the original. */
+export async function getContainerStatus(env: Environment): Promise<ContainerStatus> {
+  return orFallback('get container status', absentContainer(env), () =>
+    backend().getContainerStatus(env),
+  );
+}
+
+export async function startContainer(env: Environment): Promise<void> {
+  return backend().startContainer(env);
+}
+
+export async function stopContainer(env: Environment): Promise<void> {
+  return backend().stopContainer(env);
+}
+
+/**
+ * Creates and starts the environment's container. On the web the path is not used: the service
+ * applies the MCP config its operator set for the environment (MCP_CONFIG_<ENV>).
+ */
+export async function createContainer(env: Environment, mcpConfigPath: string): Promise<void> {
+  return backend().createContainer(env, mcpConfigPath);
+}
+
+/** Stops and removes the environment's container; its sessions stay in their volume. */
+export async function removeContainer(env: Environment): Promise<void> {
+  return backend().removeContainer(env);
+}
+
+/**
+ * Runs a prompt, continuing `sessionId` when given. Never rejects: a failure is
+ * `{ success: false, error }`.
+ */
+export async function executePrompt(
+  env: Environment,
+  prompt: string,
+  jsonOutput: boolean = false,
+  sessionId?: string,
+): Promise<ClaudeCodeResult> {
+  try {
+    return await backend().executePrompt(env, prompt, jsonOutput, sessionId || undefined);
+  } catch (error) {
+    reportError('execute Claude prompt', error);
+    return { success: false, error: messageOf(error) };
+  }
+}
+
+/** A new session's id, or null when it could not be created. */
+export async function createSession(env: Environment): Promise<string | null> {
+  return orFallback('create Claude session', null, () => backend().createSession(env));
+}
+
+/** The environment's sessions, newest first; [] when they could not be read. */
+export async function listSessions(env: Environment): Promise<ConversationThread[]> {
+  return orFallback('list Claude sessions', [], () => backend().listSessions(env));
+}
+
+/** Whether the session was deleted. */
+export async function deleteSession(env: Environment, sessionId: string): Promise<boolean> {
+  return orFallback('delete Claude session', false, async () => {
+    await backend().deleteSession(env, sessionId);
+    return true;
+  });
+}
+
+// ---- Additions --------------------------------------------------------------------------------
+
+/** A call that could not be made, with claudecode-api's stable code and HTTP status on the web. */
+export class ClaudeCodeError extends Error {
+  constructor(
+    message: string,
+    /** claudecode-api's error code (e.g. `SESSION_BUSY`); absent in the desktop app. */
+    readonly code?: string,
+    /** The HTTP status on the web. */
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ClaudeCodeError';
+  }
+}
+
+/** A token from LifeOS's token function: short-lived and scoped. */
+export interface IssuedToken {
+  token: string;
+  /** ISO time. */
+  expiresAt: string;
+}
+
+/** Gets a fresh token; called again shortly before the last one expires. */
+export type TokenSource = () => Promise<IssuedToken>;
+
+export interface ClaudeCodeWebConfig {
+  /** claudecode-api's origin, e.g. `https://claudecode.example.com`. */
+  baseUrl: string;
+  /** A fixed token (local development), or where short-lived ones come from. */
+  token: string | TokenSource;
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * Points the web mode at claudecode-api, overriding the Vite variables. The desktop app ignores
+ * it. Call it with `undefined` to go back to the Vite variables.
+ */
+export function configureClaudeCode(config: ClaudeCodeWebConfig | undefined): void {
+  configured = config;
+  web = undefined;
+}
+
+/**
+ * A `TokenSource` that asks LifeOS's token function (`VITE_CLAUDECODE_TOKEN_URL`) with a POST. It
+ * sends the browser's cookies for the same origin; `headers` adds what your sign-in needs (e.g.
+ * the session's bearer token).
+ */
+export function tokenFromFunction(
+  url: string,
+  options: {
+    headers?: () => Record<string, string> | Promise<Record<string, string>>;
+    fetch?: typeof globalThis.fetch;
+  } = {},
+): TokenSource {
+  return async () => {
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', ...(await options.headers?.()) },
+    });
+    const body = (await response.json().catch(() => ({}))) as Partial<IssuedToken> & {
+      message?: string;
+    };
+    if (!response.ok || typeof body.token !== 'string' || typeof body.expiresAt !== 'string') {
+      throw new ClaudeCodeError(
+        `the token function answered HTTP ${response.status}${body.message ? `: ${body.message}` : ''}`,
+        undefined,
+        response.status,
+      );
+    }
+    return { token: body.token, expiresAt: body.expiresAt };
+  };
+}
+
+/** Where swallowed failures go (the original logs them with `console.error`). */
+export function reportClaudeCodeErrorsTo(reporter: (action: string, error: unknown) => void): void {
+  errorReporter = reporter;
 }
 
 export interface ExecuteOptions {
@@ -72,10 +314,9 @@ export interface ExecuteOptions {
 }
 
 /**
- * `onApproval` and `onQuestion` (web only) submit the run with approvals and answer what it asks
- * (e.g. "Claude wants to run `rm -rf build/`": allow, deny, allow for this session). An ask nobody
- * answers is denied after the service's APPROVAL_TIMEOUT_MS. The desktop app has no approvals:
- * there the prompt runs as the desktop runs every prompt, and neither is called.
+ * `onApproval` and `onQuestion` (web only) submit the run with approvals and answer what it asks.
+ * An ask nobody answers is denied after the service's APPROVAL_TIMEOUT_MS. The desktop app has no
+ * approvals: there neither is called.
  */
 export interface StreamOptions extends ExecuteOptions, AskHandlers {
   /** Aborting cancels the run (web); the promise then resolves with `success: false`. */
@@ -85,81 +326,22 @@ export interface StreamOptions extends ExecuteOptions, AskHandlers {
 /** A message of a running prompt, as the CLI streams it (`system`, `assistant`, `result`…). */
 export type ClaudeCodeMessage = ExecutionMessage;
 
-export class ClaudeCodeError extends Error {
-  constructor(
-    message: string,
-    /** claudecode-api's stable error code (e.g. `SESSION_BUSY`); absent in the desktop app. */
-    readonly code?: string,
-    /** The HTTP status on the web. */
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'ClaudeCodeError';
-  }
-}
-
-/** claudecode-api's origin (e.g. `https://claudecode.example.com`), its token, and a `fetch`. */
-export type ClaudeCodeWebConfig = ClaudeCodeClientOptions;
-
 /**
- * The desktop app's Tauri commands. Its Rust handlers take snake_case arguments, which Tauri
- * fills from the camelCase keys passed to `invoke`.
+ * Runs a prompt and hands each message to `onMessage` as it arrives, then resolves with the
+ * result. The desktop app has no streaming command: there the CLI's `result` message is the one
+ * message, delivered when the prompt finishes. Rejects with a `ClaudeCodeError` when the prompt
+ * cannot be submitted.
  */
-export const TAURI_COMMANDS = {
-  getContainerStatus: 'get_container_status',
-  startContainer: 'start_container',
-  stopContainer: 'stop_container',
-  executePrompt: 'execute_claude_prompt',
-  createSession: 'create_claude_session',
-  listSessions: 'list_claude_sessions',
-  deleteSession: 'delete_claude_session',
-} as const;
-
-let web: { client: ClaudeCodeClient; config: ClaudeCodeWebConfig } | undefined;
-
-/** Points the web mode at claudecode-api. The desktop app ignores it. */
-export function configureClaudeCode(config: ClaudeCodeWebConfig): void {
-  web = { client: createClaudeCodeClient(config), config: { ...config } };
-}
-
-export async function executePrompt(
-  env: string,
+export async function streamExecution(
+  env: Environment,
   prompt: string,
-  options: ExecuteOptions = {},
+  onMessage: (message: ClaudeCodeMessage) => void,
+  options: StreamOptions = {},
 ): Promise<ClaudeCodeResult> {
-  return backend().executePrompt(env, prompt, options);
+  return backend().streamExecution(env, prompt, onMessage, options);
 }
 
-export async function getContainerStatus(env: string): Promise<ContainerStatus> {
-  return backend().getContainerStatus(env);
-}
-
-export async function startContainer(env: string): Promise<void> {
-  return backend().startContainer(env);
-}
-
-export async function stopContainer(env: string): Promise<void> {
-  return backend().stopContainer(env);
-}
-
-/** Creates a session and returns its id; pass it as `sessionId` to continue the conversation. */
-export async function createSession(env: string): Promise<string> {
-  return backend().createSession(env);
-}
-
-/** The environment's sessions, newest first. */
-export async function listSessions(env: string): Promise<ConversationThread[]> {
-  return backend().listSessions(env);
-}
-
-export async function deleteSession(env: string, sessionId: string): Promise<void> {
-  return backend().deleteSession(env, sessionId);
-}
-
-/**
- * Web only: answers an approval of a running prompt outside `onApproval` (a "needs attention"
- * list, say): its execution id and the ask's `requestId`.
- */
+/** Web only: answers an approval of a running prompt outside `onApproval`. */
 export async function answerApproval(
   executionId: string,
   requestId: string,
@@ -179,11 +361,10 @@ export async function answerQuestion(
 
 /**
  * Web only: branches a thread. The new session keeps the history of `sessionId`, whole or up to
- * the message `upToMessageId` (a message's `uuid`), and its id is returned; the parent is left as
- * it is.
+ * the message `upToMessageId`, and its id is returned; the parent is left as it is.
  */
 export async function forkSession(
-  env: string,
+  env: Environment,
   sessionId: string,
   options: { upToMessageId?: string; title?: string } = {},
 ): Promise<string> {
@@ -191,33 +372,57 @@ export async function forkSession(
 }
 
 /**
- * Runs a prompt and hands each message to `onMessage` as it arrives, then resolves with the
- * result. The desktop app has no streaming command: there the CLI's `result` message is the one
- * message, delivered when the prompt finishes.
+ * The desktop app's Tauri commands. Its Rust handlers take snake_case parameters, which Tauri
+ * fills from the camelCase keys passed to `invoke`.
  */
-export async function streamExecution(
-  env: string,
-  prompt: string,
-  onMessage: (message: ClaudeCodeMessage) => void,
-  options: StreamOptions = {},
-): Promise<ClaudeCodeResult> {
-  return backend().streamExecution(env, prompt, onMessage, options);
-}
+export const TAURI_COMMANDS = {
+  checkDockerAvailable: 'check_docker_available',
+  getContainerStatus: 'get_container_status',
+  startContainer: 'start_container',
+  stopContainer: 'stop_container',
+  createContainer: 'create_container',
+  removeContainer: 'remove_container',
+  executePrompt: 'execute_claude_prompt',
+  createSession: 'create_claude_session',
+  listSessions: 'list_claude_sessions',
+  deleteSession: 'delete_claude_session',
+} as const;
+
+// ---- Choosing the backend ---------------------------------------------------------------------
 
 interface ClaudeCodeBackend {
-  executePrompt(env: string, prompt: string, options: ExecuteOptions): Promise<ClaudeCodeResult>;
-  getContainerStatus(env: string): Promise<ContainerStatus>;
-  startContainer(env: string): Promise<void>;
-  stopContainer(env: string): Promise<void>;
-  createSession(env: string): Promise<string>;
-  listSessions(env: string): Promise<ConversationThread[]>;
-  deleteSession(env: string, sessionId: string): Promise<void>;
+  checkDockerAvailable(): Promise<boolean>;
+  getContainerStatus(env: Environment): Promise<ContainerStatus>;
+  startContainer(env: Environment): Promise<void>;
+  stopContainer(env: Environment): Promise<void>;
+  createContainer(env: Environment, mcpConfigPath: string): Promise<void>;
+  removeContainer(env: Environment): Promise<void>;
+  executePrompt(
+    env: Environment,
+    prompt: string,
+    jsonOutput: boolean,
+    sessionId: string | undefined,
+  ): Promise<ClaudeCodeResult>;
+  createSession(env: Environment): Promise<string>;
+  listSessions(env: Environment): Promise<ConversationThread[]>;
+  deleteSession(env: Environment, sessionId: string): Promise<void>;
   streamExecution(
-    env: string,
+    env: Environment,
     prompt: string,
     onMessage: (message: ClaudeCodeMessage) => void,
     options: StreamOptions,
   ): Promise<ClaudeCodeResult>;
+}
+
+/** What only claudecode-api can do: the desktop app has no approvals, questions or forks. */
+interface WebOnlyBackend {
+  answerApproval(executionId: string, requestId: string, answer: ApprovalAnswer): Promise<void>;
+  answerQuestion(executionId: string, requestId: string, answers: QuestionAnswers): Promise<void>;
+  forkSession(
+    env: Environment,
+    sessionId: string,
+    options: { upToMessageId?: string; title?: string },
+  ): Promise<string>;
 }
 
 type TauriInvoke = (command: string, args?: Record<string, unknown>) => Promise<unknown>;
@@ -228,15 +433,23 @@ interface TauriGlobal {
   invoke?: TauriInvoke;
 }
 
-/** What only claudecode-api can do: the desktop app has no approvals, questions or forks. */
-interface WebOnlyBackend {
-  answerApproval(executionId: string, requestId: string, answer: ApprovalAnswer): Promise<void>;
-  answerQuestion(executionId: string, requestId: string, answers: QuestionAnswers): Promise<void>;
-  forkSession(
-    env: string,
-    sessionId: string,
-    options: { upToMessageId?: string; title?: string },
-  ): Promise<string>;
+let configured: ClaudeCodeWebConfig | undefined;
+let web: (ClaudeCodeBackend & WebOnlyBackend) | undefined;
+let errorReporter = (action: string, error: unknown): void => {
+  console.error(`Failed to ${action}:`, error);
+};
+
+// Decided per call, so the module can be imported before Tauri has injected its global. The
+// exported functions are async, so a missing configuration is a rejection like any other error.
+function backend(): ClaudeCodeBackend {
+  const tauri = (globalThis as { __TAURI__?: TauriGlobal }).__TAURI__;
+  if (tauri) {
+    const invoke = tauri.core?.invoke ?? tauri.invoke;
+    if (!invoke) throw new ClaudeCodeError('window.__TAURI__ has no invoke function');
+    return tauriBackend(invoke);
+  }
+  web ??= webBackend(configured ?? webConfigFromVite());
+  return web;
 }
 
 function webOnly(action: keyof WebOnlyBackend): WebOnlyBackend {
@@ -249,22 +462,53 @@ function webOnly(action: keyof WebOnlyBackend): WebOnlyBackend {
   return selected as ClaudeCodeBackend & WebOnlyBackend;
 }
 
-// Decided per call, so the module can be imported before Tauri has injected its global. The
-// exported functions are async, so a missing configuration is a rejection like any other error.
-function backend(): ClaudeCodeBackend {
-  const tauri = (globalThis as { __TAURI__?: TauriGlobal }).__TAURI__;
-  if (tauri) {
-    const invoke = tauri.core?.invoke ?? tauri.invoke;
-    if (!invoke) throw new ClaudeCodeError('window.__TAURI__ has no invoke function');
-    return tauriBackend(invoke);
+function webConfigFromVite(): ClaudeCodeWebConfig {
+  const env = readViteEnv();
+  if (!env.VITE_CLAUDECODE_API_URL) {
+    throw new ClaudeCodeError(
+      'claudecode-api is not configured: set VITE_CLAUDECODE_API_URL, or call configureClaudeCode()',
+    );
   }
-  if (!web) {
-    throw new ClaudeCodeError('claudecode-api is not configured: call configureClaudeCode() first');
+  if (env.VITE_CLAUDECODE_TOKEN_URL) {
+    return {
+      baseUrl: env.VITE_CLAUDECODE_API_URL,
+      token: tokenFromFunction(env.VITE_CLAUDECODE_TOKEN_URL),
+    };
   }
-  return webBackend(web.client, web.config);
+  if (env.VITE_CLAUDECODE_API_TOKEN) {
+    return { baseUrl: env.VITE_CLAUDECODE_API_URL, token: env.VITE_CLAUDECODE_API_TOKEN };
+  }
+  throw new ClaudeCodeError(
+    'claudecode-api has no token: set VITE_CLAUDECODE_TOKEN_URL (or, in local development only, VITE_CLAUDECODE_API_TOKEN)',
+  );
 }
 
-// ---- The desktop app ------------------------------------------------------------------------
+async function orFallback<T>(action: string, fallback: T, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    reportError(action, error);
+    return fallback;
+  }
+}
+
+function reportError(action: string, error: unknown): void {
+  try {
+    errorReporter(action, error);
+  } catch {
+    // A reporter that fails must not turn a fallback into a rejection.
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function absentContainer(env: Environment): ContainerStatus {
+  return { exists: false, running: false, name: `claude-agent-${env}` };
+}
+
+// ---- The desktop app --------------------------------------------------------------------------
 
 /** `ClaudeCodeResult` as the Rust struct serializes it: `Option::None` becomes null. */
 interface DesktopResult {
@@ -284,54 +528,61 @@ interface DesktopThread {
 }
 
 function tauriBackend(invoke: TauriInvoke): ClaudeCodeBackend {
-  const call = async <T>(command: string, args: Record<string, unknown>): Promise<T> => {
+  const call = async <T>(command: string, args: Record<string, unknown> = {}): Promise<T> => {
     try {
       return (await invoke(command, args)) as T;
     } catch (error) {
-      // Tauri rejects with the command's Err(String).
-      throw new ClaudeCodeError(typeof error === 'string' ? error : String(error));
+      // Tauri rejects with the command's Err(String), or its own message for bad arguments.
+      throw new ClaudeCodeError(typeof error === 'string' ? error : messageOf(error));
     }
   };
-  const runPrompt = (env: string, prompt: string, options: ExecuteOptions) =>
+  const runPrompt = (
+    env: Environment,
+    prompt: string,
+    jsonOutput: boolean,
+    sessionId: string | undefined,
+  ) =>
     call<DesktopResult>(TAURI_COMMANDS.executePrompt, {
       env,
       prompt,
-      jsonOutput: options.jsonOutput ?? false,
-      sessionId: options.sessionId ?? null,
+      jsonOutput,
+      sessionId: sessionId ?? null,
     });
 
   return {
-    executePrompt: async (env, prompt, options) => {
-      const desktop = await runPrompt(env, prompt, options);
-      return fromDesktopResult(desktop, parseResultMessage(desktop.json_output), options);
-    },
-    getContainerStatus: async (env) => {
-      return toContainerStatus(
-        await call<ContainerStatus>(TAURI_COMMANDS.getContainerStatus, { env }),
-      );
-    },
+    checkDockerAvailable: () => call<boolean>(TAURI_COMMANDS.checkDockerAvailable),
+    getContainerStatus: async (env) =>
+      toContainerStatus(await call<ContainerStatus>(TAURI_COMMANDS.getContainerStatus, { env })),
     startContainer: (env) => call<void>(TAURI_COMMANDS.startContainer, { env }),
     stopContainer: (env) => call<void>(TAURI_COMMANDS.stopContainer, { env }),
+    createContainer: (env, mcpConfigPath) =>
+      call<void>(TAURI_COMMANDS.createContainer, { env, mcpConfigPath }),
+    removeContainer: (env) => call<void>(TAURI_COMMANDS.removeContainer, { env }),
+    executePrompt: async (env, prompt, jsonOutput, sessionId) => {
+      const desktop = await runPrompt(env, prompt, jsonOutput, sessionId);
+      return fromDesktopResult(desktop, parseResultMessage(desktop.json_output), jsonOutput);
+    },
     createSession: (env) => call<string>(TAURI_COMMANDS.createSession, { env }),
     listSessions: async (env) => {
       const threads = await call<DesktopThread[]>(TAURI_COMMANDS.listSessions, { env });
-      return threads
-        .map((thread) => ({
+      return newestFirst(
+        threads.map((thread) => ({
           id: thread.id,
-          environment: thread.environment,
+          environment: thread.environment as Environment,
           title: thread.title,
-          created_at: isoFromUnixSeconds(thread.created_at),
-          updated_at: isoFromUnixSeconds(thread.updated_at),
-        }))
-        .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+          createdAt: dateFromUnixSeconds(thread.created_at),
+          updatedAt: dateFromUnixSeconds(thread.updated_at),
+          messageCount: 0,
+        })),
+      );
     },
     deleteSession: (env, sessionId) => call<void>(TAURI_COMMANDS.deleteSession, { env, sessionId }),
     streamExecution: async (env, prompt, onMessage, options) => {
       // JSON output carries the result message, the one message the desktop can hand over.
-      const desktop = await runPrompt(env, prompt, { ...options, jsonOutput: true });
+      const desktop = await runPrompt(env, prompt, true, options.sessionId);
       const resultMessage = parseResultMessage(desktop.json_output);
       if (resultMessage) onMessage(resultMessage);
-      return fromDesktopResult(desktop, resultMessage, options);
+      return fromDesktopResult(desktop, resultMessage, options.jsonOutput ?? false);
     },
   };
 }
@@ -343,7 +594,7 @@ function tauriBackend(invoke: TauriInvoke): ClaudeCodeBackend {
 function fromDesktopResult(
   desktop: DesktopResult,
   resultMessage: ClaudeCodeMessage | undefined,
-  options: ExecuteOptions,
+  jsonOutput: boolean,
 ): ClaudeCodeResult {
   const output =
     resultMessage && typeof resultMessage.result === 'string'
@@ -354,13 +605,13 @@ function fromDesktopResult(
     success: desktop.success,
     output,
     error: desktop.error,
-    json_output: options.jsonOutput ? desktop.json_output : null,
+    json_output: jsonOutput ? desktop.json_output : null,
   });
 }
 
 /** Only the fields both backends report (the web's status has more). */
 function toContainerStatus(status: ContainerStatus): ContainerStatus {
-  return { name: status.name, exists: status.exists, running: status.running };
+  return { exists: status.exists, running: status.running, name: status.name };
 }
 
 function parseResultMessage(jsonText: string | null): ClaudeCodeMessage | undefined {
@@ -377,11 +628,76 @@ function parseResultMessage(jsonText: string | null): ClaudeCodeMessage | undefi
   }
 }
 
-function isoFromUnixSeconds(text: string): string {
-  return /^\d+$/.test(text) ? new Date(Number(text) * 1000).toISOString() : text;
+/** The desktop's Unix seconds; an empty or odd value reads as now, as the original does. */
+function dateFromUnixSeconds(text: string): Date {
+  return /^\d+$/.test(text) ? new Date(Number(text) * 1000) : new Date();
 }
 
-// ---- claudecode-api -------------------------------------------------------------------------
+function newestFirst(threads: ConversationThread[]): ConversationThread[] {
+  return threads.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+}
+
+// ---- claudecode-api ---------------------------------------------------------------------------
+
+/** Refresh a token this long before it expires, so no request carries one about to lapse. */
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/** The current bearer token: a fixed one, or the token source's, fetched again near its expiry. */
+function bearerTokens(token: string | TokenSource): {
+  current(): Promise<string>;
+  /** Forgets the held token (the service refused it: revoked, say). */
+  discard(): void;
+} {
+  if (typeof token === 'string') return { current: () => Promise.resolve(token), discard() {} };
+  let held: { token: string; refreshAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+  const fetchToken = async () => {
+    try {
+      const issued = await token();
+      held = {
+        token: issued.token,
+        refreshAt: Date.parse(issued.expiresAt) - TOKEN_REFRESH_MARGIN_MS,
+      };
+      return issued.token;
+    } finally {
+      pending = undefined;
+    }
+  };
+  return {
+    current() {
+      if (held && Date.now() < held.refreshAt) return Promise.resolve(held.token);
+      // Concurrent calls share one request to the token function.
+      return (pending ??= fetchToken());
+    },
+    discard() {
+      held = undefined;
+    },
+  };
+}
+
+/**
+ * `fetch` with the current bearer token. A 401 with a token from the token function is retried
+ * once with a fresh one (the held one was revoked or has lapsed).
+ */
+function authorizedFetch(
+  tokens: ReturnType<typeof bearerTokens>,
+  refreshable: boolean,
+  baseFetch: typeof globalThis.fetch = (input, init) => fetch(input, init),
+): typeof globalThis.fetch {
+  const send = async (request: Request) => {
+    const headers = new Headers(request.headers);
+    headers.set('authorization', `Bearer ${await tokens.current()}`);
+    return baseFetch(new Request(request, { headers }));
+  };
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const retry = refreshable ? request.clone() : undefined;
+    const response = await send(request);
+    if (response.status !== 401 || !retry) return response;
+    tokens.discard();
+    return send(retry);
+  };
+}
 
 /** An openapi-fetch answer: `data` on success, `error` (the error body) otherwise. */
 interface ApiAnswer<T> {
@@ -407,20 +723,39 @@ async function unreachableAsError<T>(pending: Promise<T>, action: string): Promi
   try {
     return await pending;
   } catch (error) {
-    throw new ClaudeCodeError(`${action} failed: ${(error as Error).message}`);
+    if (error instanceof ClaudeCodeError) throw error;
+    throw new ClaudeCodeError(`${action} failed: ${messageOf(error)}`);
   }
 }
 
 const SESSIONS_PAGE_SIZE = 100;
 
-function webBackend(
-  client: ClaudeCodeClient,
-  config: ClaudeCodeWebConfig,
-): ClaudeCodeBackend & WebOnlyBackend {
+function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBackend {
+  const tokens = bearerTokens(config.token);
+  const apiFetch = authorizedFetch(tokens, typeof config.token !== 'string', config.fetch);
+  // The token goes in per request (authorizedFetch), so the client's own header stays empty.
+  const client: ClaudeCodeClient = createClaudeCodeClient({
+    baseUrl: config.baseUrl,
+    token: '',
+    fetch: apiFetch,
+  });
   const envPath = (env: string) => ({ params: { path: { env } } });
-  const answered = async (action: string, answer: Promise<void>) => {
+  const untypedCall = async (method: string, env: string): Promise<ApiAnswer<unknown>> => {
+    const response = await apiFetch(
+      `${config.baseUrl.replace(/\/+$/, '')}/api/containers/${encodeURIComponent(env)}`,
+      { method },
+    );
+    const body: unknown = await response.json().catch(() => undefined);
+    return response.ok ? { data: body, response } : { error: body, response };
+  };
+  const answerOptions = async () => ({
+    baseUrl: config.baseUrl,
+    token: await tokens.current(),
+    fetch: apiFetch,
+  });
+  const answered = async (action: string, answer: () => Promise<void>) => {
     try {
-      await answer;
+      await answer();
     } catch (error) {
       const refused = error as { message?: string; code?: string; status?: number };
       throw new ClaudeCodeError(
@@ -432,34 +767,36 @@ function webBackend(
   };
 
   return {
-    answerApproval: (executionId, requestId, answer) =>
-      answered('answerApproval', postApprovalAnswer(config, executionId, requestId, answer)),
-    answerQuestion: (executionId, requestId, answers) =>
-      answered('answerQuestion', postQuestionAnswers(config, executionId, requestId, answers)),
-    executePrompt: async (env, prompt, options) => {
-      const result = await unwrap(
-        client.POST('/api/execute', {
-          body: { env, prompt, jsonOutput: options.jsonOutput, sessionId: options.sessionId },
-        }),
-        'executePrompt',
+    checkDockerAvailable: async () => {
+      // An open route: it needs no token, so a signed-out user still learns where things stand.
+      const response = await (config.fetch ?? fetch)(
+        `${config.baseUrl.replace(/\/+$/, '')}/health/ready`,
       );
-      return withoutEmpty({
-        success: result.success,
-        output: result.output,
-        error: result.error,
-        json_output: result.json_output,
-      });
+      const body = (await response.json().catch(() => ({}))) as { docker?: string };
+      return response.ok && body.docker === 'ok';
     },
-    getContainerStatus: async (env) => {
-      return toContainerStatus(
+    getContainerStatus: async (env) =>
+      toContainerStatus(
         await unwrap(client.GET('/api/containers/{env}', envPath(env)), 'getContainerStatus'),
-      );
-    },
+      ),
     startContainer: async (env) => {
       await unwrap(client.POST('/api/containers/{env}/start', envPath(env)), 'startContainer');
     },
     stopContainer: async (env) => {
       await unwrap(client.POST('/api/containers/{env}/stop', envPath(env)), 'stopContainer');
+    },
+    createContainer: async (env) => {
+      await unwrap(untypedCall('POST', env), 'createContainer');
+    },
+    removeContainer: async (env) => {
+      await unwrap(untypedCall('DELETE', env), 'removeContainer');
+    },
+    executePrompt: async (env, prompt, jsonOutput, sessionId) => {
+      const result = await unwrap(
+        client.POST('/api/execute', { body: { env, prompt, jsonOutput, sessionId } }),
+        'executePrompt',
+      );
+      return withoutEmpty(result);
     },
     createSession: async (env) => {
       const created = await unwrap(
@@ -482,15 +819,16 @@ function webBackend(
           threads.push({
             id: session.id,
             environment: env,
-            // The desktop's fallback title, for sessions without a title or a first prompt.
+            // The desktop's title, for sessions without a title or a first prompt.
             title: session.title ?? `Thread ${session.id.slice(0, 8)}`,
-            created_at: session.createdAt,
-            updated_at: session.updatedAt,
+            createdAt: new Date(session.createdAt),
+            updatedAt: new Date(session.updatedAt),
+            messageCount: session.messageCount,
           });
         }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
-      return threads;
+      return newestFirst(threads);
     },
     deleteSession: async (env, sessionId) => {
       await unwrap(
@@ -498,6 +836,14 @@ function webBackend(
         'deleteSession',
       );
     },
+    answerApproval: (executionId, requestId, answer) =>
+      answered('answerApproval', async () =>
+        postApprovalAnswer(await answerOptions(), executionId, requestId, answer),
+      ),
+    answerQuestion: (executionId, requestId, answers) =>
+      answered('answerQuestion', async () =>
+        postQuestionAnswers(await answerOptions(), executionId, requestId, answers),
+      ),
     forkSession: async (env, sessionId, options) => {
       const fork = await unwrap(
         client.POST('/api/sessions/{env}/{id}/fork', {
@@ -524,9 +870,7 @@ function webBackend(
       let resultMessage: ClaudeCodeMessage | undefined;
       const follow = async () => {
         for await (const event of followExecutionEvents(run.id, {
-          baseUrl: config.baseUrl,
-          token: config.token,
-          fetch: config.fetch,
+          ...(await answerOptions()),
           onApproval: options.onApproval,
           onQuestion: options.onQuestion,
         })) {

@@ -1,175 +1,163 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as claudecode from '../../examples/lifeos/claudecode';
 import { desktopAppInvoke, installTauriGlobal } from '../support/desktop-app-stub';
 import { removeDockerObjects } from '../support/docker-cli';
-import { FakeAnthropic, startFakeAnthropic } from '../support/fake-anthropic';
+import { FakeAnthropic, messageText, startFakeAnthropic } from '../support/fake-anthropic';
 import { specCheckedFetch } from '../support/spec-checked-client';
 import { startAppWithFakeUpstream, TestApp } from '../support/test-app';
 
-/** Everything one pass over the adapter's functions returned. */
-interface AdapterPass {
-  statusAfterStart: claudecode.ContainerStatus;
-  sessionId: string;
-  textResult: claudecode.ClaudeCodeResult;
-  jsonResult: claudecode.ClaudeCodeResult;
-  streamResult: claudecode.ClaudeCodeResult;
-  streamedTypes: string[];
+const FIRST_PROMPT = 'Remember a word for me.';
+const FIRST_ANSWER = 'The word is heliotrope.';
+const FOLLOW_UP = 'Which word was it?';
+
+/** What LifeOS's ClaudeCodeContext sees at each step of its sequence. */
+interface ContextPass {
+  dockerAvailable: boolean;
+  statusBefore: claudecode.ContainerStatus;
+  statusAfterCreate: claudecode.ContainerStatus;
+  sessionId: string | null;
+  first: claudecode.ClaudeCodeResult;
+  followUp: claudecode.ClaudeCodeResult;
+  /** The conversation the follow-up sent the model. */
+  followUpSaw: string;
   thread: claudecode.ConversationThread | undefined;
+  deleted: boolean;
   listedAfterDelete: string[];
-  statusAfterStop: claudecode.ContainerStatus;
+  statusAfterRemove: claudecode.ContainerStatus;
 }
 
-/** The same calls LifeOS makes, in whichever mode the adapter finds itself. */
-async function useAdapter(env: string): Promise<AdapterPass> {
-  await claudecode.startContainer(env);
-  const statusAfterStart = await claudecode.getContainerStatus(env);
+/**
+ * The calls ClaudeCodeContext makes, in its order and with its arguments: the Docker check on
+ * mount, the status, "Create container" (the environment has none yet), a new thread, a prompt
+ * and a follow-up in it, the thread list, deleting the thread, and "Remove container".
+ */
+async function driveTheContextSequence(
+  env: claudecode.Environment,
+  mcpConfigPath: string,
+  fake: FakeAnthropic,
+): Promise<ContextPass> {
+  const dockerAvailable = await claudecode.checkDockerAvailable();
+  const statusBefore = await claudecode.getContainerStatus(env);
+  if (statusBefore.exists) await claudecode.startContainer(env);
+  else await claudecode.createContainer(env, mcpConfigPath);
+  const statusAfterCreate = await claudecode.getContainerStatus(env);
   const sessionId = await claudecode.createSession(env);
-  const textResult = await claudecode.executePrompt(env, 'first words', { sessionId });
-  const jsonResult = await claudecode.executePrompt(env, 'as json', {
-    sessionId,
-    jsonOutput: true,
-  });
-  const streamedTypes: string[] = [];
-  const streamResult = await claudecode.streamExecution(
-    env,
-    'stream it',
-    (message) => streamedTypes.push(message.type),
-    { sessionId, jsonOutput: true },
-  );
-  const thread = (await claudecode.listSessions(env)).find((item) => item.id === sessionId);
-  await claudecode.deleteSession(env, sessionId);
-  const listedAfterDelete = (await claudecode.listSessions(env)).map((item) => item.id);
-  await claudecode.stopContainer(env);
-  const statusAfterStop = await claudecode.getContainerStatus(env);
+  // The Context's jsonDebugMode is off, and it always passes the active thread.
+  fake.replyText(FIRST_ANSWER);
+  const first = await claudecode.executePrompt(env, FIRST_PROMPT, false, sessionId ?? undefined);
+  const followUp = await claudecode.executePrompt(env, FOLLOW_UP, false, sessionId ?? undefined);
+  const followUpSaw = fake.mainRequests.at(-1)!.body.messages.map(messageText).join('\n');
+  const thread = (await claudecode.listSessions(env)).find(({ id }) => id === sessionId);
+  const deleted = sessionId !== null && (await claudecode.deleteSession(env, sessionId));
+  const listedAfterDelete = (await claudecode.listSessions(env)).map(({ id }) => id);
+  await claudecode.removeContainer(env);
+  const statusAfterRemove = await claudecode.getContainerStatus(env);
   return {
-    statusAfterStart,
+    dockerAvailable,
+    statusBefore,
+    statusAfterCreate,
     sessionId,
-    textResult,
-    jsonResult,
-    streamResult,
-    streamedTypes,
+    first,
+    followUp,
+    followUpSaw,
     thread,
+    deleted,
     listedAfterDelete,
-    statusAfterStop,
+    statusAfterRemove,
   };
 }
 
-/** A value's shape: its keys and the types of their values, recursively. */
-function shapeOf(value: unknown): unknown {
-  if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, shapeOf((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value === null ? 'null' : typeof value;
-}
-
-function expectPassToWork(pass: AdapterPass, containerName: string): void {
-  expect(pass.statusAfterStart).toEqual({ name: containerName, exists: true, running: true });
+/** What both modes must show the Context; only the container's name differs between them. */
+function expectTheContextToSeeItWork(pass: ContextPass, containerName: string): void {
+  expect(pass.dockerAvailable).toBe(true);
+  expect(pass.statusBefore).toEqual({ name: containerName, exists: false, running: false });
+  expect(pass.statusAfterCreate).toEqual({ name: containerName, exists: true, running: true });
   expect(pass.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(pass.textResult).toEqual({ success: true, output: 'echo: first words' });
-  expect(pass.jsonResult).toMatchObject({ success: true, output: 'echo: as json' });
-  expect(JSON.parse(pass.jsonResult.json_output!)).toMatchObject({
-    type: 'result',
-    session_id: pass.sessionId,
-    result: 'echo: as json',
-  });
-  expect(pass.streamResult).toMatchObject({ success: true, output: 'echo: stream it' });
-  expect(pass.streamedTypes).toContain('result');
+  expect(pass.first).toEqual({ success: true, output: FIRST_ANSWER });
+  expect(pass.followUp).toEqual({ success: true, output: `echo: ${FOLLOW_UP}` });
+  // The follow-up continued the thread: the model saw the first turn, question and answer.
+  expect(pass.followUpSaw).toContain(FIRST_PROMPT);
+  expect(pass.followUpSaw).toContain(FIRST_ANSWER);
   expect(pass.thread).toMatchObject({ id: pass.sessionId, environment: 'dev' });
-  expect(new Date(pass.thread!.updated_at).toISOString()).toBe(pass.thread!.updated_at);
+  // ThreadSidebar sorts by updatedAt.getTime() and shows messageCount.
+  expect(pass.thread!.updatedAt.getTime()).toBeGreaterThanOrEqual(pass.thread!.createdAt.getTime());
+  expect(Number.isNaN(pass.thread!.updatedAt.getTime())).toBe(false);
+  expect(typeof pass.thread!.messageCount).toBe('number');
+  expect(pass.thread!.title).not.toBe('');
+  expect(pass.deleted).toBe(true);
   expect(pass.listedAfterDelete).not.toContain(pass.sessionId);
-  expect(pass.statusAfterStop).toEqual({ name: containerName, exists: true, running: false });
+  expect(pass.statusAfterRemove).toEqual({ name: containerName, exists: false, running: false });
 }
 
-describe('the LifeOS adapter (examples/lifeos/claudecode.ts)', () => {
+describe('the LifeOS adapter (examples/lifeos/claudecode.ts) driven as ClaudeCodeContext drives it', () => {
   let fake: FakeAnthropic;
   let t: TestApp;
+  let mcpConfigPath: string;
   const prefixes: string[] = [];
 
   beforeAll(async () => {
     fake = await startFakeAnthropic();
     t = await startAppWithFakeUpstream(fake.url, prefixes);
+    mcpConfigPath = join(mkdtempSync(join(tmpdir(), 'lifeos-mcp-')), '.mcp.json');
+    writeFileSync(mcpConfigPath, JSON.stringify({ mcpServers: {} }));
+  });
+  beforeEach(() => {
     // Every call the adapter makes is checked against openapi.json on the way back.
     claudecode.configureClaudeCode({ baseUrl: t.baseUrl, token: t.token, fetch: specCheckedFetch });
   });
+  afterEach(() => fake.clear());
   afterAll(async () => {
+    claudecode.configureClaudeCode(undefined);
     await t.close();
     await fake.close();
     prefixes.forEach(removeDockerObjects);
   });
 
-  it('on the web, drives the real service and reports its errors as ClaudeCodeError', async () => {
-    const containerName = `${t.config.agent.containerPrefix}dev`;
-    expect(await claudecode.getContainerStatus('dev')).toEqual({
-      name: containerName,
-      exists: false,
-      running: false,
-    });
-    const web = await useAdapter('dev');
-    expectPassToWork(web, containerName);
-    // The web streams the run as it goes: more than the final result.
-    expect(web.streamedTypes).toEqual(expect.arrayContaining(['system', 'assistant', 'result']));
-
-    await expect(claudecode.getContainerStatus('nowhere')).rejects.toMatchObject({
-      name: 'ClaudeCodeError',
-      code: 'ENV_NOT_FOUND',
-      status: 404,
-    });
+  it('on the web, against the real service', async () => {
+    const pass = await driveTheContextSequence('dev', mcpConfigPath, fake);
+    expectTheContextToSeeItWork(pass, `${t.config.agent.containerPrefix}dev`);
   });
 
-  it('on the web, cancels a streamed prompt when its signal aborts', async () => {
-    await claudecode.startContainer('staging');
-    fake.replySlow('too late', { delayMs: 60_000 });
-    const aborter = new AbortController();
-    const streamedTypes: string[] = [];
-    const result = await claudecode.streamExecution(
-      'staging',
-      'take your time',
-      (message) => {
-        streamedTypes.push(message.type);
-        // The CLI's init message: the run has started.
-        if (message.type === 'system') aborter.abort();
-      },
-      { signal: aborter.signal },
-    );
-    expect(streamedTypes[0]).toBe('system');
-    expect(result).toEqual({ success: false, error: expect.stringMatching(/cancel/i) });
-    fake.clear();
-  });
-
-  it('in the desktop app, calls its Tauri commands and returns the same shapes as the web', async () => {
-    const containerName = `${t.config.agent.containerPrefix}dev`;
-    // The web pass first: it also creates the container the desktop expects to exist.
-    const web = await useAdapter('dev');
-    const invoke = jest.fn(
+  it('in the desktop app, against a stand-in for its Tauri commands', async () => {
+    const containerPrefix = `${t.config.agent.containerPrefix}desktop-`;
+    const uninstall = installTauriGlobal(
       desktopAppInvoke({
-        containerPrefix: t.config.agent.containerPrefix,
+        containerPrefix,
+        volumePrefix: `${t.config.agent.volumePrefix}desktop-`,
+        image: t.config.agent.image,
+        // The test agents reach the fake upstream on the loopback.
+        runOptions: ['--network', 'host'],
         cliEnv: t.config.agent.env,
       }),
     );
-    const uninstall = installTauriGlobal(invoke);
-    let desktop: AdapterPass;
     try {
-      desktop = await useAdapter('dev');
+      const pass = await driveTheContextSequence('dev', mcpConfigPath, fake);
+      expectTheContextToSeeItWork(pass, `${containerPrefix}dev`);
     } finally {
       uninstall();
     }
+  });
 
-    expectPassToWork(desktop, containerName);
-    expect(desktop.streamedTypes).toEqual(['result']);
-    expect(shapeOf(desktop)).toEqual(shapeOf(web));
-    // The JSON output is the CLI's result object in both: the same fields.
-    expect(shapeOf(JSON.parse(desktop.jsonResult.json_output!))).toEqual(
-      shapeOf(JSON.parse(web.jsonResult.json_output!)),
+  it('on the web, streams a prompt and cancels it when its signal aborts', async () => {
+    await claudecode.startContainer('staging');
+    const streamed: string[] = [];
+    const done = await claudecode.streamExecution('staging', 'stream it', (message) =>
+      streamed.push(message.type),
     );
-    expect(shapeOf(JSON.parse(desktop.streamResult.json_output!))).toEqual(
-      shapeOf(JSON.parse(web.streamResult.json_output!)),
+    expect(done).toEqual({ success: true, output: 'echo: stream it' });
+    expect(streamed).toEqual(expect.arrayContaining(['system', 'assistant', 'result']));
+
+    fake.replySlow('too late', { delayMs: 60_000 });
+    const aborter = new AbortController();
+    const cancelled = await claudecode.streamExecution(
+      'staging',
+      'take your time',
+      // The CLI's init message: the run has started.
+      (message) => message.type === 'system' && aborter.abort(),
+      { signal: aborter.signal },
     );
-    expect(new Set(invoke.mock.calls.map(([command]) => command))).toEqual(
-      new Set(Object.values(claudecode.TAURI_COMMANDS)),
-    );
+    expect(cancelled).toEqual({ success: false, error: expect.stringMatching(/cancel/i) });
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DOCKER_CLI } from './docker-cli';
 
@@ -8,35 +9,134 @@ const execFileAsync = promisify(execFile);
 /** A Tauri `invoke`, as `window.__TAURI__.core.invoke` offers it. */
 export type TauriInvoke = (command: string, args?: Record<string, unknown>) => Promise<unknown>;
 
+/** One Docker CLI call's outcome. */
+export interface DockerOutcome {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `docker <args>`; the unit tests pass a recording fake. */
+export type DockerRunner = (args: string[]) => Promise<DockerOutcome>;
+
 export interface DesktopAppOptions {
   /** The desktop names containers `claude-agent-<env>`; tests pass their own prefix. */
   containerPrefix: string;
+  /** The desktop's volumes are `claude-credentials`, `claude-config`, `claude-sessions-<env>`. */
+  volumePrefix: string;
+  /** The desktop runs the image `claude-agent`; tests run the agent image they have. */
+  image: string;
+  /** Extra `docker run` options the test agents need (their network). */
+  runOptions?: string[];
   /**
    * Variables for the CLI. The desktop's containers carry their own login; the test agents get
    * the fake upstream's settings this way instead.
    */
   cliEnv: Record<string, string>;
+  docker?: DockerRunner;
 }
+
+/** A Rust parameter's serde type, as far as the ten commands need. */
+type RustType = 'String' | 'bool' | 'Option<String>';
+
+/** The parameters of the desktop's commands (src-tauri/src/claudecode.rs), in Rust's names. */
+const COMMAND_PARAMETERS: Record<string, Record<string, RustType>> = {
+  check_docker_available: {},
+  get_container_status: { env: 'String' },
+  start_container: { env: 'String' },
+  stop_container: { env: 'String' },
+  create_container: { env: 'String', mcp_config_path: 'String' },
+  remove_container: { env: 'String' },
+  execute_claude_prompt: {
+    env: 'String',
+    prompt: 'String',
+    json_output: 'bool',
+    session_id: 'Option<String>',
+  },
+  create_claude_session: { env: 'String' },
+  list_claude_sessions: { env: 'String' },
+  delete_claude_session: { env: 'String', session_id: 'String' },
+};
+
+/** A command's arguments, by their Rust names, once Tauri has deserialized them. */
+type RustArgs = Record<string, string | boolean | null>;
 
 const TRANSCRIPTS_DIR = '/home/node/.claude/projects';
 
+const runDocker: DockerRunner = async (args) => {
+  try {
+    const { stdout, stderr } = await execFileAsync(DOCKER_CLI, args, { encoding: 'utf8' });
+    return { ok: true, stdout, stderr };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, stdout: failed.stdout ?? '', stderr: failed.stderr ?? failed.message };
+  }
+};
+
 /**
- * A stand-in for the desktop app's Tauri commands: the same commands, arguments and results
- * (serde's JSON: `Option::None` is null, a command's `Err(String)` rejects with the string),
- * carried out the way the desktop does them, with the Docker CLI on the agent containers.
+ * A stand-in for the desktop app as Tauri 2 runs it. Like Tauri, it passes the arguments as JSON,
+ * finds each Rust parameter under its camelCase key, and rejects a missing or mistyped one with
+ * Tauri's own message before the command runs; an `Option` may be absent or null. Like the
+ * desktop's Rust, each of the ten commands runs the Docker CLI and answers serde's JSON
+ * (`Option::None` is null; an `Err(String)` rejects with the string).
  */
 export function desktopAppInvoke(options: DesktopAppOptions): TauriInvoke {
-  const containerOf = (args: Record<string, unknown>) =>
-    `${options.containerPrefix}${String(args.env)}`;
-  const docker = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await execFileAsync(DOCKER_CLI, args, { encoding: 'utf8' });
-      return { ok: true, stdout, stderr };
-    } catch (error) {
-      const failed = error as { stdout?: string; stderr?: string };
-      return { ok: false, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  const commands = desktopCommands(options);
+  return async (command, args = {}) => {
+    const parameters = COMMAND_PARAMETERS[command];
+    if (!parameters) rejectWith(`Command ${command} not found`);
+    // What reaches the Rust side is JSON: an undefined value is no key at all.
+    const sent = JSON.parse(JSON.stringify(args)) as Record<string, unknown>;
+    const rustArgs: RustArgs = {};
+    for (const [name, type] of Object.entries(parameters)) {
+      rustArgs[name] = deserializeArgument(command, name, type, sent);
     }
+    return commands[command](rustArgs);
   };
+}
+
+/** Tauri's `CommandItem` deserializer and `Error::InvalidArgs`, for the types above. */
+function deserializeArgument(
+  command: string,
+  rustName: string,
+  type: RustType,
+  sent: Record<string, unknown>,
+): string | boolean | null {
+  // #[tauri::command] looks each parameter up under its camelCase name.
+  const key = rustName.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+  const invalid = (problem: string): never =>
+    rejectWith(`invalid args \`${key}\` for command \`${command}\`: ${problem}`);
+  if (!(key in sent)) {
+    if (type === 'Option<String>') return null;
+    return invalid(`command ${command} missing required key ${key}`);
+  }
+  const value = sent[key];
+  if (type === 'Option<String>' && value === null) return null;
+  const expected = type === 'bool' ? 'boolean' : 'string';
+  if (typeof value !== expected) {
+    return invalid(`invalid type: ${serdeUnexpected(value)}, expected a ${expected}`);
+  }
+  return value as string | boolean;
+}
+
+/** serde_json's words for the value it did not expect. */
+function serdeUnexpected(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'sequence';
+  if (typeof value === 'boolean') return `boolean \`${value}\``;
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? `integer \`${value}\`` : `floating point \`${value}\``;
+  }
+  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
+  return 'map';
+}
+
+/** The ten commands, carried out the way the desktop's Rust does. */
+function desktopCommands(
+  options: DesktopAppOptions,
+): Record<string, (args: RustArgs) => Promise<unknown>> {
+  const docker = (...args: string[]) => (options.docker ?? runDocker)(args);
+  const containerOf = (args: RustArgs) => `${options.containerPrefix}${String(args.env)}`;
   const execClaude = (container: string, claudeArgs: string[]) =>
     docker(
       'exec',
@@ -47,34 +147,57 @@ export function desktopAppInvoke(options: DesktopAppOptions): TauriInvoke {
       '--print',
       ...claudeArgs,
     );
+  const statusLine = async (name: string, format: string) =>
+    (await docker('ps', '-a', '--filter', `name=${name}`, '--format', format)).stdout.trim();
+  const mustSucceed = (outcome: DockerOutcome, failure: string) => {
+    if (!outcome.ok) rejectWith(`${failure}: ${outcome.stderr}`);
+    return null;
+  };
 
-  const commands: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
+  return {
+    check_docker_available: async () => (await docker('info')).ok,
     get_container_status: async (args) => {
       const name = containerOf(args);
-      const { stdout } = await docker(
-        'ps',
-        '-a',
-        '--filter',
-        `name=${name}`,
-        '--format',
-        '{{.Status}}',
-      );
-      const status = stdout.trim();
+      const status = await statusLine(name, '{{.Status}}');
       return { exists: status !== '', running: status.startsWith('Up'), name };
     },
-    start_container: async (args) => {
-      const started = await docker('start', containerOf(args));
-      if (!started.ok) commandFailed(`Failed to start container: ${started.stderr}`);
-      return null;
+    start_container: async (args) =>
+      mustSucceed(await docker('start', containerOf(args)), 'Failed to start container'),
+    stop_container: async (args) =>
+      mustSucceed(await docker('stop', containerOf(args)), 'Failed to stop container'),
+    create_container: async (args) => {
+      const name = containerOf(args);
+      const mcpConfigPath = String(args.mcp_config_path);
+      if ((await statusLine(name, '{{.Names}}')) !== '') {
+        rejectWith(`Container ${name} already exists. Remove it first or start it.`);
+      }
+      if (!existsSync(mcpConfigPath)) rejectWith(`MCP config file not found: ${mcpConfigPath}`);
+      const volume = (suffix: string) => `${options.volumePrefix}${suffix}`;
+      const created = await docker(
+        'run',
+        '-d',
+        '--name',
+        name,
+        ...(options.runOptions ?? []),
+        '-v',
+        `${volume('credentials')}:/home/node/.claude`,
+        '-v',
+        `${volume('config')}:/home/node/.config`,
+        '-v',
+        `${volume(`sessions-${String(args.env)}`)}:${TRANSCRIPTS_DIR}`,
+        '-v',
+        `${mcpConfigPath}:/home/node/.mcp.json:ro`,
+        options.image,
+      );
+      return mustSucceed(created, 'Failed to create container');
     },
-    stop_container: async (args) => {
-      const stopped = await docker('stop', containerOf(args));
-      if (!stopped.ok) commandFailed(`Failed to stop container: ${stopped.stderr}`);
-      return null;
+    remove_container: async (args) => {
+      await docker('stop', containerOf(args));
+      return mustSucceed(await docker('rm', '-f', containerOf(args)), 'Failed to remove container');
     },
     execute_claude_prompt: async (args) => {
-      const sessionArgs = typeof args.sessionId === 'string' ? ['--resume', args.sessionId] : [];
-      const formatArgs = args.jsonOutput === true ? ['--output-format', 'json'] : [];
+      const sessionArgs = args.session_id === null ? [] : ['--resume', String(args.session_id)];
+      const formatArgs = args.json_output === true ? ['--output-format', 'json'] : [];
       const run = await execClaude(containerOf(args), [
         ...sessionArgs,
         ...formatArgs,
@@ -88,7 +211,7 @@ export function desktopAppInvoke(options: DesktopAppOptions): TauriInvoke {
         success: true,
         output: run.stdout,
         error: run.stderr === '' ? null : run.stderr,
-        json_output: args.jsonOutput === true ? run.stdout : null,
+        json_output: args.json_output === true ? run.stdout : null,
       };
     },
     create_claude_session: async (args) => {
@@ -99,7 +222,7 @@ export function desktopAppInvoke(options: DesktopAppOptions): TauriInvoke {
         '-p',
         'Hello, this is the start of a new conversation.',
       ]);
-      if (!run.ok) commandFailed(`Failed to create session: ${run.stderr}`);
+      mustSucceed(run, 'Failed to create session');
       return sessionId;
     },
     list_claude_sessions: async (args) => {
@@ -132,29 +255,17 @@ export function desktopAppInvoke(options: DesktopAppOptions): TauriInvoke {
       const deleted = await docker(
         'exec',
         containerOf(args),
-        'find',
-        TRANSCRIPTS_DIR,
-        '-name',
-        `${String(args.sessionId)}.jsonl`,
-        '-type',
-        'f',
-        '-delete',
+        'sh',
+        '-c',
+        `find ${TRANSCRIPTS_DIR} -name '${String(args.session_id)}.jsonl' -type f -delete 2>/dev/null`,
       );
-      if (!deleted.ok) commandFailed(`Failed to delete session: ${deleted.stderr}`);
-      return null;
+      return mustSucceed(deleted, 'Failed to delete session');
     },
-  };
-
-  return async (command, args = {}) => {
-    const handler = commands[command];
-    // Tauri rejects an unknown command with a message like this one.
-    if (!handler) commandFailed(`command ${command} not found`);
-    return handler(args);
   };
 }
 
-/** Tauri rejects with the command's `Err(String)`: a string, not an Error. */
-function commandFailed(message: string): never {
+/** Tauri rejects with a string (the command's `Err(String)` or its own message), not an Error. */
+function rejectWith(message: string): never {
   // eslint-disable-next-line @typescript-eslint/only-throw-error
   throw message;
 }

@@ -1,6 +1,12 @@
 import * as claudecode from '../../../examples/lifeos/claudecode';
-import { installTauriGlobal, TauriInvoke } from '../../support/desktop-app-stub';
+import {
+  desktopAppInvoke,
+  DockerOutcome,
+  installTauriGlobal,
+  TauriInvoke,
+} from '../../support/desktop-app-stub';
 import { COLOR_QUESTION } from '../../support/questions';
+import { setViteEnv } from '../../support/vite-env';
 
 /** An invoke that answers only the given commands, as the desktop's Rust would serialize them. */
 function desktopAnswering(answers: Record<string, unknown>): jest.Mock<ReturnType<TauriInvoke>> {
@@ -11,31 +17,109 @@ function desktopAnswering(answers: Record<string, unknown>): jest.Mock<ReturnTyp
   );
 }
 
+/**
+ * The desktop app stub (Tauri's argument checks, the Rust's commands) over a Docker CLI that
+ * records its calls and answers `answer(args)`.
+ */
+function desktopOverFakeDocker(answer: (args: string[]) => Partial<DockerOutcome> = () => ({})) {
+  const dockerCalls: string[][] = [];
+  const invoke = jest.fn(
+    desktopAppInvoke({
+      containerPrefix: 'claude-agent-',
+      volumePrefix: 'claude-',
+      image: 'claude-agent',
+      cliEnv: {},
+      docker: (args) => {
+        dockerCalls.push(args);
+        return Promise.resolve({ ok: true, stdout: '', stderr: '', ...answer(args) });
+      },
+    }),
+  );
+  return { invoke, dockerCalls };
+}
+
+/** Swallowed failures, as the adapter reports them. */
+const reported: { action: string; error: unknown }[] = [];
+claudecode.reportClaudeCodeErrorsTo((action, error) => reported.push({ action, error }));
+afterEach(() => {
+  reported.length = 0;
+});
+
 describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
   let uninstall: (() => void) | undefined;
   afterEach(() => uninstall?.());
 
-  it('passes camelCase arguments, which Tauri maps to the Rust snake_case parameters', async () => {
-    const invoke = desktopAnswering({
-      execute_claude_prompt: { success: true, output: 'hi\n', error: null, json_output: null },
-    });
+  it('invokes all ten commands with arguments Tauri accepts, positional as LifeOS calls them', async () => {
+    const { invoke, dockerCalls } = desktopOverFakeDocker((args) =>
+      args[0] === 'ps' && args.includes('{{.Status}}') ? { stdout: 'Up 2 seconds\n' } : {},
+    );
     uninstall = installTauriGlobal(invoke);
 
-    await expect(claudecode.executePrompt('dev', 'hello')).resolves.toEqual({
-      success: true,
-      output: 'hi',
+    expect(await claudecode.checkDockerAvailable()).toBe(true);
+    expect(await claudecode.getContainerStatus('dev')).toEqual({
+      exists: true,
+      running: true,
+      name: 'claude-agent-dev',
     });
-    await claudecode.executePrompt('dev', 'again', { sessionId: 'abc', jsonOutput: false });
-    expect(invoke.mock.calls).toEqual([
-      [
-        'execute_claude_prompt',
-        { env: 'dev', prompt: 'hello', jsonOutput: false, sessionId: null },
-      ],
-      [
-        'execute_claude_prompt',
-        { env: 'dev', prompt: 'again', jsonOutput: false, sessionId: 'abc' },
-      ],
+    await claudecode.startContainer('dev');
+    await claudecode.stopContainer('dev');
+    // The stub checks the file exists, as the Rust does; any file will do.
+    await claudecode.createContainer('dev', __filename);
+    await claudecode.removeContainer('dev');
+    const sessionId = await claudecode.createSession('dev');
+    expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await claudecode.executePrompt('dev', 'first', false, sessionId!)).toMatchObject({
+      success: true,
+    });
+    expect(await claudecode.executePrompt('dev', 'fresh')).toMatchObject({ success: true });
+    expect(await claudecode.listSessions('dev')).toEqual([]);
+    expect(await claudecode.deleteSession('dev', sessionId!)).toBe(true);
+
+    expect(reported).toEqual([]);
+    expect(new Set(invoke.mock.calls.map(([command]) => command))).toEqual(
+      new Set(Object.values(claudecode.TAURI_COMMANDS)),
+    );
+    const claudeRuns = dockerCalls.filter((args) => args.includes('claude'));
+    // The session id reached the Rust's `session_id`: the prompt resumes it.
+    expect(claudeRuns[1]).toEqual(expect.arrayContaining(['--resume', sessionId!, '-p', 'first']));
+    expect(claudeRuns[2]).not.toContain('--resume');
+    expect(dockerCalls).toContainEqual(
+      expect.arrayContaining([`${__filename}:/home/node/.mcp.json:ro`]),
+    );
+    expect(dockerCalls.at(-1)!.join(' ')).toContain(`-name '${sessionId}.jsonl'`);
+  });
+
+  it('keeps the original fallbacks when a command fails, and reports each failure', async () => {
+    const { invoke } = desktopOverFakeDocker(() => ({ ok: false, stderr: 'engine down' }));
+    uninstall = installTauriGlobal(invoke);
+
+    expect(await claudecode.checkDockerAvailable()).toBe(false);
+    expect(await claudecode.createSession('dev')).toBeNull();
+    expect(await claudecode.deleteSession('dev', 'abc')).toBe(false);
+    expect(await claudecode.executePrompt('dev', 'hi', true, 'abc')).toEqual({
+      success: false,
+      error: 'engine down',
+    });
+    await expect(claudecode.startContainer('dev')).rejects.toEqual(
+      new claudecode.ClaudeCodeError('Failed to start container: engine down'),
+    );
+    expect(reported.map(({ action }) => action)).toEqual([
+      'create Claude session',
+      'delete Claude session',
     ]);
+
+    uninstall();
+    uninstall = installTauriGlobal(desktopAnswering({}));
+    expect(await claudecode.getContainerStatus('dev')).toEqual({
+      exists: false,
+      running: false,
+      name: 'claude-agent-dev',
+    });
+    expect(await claudecode.listSessions('dev')).toEqual([]);
+    expect(await claudecode.executePrompt('dev', 'hi')).toEqual({
+      success: false,
+      error: 'unexpected command execute_claude_prompt',
+    });
   });
 
   it("answers with the result's text and keeps json_output only when asked for it", async () => {
@@ -50,7 +134,7 @@ describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
         },
       }),
     );
-    await expect(claudecode.executePrompt('dev', 'q', { jsonOutput: true })).resolves.toEqual({
+    await expect(claudecode.executePrompt('dev', 'q', true)).resolves.toEqual({
       success: true,
       output: 'the answer',
       json_output: printed,
@@ -62,26 +146,7 @@ describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
     expect(messages).toEqual([JSON.parse(printed)]);
   });
 
-  it('returns a failed prompt as a result, and a failed command as a ClaudeCodeError', async () => {
-    uninstall = installTauriGlobal(
-      jest.fn((command: string) =>
-        command === 'execute_claude_prompt'
-          ? Promise.resolve({ success: false, output: null, error: 'boom', json_output: null })
-          : // Tauri rejects with the command's Err(String), not an Error.
-            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-            Promise.reject('Failed to start container: no such container'),
-      ),
-    );
-    await expect(claudecode.executePrompt('dev', 'q')).resolves.toEqual({
-      success: false,
-      error: 'boom',
-    });
-    await expect(claudecode.startContainer('dev')).rejects.toEqual(
-      new claudecode.ClaudeCodeError('Failed to start container: no such container'),
-    );
-  });
-
-  it("turns the desktop's Unix-seconds times into ISO times, newest first", async () => {
+  it("turns the desktop's Unix-seconds times into Dates, newest first", async () => {
     uninstall = installTauriGlobal(
       desktopAnswering({
         list_claude_sessions: [
@@ -107,15 +172,17 @@ describe('the LifeOS adapter in the desktop app (window.__TAURI__)', () => {
         id: 'b',
         environment: 'dev',
         title: 'B',
-        created_at: '2023-11-14T22:13:20.000Z',
-        updated_at: '2027-01-15T08:00:00.000Z',
+        createdAt: new Date('2023-11-14T22:13:20.000Z'),
+        updatedAt: new Date('2027-01-15T08:00:00.000Z'),
+        messageCount: 0,
       },
       {
         id: 'a',
         environment: 'dev',
         title: 'A',
-        created_at: '2023-11-14T22:13:20.000Z',
-        updated_at: '2023-11-14T22:13:20.000Z',
+        createdAt: new Date('2023-11-14T22:13:20.000Z'),
+        updatedAt: new Date('2023-11-14T22:13:20.000Z'),
+        messageCount: 0,
       },
     ]);
   });
@@ -194,18 +261,265 @@ function serviceStub(answerStatus = 200) {
   return stub;
 }
 
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+interface SeenRequest {
+  method: string;
+  path: string;
+  authorization: string | null;
+  body: unknown;
+}
+
+/** claudecode-api behind `fetch`: `answer` replies to each request, which is recorded. */
+function fakeService(answer: (seen: SeenRequest) => Response) {
+  const seen: SeenRequest[] = [];
+  const fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const text = await request.text();
+    const request_: SeenRequest = {
+      method: request.method,
+      path: new URL(request.url).pathname,
+      authorization: request.headers.get('authorization'),
+      body: text ? JSON.parse(text) : undefined,
+    };
+    seen.push(request_);
+    return answer(request_);
+  };
+  return { fetch: jest.fn(fetch), seen };
+}
+
+const notFound = () => json(404, { code: 'NOT_FOUND', message: 'no route', statusCode: 404 });
+
 describe('the LifeOS adapter on the web', () => {
-  it('reports a service it cannot reach as a ClaudeCodeError', async () => {
+  afterEach(() => {
+    claudecode.configureClaudeCode(undefined);
+    jest.restoreAllMocks();
+  });
+
+  it('calls the service with the positional arguments LifeOS passes', async () => {
+    const service = fakeService(({ path }) =>
+      path === '/api/execute'
+        ? json(200, { success: true, output: 'hi', error: null })
+        : notFound(),
+    );
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    await expect(claudecode.executePrompt('dev', 'hello', true, 'session-1')).resolves.toEqual({
+      success: true,
+      output: 'hi',
+    });
+    expect(service.seen).toEqual([
+      {
+        method: 'POST',
+        path: '/api/execute',
+        authorization: 'Bearer token',
+        body: { env: 'dev', prompt: 'hello', jsonOutput: true, sessionId: 'session-1' },
+      },
+    ]);
+  });
+
+  it('lists threads with Dates and message counts, newest first, over every page', async () => {
+    const session = (id: string, updatedAt: string, messageCount: number) => ({
+      id,
+      title: null,
+      createdAt: '2026-11-01T10:00:00.000Z',
+      updatedAt,
+      messageCount,
+      sizeBytes: 1,
+      status: 'idle',
+    });
+    const service = fakeService(({ path }) => {
+      if (path !== '/api/sessions/dev') return notFound();
+      return service.seen.length === 1
+        ? json(200, {
+            items: [session('aaaaaaaa-1', '2026-11-02T00:00:00.000Z', 4)],
+            nextCursor: 'next',
+          })
+        : json(200, {
+            items: [session('bbbbbbbb-2', '2026-11-03T00:00:00.000Z', 2)],
+            nextCursor: null,
+          });
+    });
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    const threads = await claudecode.listSessions('dev');
+    expect(threads).toEqual([
+      {
+        id: 'bbbbbbbb-2',
+        environment: 'dev',
+        title: 'Thread bbbbbbbb',
+        createdAt: new Date('2026-11-01T10:00:00.000Z'),
+        updatedAt: new Date('2026-11-03T00:00:00.000Z'),
+        messageCount: 2,
+      },
+      {
+        id: 'aaaaaaaa-1',
+        environment: 'dev',
+        title: 'Thread aaaaaaaa',
+        createdAt: new Date('2026-11-01T10:00:00.000Z'),
+        updatedAt: new Date('2026-11-02T00:00:00.000Z'),
+        messageCount: 4,
+      },
+    ]);
+  });
+
+  it('creates and removes containers through their routes, and rejects what the service refuses', async () => {
+    const service = fakeService(({ method }) =>
+      method === 'POST'
+        ? json(409, {
+            code: 'CONTAINER_EXISTS',
+            message: 'already exists: start it, or remove it first',
+            statusCode: 409,
+          })
+        : json(200, { name: 'claude-agent-dev', exists: false, running: false }),
+    );
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    await expect(claudecode.createContainer('dev', '/ignored/.mcp.json')).rejects.toMatchObject({
+      name: 'ClaudeCodeError',
+      code: 'CONTAINER_EXISTS',
+      status: 409,
+    });
+    await claudecode.removeContainer('dev');
+    expect(service.seen.map(({ method, path, body }) => [method, path, body])).toEqual([
+      ['POST', '/api/containers/dev', undefined],
+      ['DELETE', '/api/containers/dev', undefined],
+    ]);
+  });
+
+  it("checks Docker through the service's readiness route, without a token and without throwing", async () => {
+    let ready = true;
+    const service = fakeService(({ path }) => {
+      if (path !== '/health/ready') return notFound();
+      return ready
+        ? json(200, { status: 'ok', docker: 'ok' })
+        : json(503, { code: 'DOCKER_UNAVAILABLE', message: 'down', statusCode: 503 });
+    });
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    expect(await claudecode.checkDockerAvailable()).toBe(true);
+    ready = false;
+    expect(await claudecode.checkDockerAvailable()).toBe(false);
+    expect(service.seen.map(({ authorization }) => authorization)).toEqual([null, null]);
+
     claudecode.configureClaudeCode({
-      baseUrl: 'http://127.0.0.1:9',
+      baseUrl: BASE_URL,
       token: 'token',
       fetch: () => Promise.reject(new TypeError('fetch failed')),
     });
-    await expect(claudecode.getContainerStatus('dev')).rejects.toEqual(
-      new claudecode.ClaudeCodeError('getContainerStatus failed: fetch failed'),
-    );
+    expect(await claudecode.checkDockerAvailable()).toBe(false);
   });
 
+  it('keeps the fallbacks when the service cannot be reached, and reports each failure', async () => {
+    claudecode.configureClaudeCode({
+      baseUrl: BASE_URL,
+      token: 'token',
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+    });
+    expect(await claudecode.getContainerStatus('dev')).toEqual({
+      exists: false,
+      running: false,
+      name: 'claude-agent-dev',
+    });
+    expect(await claudecode.executePrompt('dev', 'hi')).toEqual({
+      success: false,
+      error: 'executePrompt failed: fetch failed',
+    });
+    expect(await claudecode.createSession('dev')).toBeNull();
+    expect(await claudecode.listSessions('dev')).toEqual([]);
+    expect(await claudecode.deleteSession('dev', 'abc')).toBe(false);
+    await expect(claudecode.startContainer('dev')).rejects.toEqual(
+      new claudecode.ClaudeCodeError('startContainer failed: fetch failed'),
+    );
+    expect(reported.map(({ action }) => action)).toEqual([
+      'get container status',
+      'execute Claude prompt',
+      'create Claude session',
+      'list Claude sessions',
+      'delete Claude session',
+    ]);
+  });
+
+  it('reads VITE_CLAUDECODE_API_URL and VITE_CLAUDECODE_API_TOKEN (local development)', async () => {
+    const service = fakeService(() =>
+      json(200, { name: 'claude-agent-dev', exists: true, running: true }),
+    );
+    jest.spyOn(globalThis, 'fetch').mockImplementation(service.fetch);
+    const unset = setViteEnv({
+      VITE_CLAUDECODE_API_URL: 'https://claudecode.test',
+      VITE_CLAUDECODE_API_TOKEN: 'dev-master-token',
+    });
+    try {
+      await claudecode.startContainer('dev');
+    } finally {
+      unset();
+    }
+    expect(service.seen).toMatchObject([
+      { path: '/api/containers/dev/start', authorization: 'Bearer dev-master-token' },
+    ]);
+  });
+
+  it('gets short-lived tokens from VITE_CLAUDECODE_TOKEN_URL, again before they expire or once refused', async () => {
+    let now = Date.parse('2026-12-01T12:00:00.000Z');
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    let issued = 0;
+    let refuseNext = false;
+    const service = fakeService(({ path, method }) => {
+      if (path === '/api/claudecode-token' && method === 'POST') {
+        issued += 1;
+        return json(200, {
+          token: `scoped-${issued}`,
+          expiresAt: new Date(now + 15 * 60_000).toISOString(),
+        });
+      }
+      if (refuseNext) {
+        refuseNext = false;
+        return json(401, { code: 'UNAUTHORIZED', message: 'revoked', statusCode: 401 });
+      }
+      return json(200, { name: 'claude-agent-dev', exists: true, running: true });
+    });
+    jest.spyOn(globalThis, 'fetch').mockImplementation(service.fetch);
+    const unset = setViteEnv({
+      VITE_CLAUDECODE_API_URL: 'https://claudecode.test',
+      VITE_CLAUDECODE_TOKEN_URL: 'https://lifeos.test/api/claudecode-token',
+    });
+    const bearerOfStatusCalls = () =>
+      service.seen
+        .filter(({ path }) => path === '/api/containers/dev')
+        .map(({ authorization }) => authorization);
+    try {
+      await claudecode.getContainerStatus('dev');
+      await claudecode.getContainerStatus('dev');
+      expect(bearerOfStatusCalls()).toEqual(['Bearer scoped-1', 'Bearer scoped-1']);
+
+      // Half a minute before it expires, the token is replaced.
+      now += 14 * 60_000 + 30_000;
+      await claudecode.getContainerStatus('dev');
+      // A refused token (revoked) is replaced and the request sent once more.
+      refuseNext = true;
+      await expect(claudecode.getContainerStatus('dev')).resolves.toMatchObject({ exists: true });
+    } finally {
+      unset();
+    }
+    expect(bearerOfStatusCalls()).toEqual([
+      'Bearer scoped-1',
+      'Bearer scoped-1',
+      'Bearer scoped-2',
+      'Bearer scoped-2',
+      'Bearer scoped-3',
+    ]);
+    expect(reported).toEqual([]);
+  });
+
+  it('says which variable is missing rather than guess where the service is', async () => {
+    await expect(claudecode.startContainer('dev')).rejects.toThrow(/VITE_CLAUDECODE_API_URL/);
+    const unset = setViteEnv({ VITE_CLAUDECODE_API_URL: 'https://claudecode.test' });
+    try {
+      await expect(claudecode.startContainer('dev')).rejects.toThrow(/VITE_CLAUDECODE_TOKEN_URL/);
+    } finally {
+      unset();
+    }
+  });
+});
+
+describe('the LifeOS adapter on the web: approvals and forks', () => {
   it('asks onApproval and onQuestion for what the run waits on, and posts their answers', async () => {
     const service = serviceStub();
     claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
@@ -259,13 +573,5 @@ describe('the LifeOS adapter on the web', () => {
         body: { upToMessageId: 'message-3', title: 'Branch' },
       },
     ]);
-  });
-
-  it('refuses to guess where the service is', async () => {
-    // This module instance was never configured.
-    await jest.isolateModulesAsync(async () => {
-      const fresh = await import('../../../examples/lifeos/claudecode');
-      await expect(fresh.getContainerStatus('dev')).rejects.toThrow(/configureClaudeCode/);
-    });
   });
 });
