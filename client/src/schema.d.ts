@@ -470,7 +470,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -534,6 +534,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -735,7 +741,13 @@ export interface components {
             /** @description The model's id for this tool call. */
             toolUseId: string;
         };
-        /** @enum {string} */
+        /**
+         * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+         *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+         *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+         *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+         * @enum {string}
+         */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
         QuestionAnswerDto: {
             /** @description Labels of the question's options (one at most unless it is `multiSelect`). */
@@ -890,6 +902,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -1340,6 +1358,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
             404: {
                 headers: {
@@ -1497,6 +1524,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
