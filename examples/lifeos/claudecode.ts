@@ -82,73 +82,59 @@ export interface MCPTool {
   category: string;
 }
 
-/** The tools LifeOS's MCP server (`@starascendin/lifeos-mcp`) gives the agents. */
-export const MCP_TOOLS: MCPTool[] = [
-  {
-    category: 'Projects',
-    name: 'get_projects',
-    description: 'Projects with their issue counts and progress',
-  },
-  { category: 'Projects', name: 'get_tasks', description: 'Tasks (issues), optionally filtered' },
-  { category: 'Projects', name: 'create_issue', description: 'Adds a task' },
-  { category: 'Projects', name: 'mark_issue_complete', description: 'Marks a task done' },
-  { category: 'Cycles', name: 'get_current_cycle', description: 'The cycle (sprint) under way' },
-  { category: 'Cycles', name: 'assign_issue_to_cycle', description: 'Puts a task in a cycle' },
-  {
-    category: 'Agenda',
-    name: 'get_daily_agenda',
-    description: "Today's tasks, events and priorities",
-  },
-  {
-    category: 'Agenda',
-    name: 'get_weekly_agenda',
-    description: 'The agenda of the coming seven days',
-  },
-  { category: 'Agenda', name: 'get_todays_tasks', description: 'Tasks due or prioritised today' },
-  {
-    category: 'Notes',
-    name: 'search_notes',
-    description: 'Finds voice memos and notes by their text',
-  },
-  {
-    category: 'Notes',
-    name: 'get_recent_notes',
-    description: 'The latest voice memos and notes, transcribed',
-  },
-  { category: 'Notes', name: 'create_quick_note', description: 'Writes a short text note' },
-  { category: 'Notes', name: 'add_tags_to_note', description: 'Tags a note' },
-  { category: 'People', name: 'get_people', description: 'Contacts, optionally filtered' },
-  { category: 'People', name: 'get_person', description: "A contact's details and AI profile" },
-  { category: 'People', name: 'search_people', description: 'Finds contacts by name' },
-  { category: 'People', name: 'create_person', description: 'Adds a contact' },
-  { category: 'People', name: 'update_person', description: "Changes a contact's details" },
-  {
-    category: 'People',
-    name: 'get_memos_for_person',
-    description: 'Voice memos linked to a contact',
-  },
-  {
-    category: 'People',
-    name: 'get_person_timeline',
-    description: 'Interactions with a contact over time',
-  },
-  {
-    category: 'People',
-    name: 'link_memo_to_person',
-    description: 'Links a voice memo to a contact',
-  },
-  { category: 'Clients', name: 'get_clients', description: 'Consulting and freelance clients' },
-  { category: 'Clients', name: 'get_client', description: "One client's details" },
-  { category: 'Clients', name: 'get_projects_for_client', description: "A client's projects" },
-  { category: 'Clients', name: 'create_client', description: 'Adds a client' },
-  { category: 'Clients', name: 'update_client', description: "Changes a client's details" },
-  { category: 'Phases', name: 'get_phases', description: "A project's phases" },
-  { category: 'Phases', name: 'get_phase', description: 'One phase with its issues' },
-  { category: 'Phases', name: 'create_phase', description: 'Adds a phase to a project' },
-  { category: 'Phases', name: 'update_phase', description: "Changes a phase's details" },
-  { category: 'Phases', name: 'delete_phase', description: 'Removes a phase' },
-  { category: 'Phases', name: 'assign_issue_to_phase', description: 'Puts an issue in a phase' },
-];
+/** The tools LifeOS's MCP server (`@starascendin/lifeos-mcp`) gives the agents, by category. */
+const MCP_TOOL_TABLE: Record<string, [name: string, description: string][]> = {
+  Projects: [
+    ['get_projects', 'Projects with their issue counts and progress'],
+    ['get_tasks', 'Tasks (issues), optionally filtered'],
+    ['create_issue', 'Adds a task'],
+    ['mark_issue_complete', 'Marks a task done'],
+  ],
+  Cycles: [
+    ['get_current_cycle', 'The cycle (sprint) under way'],
+    ['assign_issue_to_cycle', 'Puts a task in a cycle'],
+  ],
+  Agenda: [
+    ['get_daily_agenda', "Today's tasks, events and priorities"],
+    ['get_weekly_agenda', 'The agenda of the coming seven days'],
+    ['get_todays_tasks', 'Tasks due or prioritised today'],
+  ],
+  Notes: [
+    ['search_notes', 'Finds voice memos and notes by their text'],
+    ['get_recent_notes', 'The latest voice memos and notes, transcribed'],
+    ['create_quick_note', 'Writes a short text note'],
+    ['add_tags_to_note', 'Tags a note'],
+  ],
+  People: [
+    ['get_people', 'Contacts, optionally filtered'],
+    ['get_person', "A contact's details and AI profile"],
+    ['search_people', 'Finds contacts by name'],
+    ['create_person', 'Adds a contact'],
+    ['update_person', "Changes a contact's details"],
+    ['get_memos_for_person', 'Voice memos linked to a contact'],
+    ['get_person_timeline', 'Interactions with a contact over time'],
+    ['link_memo_to_person', 'Links a voice memo to a contact'],
+  ],
+  Clients: [
+    ['get_clients', 'Consulting and freelance clients'],
+    ['get_client', "One client's details"],
+    ['get_projects_for_client', "A client's projects"],
+    ['create_client', 'Adds a client'],
+    ['update_client', "Changes a client's details"],
+  ],
+  Phases: [
+    ['get_phases', "A project's phases"],
+    ['get_phase', 'One phase with its issues'],
+    ['create_phase', 'Adds a phase to a project'],
+    ['update_phase', "Changes a phase's details"],
+    ['delete_phase', 'Removes a phase'],
+    ['assign_issue_to_phase', 'Puts an issue in a phase'],
+  ],
+};
+
+export const MCP_TOOLS: MCPTool[] = Object.entries(MCP_TOOL_TABLE).flatMap(([category, tools]) =>
+  tools.map(([name, description]) => ({ name, description, category })),
+);
 
 /** `MCP_TOOLS` by category, in the list's order. */
 export function getMCPToolsByCategory(): Record<string, MCPTool[]> {

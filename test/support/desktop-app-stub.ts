@@ -264,6 +264,28 @@ function desktopCommands(
   };
 }
 
+/**
+ * The stub over a Docker CLI that records its calls and answers `answer(args)` (success and no
+ * output unless it says otherwise), for tests without an engine. It stands for a desktop with
+ * the desktop's own names (`claude-agent-<env>`, `claude-…` volumes, image `claude-agent`).
+ */
+export function desktopOverRecordingDocker(
+  answer: (args: string[]) => Partial<DockerOutcome> = () => ({}),
+): { invoke: TauriInvoke; dockerCalls: string[][] } {
+  const dockerCalls: string[][] = [];
+  const invoke = desktopAppInvoke({
+    containerPrefix: 'claude-agent-',
+    volumePrefix: 'claude-',
+    image: 'claude-agent',
+    cliEnv: {},
+    docker: (args) => {
+      dockerCalls.push(args);
+      return Promise.resolve({ ok: true, stdout: '', stderr: '', ...answer(args) });
+    },
+  });
+  return { invoke, dockerCalls };
+}
+
 /** Tauri rejects with a string (the command's `Err(String)` or its own message), not an Error. */
 function rejectWith(message: string): never {
   // eslint-disable-next-line @typescript-eslint/only-throw-error

@@ -1,6 +1,6 @@
 import * as claudecode from '../../../examples/lifeos/claudecode';
 import {
-  desktopAppInvoke,
+  desktopOverRecordingDocker,
   DockerOutcome,
   installTauriGlobal,
   TauriInvoke,
@@ -17,25 +17,10 @@ function desktopAnswering(answers: Record<string, unknown>): jest.Mock<ReturnTyp
   );
 }
 
-/**
- * The desktop app stub (Tauri's argument checks, the Rust's commands) over a Docker CLI that
- * records its calls and answers `answer(args)`.
- */
-function desktopOverFakeDocker(answer: (args: string[]) => Partial<DockerOutcome> = () => ({})) {
-  const dockerCalls: string[][] = [];
-  const invoke = jest.fn(
-    desktopAppInvoke({
-      containerPrefix: 'claude-agent-',
-      volumePrefix: 'claude-',
-      image: 'claude-agent',
-      cliEnv: {},
-      docker: (args) => {
-        dockerCalls.push(args);
-        return Promise.resolve({ ok: true, stdout: '', stderr: '', ...answer(args) });
-      },
-    }),
-  );
-  return { invoke, dockerCalls };
+/** The desktop app stub over a recording Docker CLI, its invoke watched. */
+function desktopOverFakeDocker(answer?: (args: string[]) => Partial<DockerOutcome>) {
+  const { invoke, dockerCalls } = desktopOverRecordingDocker(answer);
+  return { invoke: jest.fn(invoke), dockerCalls };
 }
 
 /** Swallowed failures, as the adapter reports them. */

@@ -1,22 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { desktopAppInvoke, DockerOutcome } from '../../support/desktop-app-stub';
+import { desktopOverRecordingDocker, DockerOutcome } from '../../support/desktop-app-stub';
 
-/** The stub over a recording Docker CLI that answers `answer(args)` (success, no output). */
-function stubWithDocker(answer: (args: string[]) => Partial<DockerOutcome> = () => ({})) {
-  const calls: string[][] = [];
-  const invoke = desktopAppInvoke({
-    containerPrefix: 'claude-agent-',
-    volumePrefix: 'claude-',
-    image: 'claude-agent',
-    cliEnv: {},
-    docker: (args) => {
-      calls.push(args);
-      return Promise.resolve({ ok: true, stdout: '', stderr: '', ...answer(args) });
-    },
-  });
-  return { invoke, calls };
+/** The stub over a recording Docker CLI. */
+function stubWithDocker(answer?: (args: string[]) => Partial<DockerOutcome>) {
+  const { invoke, dockerCalls } = desktopOverRecordingDocker(answer);
+  return { invoke, calls: dockerCalls };
 }
 
 describe('the desktop app stub (Tauri 2 and src-tauri/src/claudecode.rs)', () => {
