@@ -12,7 +12,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { validationFailed } from '../common/http/validation.pipe';
-import { PRUNE_INTERVAL_MS, retentionCutoff } from '../store/retention';
+import { pruneHourly, retentionCutoff } from '../store/retention';
 import {
   ALL_ENVIRONMENTS,
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -31,7 +31,7 @@ import { StoredToken, TokensRepository } from './tokens.repository';
 @Injectable()
 export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(TokensService.name);
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private stopPruning: () => void = () => undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,12 +41,11 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+    this.stopPruning = pruneHourly(() => this.prune());
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.pruneTimer);
+    this.stopPruning();
   }
 
   mint(request: MintTokenDto): MintedTokenDto {

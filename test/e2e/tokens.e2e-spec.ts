@@ -281,3 +281,29 @@ describe('scoped tokens across a restart', () => {
     }
   });
 });
+
+describe('scoped tokens and the per-token rate limit', () => {
+  it("counts a scoped token's requests in a bucket of its own, apart from the master token's", async () => {
+    const t = await startTestApp({ THROTTLE_TOKEN_LIMIT: '3' });
+    try {
+      const { token } = await mint(t, {
+        name: 'own bucket',
+        environments: ['*'],
+        actions: ['read'],
+      });
+      // The mint was the master's first request of three.
+      for (let i = 0; i < 2; i += 1) {
+        expect((await t.request('GET', '/api/executions')).status).toBe(200);
+      }
+      expect((await t.request('GET', '/api/executions')).status).toBe(429);
+      for (let i = 0; i < 3; i += 1) {
+        expect((await t.request('GET', '/api/executions', as(token))).status).toBe(200);
+      }
+      const limited = await t.request('GET', '/api/executions', as(token));
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ code: 'RATE_LIMITED' });
+    } finally {
+      await t.close();
+    }
+  });
+});
