@@ -551,7 +551,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -615,6 +615,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -846,7 +852,13 @@ export interface components {
             /** @description The model's id for this tool call. */
             toolUseId: string;
         };
-        /** @enum {string} */
+        /**
+         * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+         *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+         *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+         *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+         * @enum {string}
+         */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
         QuestionAnswerDto: {
             /** @description Labels of the question's options (one at most unless it is `multiSelect`). */
@@ -1001,6 +1013,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -1504,7 +1522,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1686,7 +1708,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
             403: {
                 headers: {
                     [name: string]: unknown;

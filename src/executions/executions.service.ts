@@ -43,15 +43,16 @@ export class ExecutionsService {
   ): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
-    const { env, sessionId, letGo } = await this.admission.admit(request, {
+    const admitted = await this.admission.admit(request, {
       rejectBusySession: busy === WhenSessionBusy.reject,
       tokenId,
     });
+    const { env, sessionId, letGo } = admitted;
     try {
       // The drain may have begun while the container and the session were checked.
       this.lifecycle.assertAccepting();
       this.admission.recheckBudgets(env, tokenId);
-      return this.enqueue(request, busy, env, sessionId, tokenId);
+      return this.enqueue(admitted.request, busy, env, sessionId, tokenId);
     } finally {
       // Queued by now, or started (then the run holds the container itself).
       letGo();

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/common/config/load-config';
 import { DockerService } from '../../src/docker/docker.service';
 import type { ClaudeCodeClient } from '../../client/src';
 import { appWithOverrides, ProviderOverride } from './app-with-mocked-docker';
-import { removeDockerObjects } from './docker-cli';
+import { dockerCli, removeDockerObjects } from './docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from './fake-anthropic';
 import { createSpecCheckedClient, specCheckedFetch } from './spec-checked-client';
 
@@ -196,5 +196,17 @@ export function appWithFakeUpstreamSuite(
     get t() {
       return started(t);
     },
+  };
+}
+
+/** A file of an environment's agent workspace, and whether it exists in its container. */
+export function workspaceFile(t: TestApp, env: string, name: string) {
+  const path = `${t.config.agent.workdir}/${name}`;
+  const container = `${t.config.agent.containerPrefix}${env}`;
+  return {
+    name,
+    exists: () =>
+      dockerCli('exec', container, 'sh', '-c', `test -e ${path} && echo yes || echo no`).trim() ===
+      'yes',
   };
 }

@@ -1,3 +1,5 @@
+import { checkEnvironmentOverrides, perEnvironmentVariable } from './per-environment';
+
 /** What bounds one environment's agent container (and every run in it). */
 export interface AgentLimits {
   /** Memory in bytes; swap is off (MemorySwap = Memory). */
@@ -88,11 +90,6 @@ const KEYS: Record<string, KeySyntax> = {
   },
 };
 
-/** The variable that overrides one environment's limits: `dev` → `AGENT_LIMITS_DEV`. */
-export function limitsVariableOf(env: string): string {
-  return `${AGENT_LIMITS_VARIABLE}_${env.toUpperCase().replace(/-/g, '_')}`;
-}
-
 /**
  * Every environment's limits from `AGENT_LIMITS` (the defaults, over the built-in ones) and
  * `AGENT_LIMITS_<ENV>` (that environment's overrides). Each value is a comma list of
@@ -105,15 +102,10 @@ export function parseAgentLimits(
   problems: string[],
 ): Record<string, AgentLimits> {
   const defaults = applyLimits(DEFAULT_AGENT_LIMITS, AGENT_LIMITS_VARIABLE, env, problems);
-  const known = new Set(environments.map(limitsVariableOf));
-  for (const name of Object.keys(env)) {
-    if (name.startsWith(`${AGENT_LIMITS_VARIABLE}_`) && !known.has(name) && env[name]) {
-      problems.push(`${name} names no environment of ENVIRONMENTS`);
-    }
-  }
+  checkEnvironmentOverrides(env, AGENT_LIMITS_VARIABLE, environments, problems);
   const limits: Record<string, AgentLimits> = {};
   for (const name of environments) {
-    const variable = limitsVariableOf(name);
+    const variable = perEnvironmentVariable(AGENT_LIMITS_VARIABLE, name);
     const own = applyLimits(defaults, variable, env, problems);
     if (own.tmpMib * MIB >= own.memoryBytes) {
       problems.push(`${variable}: tmp must be smaller than memory (a full /tmp is held in memory)`);

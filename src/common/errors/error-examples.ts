@@ -65,6 +65,11 @@ export const ERROR_EXAMPLES = {
     status: 413,
     message: `The transcript of session ${SESSION_ID} is 80000000 bytes; a fork copies at most 67108864`,
   },
+  PERMISSION_MODE_NOT_ALLOWED: {
+    status: 403,
+    message:
+      'permissionMode bypassPermissions is not allowed in dev; a client may name default, acceptEdits, plan, dontAsk',
+  },
   PROMPT_TOO_LARGE: {
     status: 413,
     message: 'The prompt is 1048577 bytes; the limit is 1048576 (MAX_PROMPT_BYTES)',
