@@ -13,7 +13,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The state of the environment's agent container. */
+        /**
+         * The state of the environment's agent container.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["getContainerStatus"];
         put?: never;
         post?: never;
@@ -32,7 +35,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates the agent container if needed and starts it. Calling it again is harmless. */
+        /**
+         * Creates the agent container if needed and starts it. Calling it again is harmless.
+         * @description Scope: the `run` action in the path's environment, or a master token.
+         */
         post: operations["startContainer"];
         delete?: never;
         options?: never;
@@ -49,7 +55,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stops the agent container; its volumes stay. Calling it again is harmless. */
+        /**
+         * Stops the agent container; its volumes stay. Calling it again is harmless.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
+         */
         post: operations["stopContainer"];
         delete?: never;
         options?: never;
@@ -73,6 +82,7 @@ export interface paths {
          *     (429 `QUEUE_FULL` when that is full). A busy session answers 409 `SESSION_BUSY` unless
          *     `whenSessionBusy` says to queue or steer. A client that disconnects before the answer cancels
          *     the run, queued or running, and frees its session.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
          */
         post: operations["executePrompt"];
         delete?: never;
@@ -88,13 +98,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The run history, newest first. */
+        /**
+         * The run history, newest first.
+         * @description Scope: the `read` action in the runs' environments (a scoped token sees only its environments' runs; an `env` filter outside them is 403), or a master token.
+         */
         get: operations["listExecutions"];
         put?: never;
         /**
          * Queues a run and answers at once. Follow it with `GET /api/executions/{id}/events`, or poll
          *     `GET /api/executions/{id}`. Runs on one session wait for each other (`queuedBehind` says
          *     for which), unless `whenSessionBusy: steer` interrupts the running turn.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
          */
         post: operations["submitExecution"];
         delete?: never;
@@ -110,7 +124,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One run: its status, timestamps, result, cost and usage. */
+        /**
+         * One run: its status, timestamps, result, cost and usage.
+         * @description Scope: the `read` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
+         */
         get: operations["getExecution"];
         put?: never;
         post?: never;
@@ -134,6 +151,7 @@ export interface paths {
          *     the tool (with `updatedInput` when given; with `scope: session`, the same kind of tool use is
          *     allowed for the rest of the session), `deny` does not and tells the model `message`.
          *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["answerApproval"];
         delete?: never;
@@ -154,6 +172,7 @@ export interface paths {
         /**
          * Stops a run: a queued one leaves the queue; a running one is interrupted, and its CLI killed
          *     if it does not stop within a grace period. The session stays resumable.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["cancelExecution"];
         delete?: never;
@@ -180,6 +199,7 @@ export interface paths {
          *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource), until
          *     EVENTS_TOKEN_GRACE_MS after the run ends. A token may hold SSE_MAX_STREAMS_PER_TOKEN streams
          *     open at once (429 `TOO_MANY_STREAMS` past it).
+         * @description Scope: the `read` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         get: operations["streamExecutionEvents"];
         put?: never;
@@ -204,6 +224,7 @@ export interface paths {
          *     `pendingQuestions`): one answer per question, in order, with option labels in `selected`
          *     and/or the person's own words in `text`. The model receives them as the user's choice.
          *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["answerQuestion"];
         delete?: never;
@@ -221,7 +242,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserves a new session id in an environment, optionally with a title. */
+        /**
+         * Reserves a new session id in an environment, optionally with a title.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
+         */
         post: operations["createSession"];
         delete?: never;
         options?: never;
@@ -236,7 +260,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The environment's sessions, newest first; works while its container is stopped. */
+        /**
+         * The environment's sessions, newest first; works while its container is stopped.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["listSessions"];
         put?: never;
         post?: never;
@@ -253,11 +280,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One session with a page of its messages. */
+        /**
+         * One session with a page of its messages.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["getSession"];
         put?: never;
         post?: never;
-        /** Deletes a session's transcripts and reservation; starts the container if it is stopped. */
+        /**
+         * Deletes a session's transcripts and reservation; starts the container if it is stopped.
+         * @description Scope: the `run` action in the path's environment, or a master token.
+         */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
@@ -276,9 +309,56 @@ export interface paths {
         /**
          * Forks a session into a new one that keeps its history, whole or up to a message; the parent
          *     stays as it is. Starts the container if it is stopped.
+         * @description Scope: the `run` action in the path's environment, or a master token.
          */
         post: operations["forkSession"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scoped tokens, newest first, with when each expires or was revoked (never the token).
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Mints a scoped token: it may do only its `actions`, in its `environments`, until it expires
+         *     or is revoked. The token is in this answer only; the service keeps its SHA-256. Give a browser
+         *     such a token, short-lived, never a master token.
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        post: operations["mintToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a scoped token: its next request is refused (401). Revoking it again is harmless.
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -294,6 +374,7 @@ export interface paths {
         /**
          * The webhook delivery log, newest first: each event posted to WEBHOOK_URL (or waiting to be),
          *     its status, attempts, last answer and next attempt. Kept HISTORY_RETENTION_DAYS.
+         * @description Scope: the `admin` action in every environment (a token minted for `["*"]`), or a master token.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -470,7 +551,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -700,6 +781,36 @@ export interface components {
         HealthDto: {
             /** @description Always `ok`. */
             status: string;
+        };
+        MintTokenDto: {
+            /**
+             * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
+             *     starting a container), `admin` (stopping a container, the webhook log).
+             */
+            actions: components["schemas"]["TokenAction"][];
+            /** @description The configured environments it may act in, or `["*"]` for every one. */
+            environments: string[];
+            /** @description Who or what holds it, e.g. the signed-in user; lists show it. 1 to 64 characters. */
+            name: string;
+            /** @description Its lifetime in seconds, a minute to 30 days; an hour (3600) when not given. */
+            ttlSeconds?: number;
+        };
+        MintedTokenDto: {
+            actions: components["schemas"]["TokenAction"][];
+            /** @description ISO time it was minted. */
+            createdAt: string;
+            /** @description The environments it may act in; `["*"]`: every one. */
+            environments: string[];
+            /** @description ISO time from which it is refused (401). */
+            expiresAt: string;
+            /**
+             * Format: uuid
+             * @description Its id, not secret: revoke it with `DELETE /api/tokens/{id}`; its runs and limits count by it.
+             */
+            id: string;
+            name: string;
+            /** @description The bearer token: `cca_` and 43 characters. */
+            token: string;
         };
         PendingApprovalDto: {
             /** @description When the approval is denied if nobody answers it (APPROVAL_TIMEOUT_MS). */
@@ -995,6 +1106,32 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
+         *     starting a container), `admin` (stopping a container, the webhook log).
+         * @enum {string}
+         */
+        TokenAction: "read" | "run" | "admin";
+        TokenDto: {
+            actions: components["schemas"]["TokenAction"][];
+            /** @description ISO time it was minted. */
+            createdAt: string;
+            /** @description The environments it may act in; `["*"]`: every one. */
+            environments: string[];
+            /** @description ISO time from which it is refused (401). */
+            expiresAt: string;
+            /**
+             * Format: uuid
+             * @description Its id, not secret: revoke it with `DELETE /api/tokens/{id}`; its runs and limits count by it.
+             */
+            id: string;
+            name: string;
+            /** @description ISO time it was revoked, or null. */
+            revokedAt: string | null;
+        };
+        TokenListDto: {
+            tokens: components["schemas"]["TokenDto"][];
+        };
         ToolCallDto: {
             /** @description The tool_use id its result refers to. */
             id: string;
@@ -1093,6 +1230,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND: not a configured environment */
             404: {
                 headers: {
@@ -1162,6 +1308,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1256,6 +1411,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1358,7 +1522,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES) */
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1481,6 +1649,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
@@ -1531,7 +1708,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES) */
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1637,6 +1818,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -1692,6 +1882,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1776,6 +1975,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1871,6 +2079,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -1930,6 +2147,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2023,6 +2249,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND */
             404: {
                 headers: {
@@ -2097,6 +2332,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2187,6 +2431,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
             404: {
                 headers: {
@@ -2257,6 +2510,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2373,6 +2635,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND, SESSION_NOT_FOUND or MESSAGE_NOT_FOUND */
             404: {
                 headers: {
@@ -2447,6 +2718,222 @@ export interface operations {
             };
         };
     };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    mintToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MintTokenDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MintedTokenDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description TOKEN_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     listWebhookDeliveries: {
         parameters: {
             query?: {
@@ -2483,6 +2970,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

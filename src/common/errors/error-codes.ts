@@ -37,6 +37,9 @@ export const ErrorCode = {
   // Budgets: a run refused at submit; the error's details say when it resets.
   ENV_BUDGET_EXHAUSTED: 'ENV_BUDGET_EXHAUSTED',
   RUN_QUOTA_EXHAUSTED: 'RUN_QUOTA_EXHAUSTED',
+  // Scoped tokens: a route outside the token's actions or environments, and an unknown token id.
+  SCOPE_DENIED: 'SCOPE_DENIED',
+  TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
