@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTokenHandler } from '../../examples/lifeos/api/claudecode-token';
 import * as claudecode from '../../examples/lifeos/claudecode';
 import { desktopAppInvoke, installTauriGlobal } from '../support/desktop-app-stub';
 import { removeDockerObjects } from '../support/docker-cli';
 import { FakeAnthropic, messageText, startFakeAnthropic } from '../support/fake-anthropic';
+import { serveFetchHandler, ServedHandler } from '../support/fetch-handler-server';
 import { specCheckedFetch } from '../support/spec-checked-client';
 import { startAppWithFakeUpstream, TestApp } from '../support/test-app';
 
@@ -95,27 +97,44 @@ describe('the LifeOS adapter (examples/lifeos/claudecode.ts) driven as ClaudeCod
   let fake: FakeAnthropic;
   let t: TestApp;
   let mcpConfigPath: string;
+  let tokenFunction: ServedHandler;
   const prefixes: string[] = [];
 
   beforeAll(async () => {
     fake = await startFakeAnthropic();
     t = await startAppWithFakeUpstream(fake.url, prefixes);
+    // LifeOS's token function: the browser holds only the short-lived scoped tokens it mints.
+    tokenFunction = await serveFetchHandler(
+      createTokenHandler({
+        apiUrl: t.baseUrl,
+        masterToken: t.token,
+        authenticate: () => Promise.resolve({ id: 'ada' }),
+        scopeFor: () => ({ environments: ['dev', 'staging'], actions: ['read', 'run', 'admin'] }),
+        ttlSeconds: 600,
+      }),
+      '/api/claudecode-token',
+    );
     mcpConfigPath = join(mkdtempSync(join(tmpdir(), 'lifeos-mcp-')), '.mcp.json');
     writeFileSync(mcpConfigPath, JSON.stringify({ mcpServers: {} }));
   });
   beforeEach(() => {
     // Every call the adapter makes is checked against openapi.json on the way back.
-    claudecode.configureClaudeCode({ baseUrl: t.baseUrl, token: t.token, fetch: specCheckedFetch });
+    claudecode.configureClaudeCode({
+      baseUrl: t.baseUrl,
+      token: claudecode.tokenFromFunction(tokenFunction.url),
+      fetch: specCheckedFetch,
+    });
   });
   afterEach(() => fake.clear());
   afterAll(async () => {
     claudecode.configureClaudeCode(undefined);
+    await tokenFunction.close();
     await t.close();
     await fake.close();
     prefixes.forEach(removeDockerObjects);
   });
 
-  it('on the web, against the real service', async () => {
+  it('on the web, against the real service, with a token from the token function', async () => {
     const pass = await driveTheContextSequence('dev', mcpConfigPath, fake);
     expectTheContextToSeeItWork(pass, `${t.config.agent.containerPrefix}dev`);
   });
