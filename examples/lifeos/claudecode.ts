@@ -640,10 +640,10 @@ function bearerTokens(token: string | TokenSource): {
   const fetchToken = async () => {
     try {
       const issued = await token();
-      held = {
-        token: issued.token,
-        refreshAt: Date.parse(issued.expiresAt) - TOKEN_REFRESH_MARGIN_MS,
-      };
+      const expiresAt = Date.parse(issued.expiresAt);
+      // A token shorter-lived than a few margins is still used for three quarters of its life.
+      const margin = Math.min(TOKEN_REFRESH_MARGIN_MS, (expiresAt - Date.now()) / 4);
+      held = { token: issued.token, refreshAt: expiresAt - margin };
       return issued.token;
     } finally {
       pending = undefined;

@@ -493,6 +493,25 @@ describe('the LifeOS adapter on the web', () => {
     expect(reported).toEqual([]);
   });
 
+  it('uses a one-minute token for three quarters of its life', async () => {
+    let now = Date.parse('2026-12-01T12:00:00.000Z');
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const source = jest.fn(() =>
+      Promise.resolve({ token: 'short', expiresAt: new Date(now + 60_000).toISOString() }),
+    );
+    const service = fakeService(() =>
+      json(200, { name: 'claude-agent-dev', exists: true, running: true }),
+    );
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: source, fetch: service.fetch });
+    await claudecode.getContainerStatus('dev');
+    now += 40_000;
+    await claudecode.getContainerStatus('dev');
+    expect(source).toHaveBeenCalledTimes(1);
+    now += 10_000;
+    await claudecode.getContainerStatus('dev');
+    expect(source).toHaveBeenCalledTimes(2);
+  });
+
   it('says which variable is missing rather than guess where the service is', async () => {
     await expect(claudecode.startContainer('dev')).rejects.toThrow(/VITE_CLAUDECODE_API_URL/);
     const unset = setViteEnv({ VITE_CLAUDECODE_API_URL: 'https://claudecode.test' });
