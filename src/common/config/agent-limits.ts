@@ -1,3 +1,5 @@
+import { checkPerEnvironmentVariables, perEnvironmentVariable } from './per-environment';
+
 /** What bounds one environment's agent container (and every run in it). */
 export interface AgentLimits {
   /** Memory in bytes; swap is off (MemorySwap = Memory). */
@@ -90,7 +92,7 @@ const KEYS: Record<string, KeySyntax> = {
 
 /** The variable that overrides one environment's limits: `dev` → `AGENT_LIMITS_DEV`. */
 export function limitsVariableOf(env: string): string {
-  return `${AGENT_LIMITS_VARIABLE}_${env.toUpperCase().replace(/-/g, '_')}`;
+  return perEnvironmentVariable(AGENT_LIMITS_VARIABLE, env);
 }
 
 /**
@@ -105,12 +107,7 @@ export function parseAgentLimits(
   problems: string[],
 ): Record<string, AgentLimits> {
   const defaults = applyLimits(DEFAULT_AGENT_LIMITS, AGENT_LIMITS_VARIABLE, env, problems);
-  const known = new Set(environments.map(limitsVariableOf));
-  for (const name of Object.keys(env)) {
-    if (name.startsWith(`${AGENT_LIMITS_VARIABLE}_`) && !known.has(name) && env[name]) {
-      problems.push(`${name} names no environment of ENVIRONMENTS`);
-    }
-  }
+  checkPerEnvironmentVariables(AGENT_LIMITS_VARIABLE, env, environments, problems);
   const limits: Record<string, AgentLimits> = {};
   for (const name of environments) {
     const variable = limitsVariableOf(name);
