@@ -5,10 +5,18 @@ import { ServiceEvents } from '../common/events/service-events';
 import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER, agentContainerName } from './agent-layout';
+import { agentMcp } from './agent-mcp';
 import { loadAgentSdk } from './agent-sdk.loader';
 import { LimitCounterReaders } from './limit-counters';
-import { PromptOptions, RunExecutor, RunOutcome, RunRequest } from './run-executor';
-import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
+import { MCP_STATUS_DEADLINE_MS, mcpReports } from './mcp-status';
+import {
+  McpServerReport,
+  PromptOptions,
+  RunExecutor,
+  RunOutcome,
+  RunRequest,
+} from './run-executor';
+import { cliOptions, errorMessage, SdkRunExecutor } from './sdk-run-executor';
 import { SpareProcesses } from './spare-processes';
 import { WarmCli } from './warm-cli';
 import {
@@ -221,7 +229,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     const { query } = await loadAgentSdk();
     this.stats.processesStarted += 1;
     const cli = this.newCli(request.containerName, request.sessionId, key, request.runId);
-    const options = cliOptions(this.config, request, request);
+    const options = cliOptions(this.config, request.containerName, request, request);
     return cli.started((input) =>
       query({ prompt: input, options: cli.sdkOptions(options, request.askApproval !== undefined) }),
     );
@@ -233,7 +241,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     this.stats.processesStarted += 1;
     const sessionId = randomUUID();
     const cli = this.newCli(containerName, sessionId, DEFAULT_PROCESS_KEY, `spare-${sessionId}`);
-    const options = cliOptions(this.config, {}, { sessionId, resume: false });
+    const options = cliOptions(this.config, containerName, {}, { sessionId, resume: false });
     this.startingSpares.add(cli);
     try {
       const warm = await startup({
@@ -243,10 +251,22 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       return cli.parked(warm);
     } catch (error) {
       await cli.close();
-      throw error;
+      // Logged by the spares: the CLI's error may quote the MCP config.
+      throw new Error(agentMcp(this.config, containerName).redactor.text(errorMessage(error)));
     } finally {
       this.startingSpares.delete(cli);
     }
+  }
+
+  /**
+   * Read through a ready spare when the container has one (it is not taken, and stays ready),
+   * else through a CLI started for the read alone.
+   */
+  async mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
+    const spare = this.spares.peek(containerName);
+    if (!spare) return this.cold.mcpServerStatus(containerName);
+    const statuses = await spare.mcpServerStatus(Date.now() + MCP_STATUS_DEADLINE_MS);
+    return mcpReports(statuses, agentMcp(this.config, containerName).redactor);
   }
 
   private newCli(containerName: string, sessionId: string, key: string, marker: string): WarmCli {

@@ -11,7 +11,7 @@ export type McpServerSettings =
   | {
       readonly type?: 'stdio';
       readonly command: string;
-      readonly args?: readonly string[];
+      readonly args?: string[];
       readonly env?: Readonly<Record<string, string>>;
       readonly timeout?: number;
       readonly alwaysLoad?: boolean;
