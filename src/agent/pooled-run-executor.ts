@@ -264,7 +264,10 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
    */
   async mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
     const spare = this.spares.peek(containerName);
-    if (!spare) return this.cold.mcpServerStatus(containerName);
+    if (!spare) {
+      this.stats.processesStarted += 1;
+      return this.cold.mcpServerStatus(containerName);
+    }
     const statuses = await spare.mcpServerStatus(Date.now() + MCP_STATUS_DEADLINE_MS);
     return mcpReports(statuses, agentMcp(this.config, containerName).redactor);
   }

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentMcp, REDACTED, SecretRedactor } from '../../../src/agent/agent-mcp';
+import { mcpReports } from '../../../src/agent/mcp-status';
 import { cliOptions, RunState } from '../../../src/agent/sdk-run-executor';
 import { loadConfig } from '../../../src/common/config/load-config';
 
@@ -60,5 +61,40 @@ describe("an environment's MCP servers in its CLIs", () => {
     const message = { type: 'assistant', text: 'nothing to hide' };
     expect(agentMcp(config, 'claude-agent-dev').redactor.value(message)).toBe(message);
     expect(new SecretRedactor([]).text(`a ${SECRET}`)).toBe(`a ${SECRET}`);
+  });
+
+  it("report a server's status without its settings, and with its error redacted", () => {
+    const reports = mcpReports(
+      [
+        {
+          name: 'notes',
+          status: 'failed',
+          error: `Cannot find module /srv/notes.mjs (key ${SECRET})`,
+          config: { type: 'stdio', command: 'node', args: ['/srv/notes.mjs', SECRET] },
+        },
+        {
+          name: 'remote',
+          status: 'connected',
+          config: { type: 'http', url: 'https://mcp.example.com', headers: { a: SECRET } },
+          tools: [{ name: 'list', description: 'Lists', annotations: { readOnly: true } }],
+        },
+      ],
+      agentMcp(config, 'claude-agent-dev').redactor,
+    );
+    expect(reports).toEqual([
+      {
+        name: 'notes',
+        transport: 'stdio',
+        status: 'failed',
+        error: `Cannot find module ${REDACTED} (key ${REDACTED})`,
+        tools: [],
+      },
+      {
+        name: 'remote',
+        transport: 'http',
+        status: 'connected',
+        tools: [{ name: 'list', description: 'Lists' }],
+      },
+    ]);
   });
 });
