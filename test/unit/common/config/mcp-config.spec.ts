@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
+import { loadConfig } from '../../../../src/common/config/load-config';
+import { CONFIG_TOKEN, configProblems } from '../../../support/config-problems';
 import { mcpSecrets } from '../../../../src/common/config/mcp-config';
 
-const TOKEN = 't'.repeat(32);
+const TOKEN = CONFIG_TOKEN;
 const SECRET = 'sk-mcp-secret-value-123';
 const dir = mkdtempSync(join(tmpdir(), 'cca-mcp-config-'));
 
@@ -13,16 +14,6 @@ function file(name: string, content: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
-}
-
-function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
-  try {
-    loadConfig({ API_TOKEN: TOKEN, ...env });
-  } catch (error) {
-    if (error instanceof ConfigValidationError) return error.problems;
-    throw error;
-  }
-  return [];
 }
 
 const lifeos = {
@@ -70,7 +61,7 @@ describe('MCP servers per environment (MCP_CONFIG, MCP_CONFIG_<ENV>)', () => {
     ],
     [{ MCP_CONFIG_QA: '/x.json' }, 'MCP_CONFIG_QA names no environment of ENVIRONMENTS'],
   ])('refuses %j: %s', (env, problem) => {
-    expect(problemsOf(env)).toEqual([problem]);
+    expect(configProblems(env)).toEqual([problem]);
   });
 
   it('names each bad value by variable, file and server, and never quotes a value', () => {
@@ -88,7 +79,7 @@ describe('MCP servers per environment (MCP_CONFIG, MCP_CONFIG_<ENV>)', () => {
         badextras: { command: 'node', timeout: -1, alwaysLoad: 'yes' },
       },
     });
-    const problems = problemsOf({
+    const problems = configProblems({
       ENVIRONMENTS: 'dev,prod',
       MCP_CONFIG_DEV: broken,
       MCP_CONFIG_PROD: shapes,
