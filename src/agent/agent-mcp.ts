@@ -24,6 +24,11 @@ export class SecretRedactor {
     return replaceAll(text, this.secrets);
   }
 
+  /** An error of the same message, redacted (a CLI's error may quote its command line). */
+  error(error: unknown): Error {
+    return new Error(this.text(error instanceof Error ? error.message : String(error)));
+  }
+
   /** `value` itself when it holds no secret (the common case costs one serialization), else a redacted copy. */
   value<T>(value: T): T {
     if (this.secrets.length === 0) return value;

@@ -16,7 +16,7 @@ import {
   RunOutcome,
   RunRequest,
 } from './run-executor';
-import { cliOptions, errorMessage, SdkRunExecutor } from './sdk-run-executor';
+import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
 import { SpareProcesses } from './spare-processes';
 import { WarmCli } from './warm-cli';
 import {
@@ -251,8 +251,8 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       return cli.parked(warm);
     } catch (error) {
       await cli.close();
-      // Logged by the spares: the CLI's error may quote the MCP config.
-      throw new Error(agentMcp(this.config, containerName).redactor.text(errorMessage(error)));
+      // Logged by the spares.
+      throw agentMcp(this.config, containerName).redactor.error(error);
     } finally {
       this.startingSpares.delete(cli);
     }
@@ -263,13 +263,18 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
    * else through a CLI started for the read alone.
    */
   async mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
-    const spare = this.spares.peek(containerName);
-    if (!spare) {
-      this.stats.processesStarted += 1;
-      return this.cold.mcpServerStatus(containerName);
+    const { redactor } = agentMcp(this.config, containerName);
+    try {
+      const spare = this.spares.peek(containerName);
+      if (!spare) {
+        this.stats.processesStarted += 1;
+        return await this.cold.mcpServerStatus(containerName);
+      }
+      const statuses = await spare.mcpServerStatus(Date.now() + MCP_STATUS_DEADLINE_MS);
+      return mcpReports(statuses, redactor);
+    } catch (error) {
+      throw redactor.error(error);
     }
-    const statuses = await spare.mcpServerStatus(Date.now() + MCP_STATUS_DEADLINE_MS);
-    return mcpReports(statuses, agentMcp(this.config, containerName).redactor);
   }
 
   private newCli(containerName: string, sessionId: string, key: string, marker: string): WarmCli {

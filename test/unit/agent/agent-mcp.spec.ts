@@ -57,10 +57,14 @@ describe("an environment's MCP servers in its CLIs", () => {
     expect(JSON.stringify(outcome)).not.toContain('tok-1234');
   });
 
-  it('hand on a message that holds no secret as it is', () => {
+  it('hand on a message that holds no secret as it is, and redact errors', () => {
     const message = { type: 'assistant', text: 'nothing to hide' };
     expect(agentMcp(config, 'claude-agent-dev').redactor.value(message)).toBe(message);
     expect(new SecretRedactor([]).text(`a ${SECRET}`)).toBe(`a ${SECRET}`);
+    const failed = new Error(`spawn node /srv/notes.mjs --api-key ${SECRET} failed`);
+    expect(agentMcp(config, 'claude-agent-dev').redactor.error(failed).message).toBe(
+      `spawn node ${REDACTED} --api-key ${REDACTED} failed`,
+    );
   });
 
   it("report a server's status without its settings, and with its error redacted", () => {
