@@ -2624,7 +2624,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY: a prompt is running in it */
+            /** @description SESSION_BUSY or CONTAINER_NOT_MANAGED: a prompt is running in it, or the environment's container is not the service's */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2733,7 +2733,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY or SESSION_EMPTY: a prompt is running in it, or it has no messages yet */
+            /** @description SESSION_BUSY, SESSION_EMPTY or CONTAINER_NOT_MANAGED: a prompt is running in it, it has no messages yet, or the environment's container is not the service's */
             409: {
                 headers: {
                     [name: string]: unknown;
