@@ -23,6 +23,7 @@ import { ExecutionsModule } from './executions/executions.module';
 import { HealthModule } from './health/health.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StoreModule } from './store/store.module';
+import { TokensModule } from './tokens/tokens.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -48,6 +49,7 @@ export class AppModule {
         SessionsModule,
         ExecutionsModule,
         WebhooksModule,
+        TokensModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -13,7 +13,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The state of the environment's agent container. */
+        /**
+         * The state of the environment's agent container.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["getContainerStatus"];
         put?: never;
         /**
@@ -58,7 +61,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates the agent container if needed and starts it. Calling it again is harmless. */
+        /**
+         * Creates the agent container if needed and starts it. Calling it again is harmless.
+         * @description Scope: the `run` action in the path's environment, or a master token.
+         */
         post: operations["startContainer"];
         delete?: never;
         options?: never;
@@ -75,7 +81,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stops the agent container; its volumes stay. Calling it again is harmless. */
+        /**
+         * Stops the agent container; its volumes stay. Calling it again is harmless.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
+         */
         post: operations["stopContainer"];
         delete?: never;
         options?: never;
@@ -99,6 +108,7 @@ export interface paths {
          *     (429 `QUEUE_FULL` when that is full). A busy session answers 409 `SESSION_BUSY` unless
          *     `whenSessionBusy` says to queue or steer. A client that disconnects before the answer cancels
          *     the run, queued or running, and frees its session.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
          */
         post: operations["executePrompt"];
         delete?: never;
@@ -114,13 +124,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The run history, newest first. */
+        /**
+         * The run history, newest first.
+         * @description Scope: the `read` action in the runs' environments (a scoped token sees only its environments' runs; an `env` filter outside them is 403), or a master token.
+         */
         get: operations["listExecutions"];
         put?: never;
         /**
          * Queues a run and answers at once. Follow it with `GET /api/executions/{id}/events`, or poll
          *     `GET /api/executions/{id}`. Runs on one session wait for each other (`queuedBehind` says
          *     for which), unless `whenSessionBusy: steer` interrupts the running turn.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
          */
         post: operations["submitExecution"];
         delete?: never;
@@ -136,7 +150,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One run: its status, timestamps, result, cost and usage. */
+        /**
+         * One run: its status, timestamps, result, cost and usage.
+         * @description Scope: the `read` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
+         */
         get: operations["getExecution"];
         put?: never;
         post?: never;
@@ -160,6 +177,7 @@ export interface paths {
          *     the tool (with `updatedInput` when given; with `scope: session`, the same kind of tool use is
          *     allowed for the rest of the session), `deny` does not and tells the model `message`.
          *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["answerApproval"];
         delete?: never;
@@ -180,6 +198,7 @@ export interface paths {
         /**
          * Stops a run: a queued one leaves the queue; a running one is interrupted, and its CLI killed
          *     if it does not stop within a grace period. The session stays resumable.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["cancelExecution"];
         delete?: never;
@@ -206,6 +225,7 @@ export interface paths {
          *     run-scoped `access_token` from `submitExecution` is accepted (for EventSource), until
          *     EVENTS_TOKEN_GRACE_MS after the run ends. A token may hold SSE_MAX_STREAMS_PER_TOKEN streams
          *     open at once (429 `TOO_MANY_STREAMS` past it).
+         * @description Scope: the `read` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         get: operations["streamExecutionEvents"];
         put?: never;
@@ -230,6 +250,7 @@ export interface paths {
          *     `pendingQuestions`): one answer per question, in order, with option labels in `selected`
          *     and/or the person's own words in `text`. The model receives them as the user's choice.
          *     Answers the run as it is then. Only the bearer token answers, never an events token.
+         * @description Scope: the `run` action in the run's environment (to a scoped token, a run of another environment is 404), or a master token.
          */
         post: operations["answerQuestion"];
         delete?: never;
@@ -247,7 +268,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserves a new session id in an environment, optionally with a title. */
+        /**
+         * Reserves a new session id in an environment, optionally with a title.
+         * @description Scope: the `run` action in the body's `env`, or a master token.
+         */
         post: operations["createSession"];
         delete?: never;
         options?: never;
@@ -262,7 +286,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The environment's sessions, newest first; works while its container is stopped. */
+        /**
+         * The environment's sessions, newest first; works while its container is stopped.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["listSessions"];
         put?: never;
         post?: never;
@@ -279,11 +306,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One session with a page of its messages. */
+        /**
+         * One session with a page of its messages.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
         get: operations["getSession"];
         put?: never;
         post?: never;
-        /** Deletes a session's transcripts and reservation; starts the container if it is stopped. */
+        /**
+         * Deletes a session's transcripts and reservation; starts the container if it is stopped.
+         * @description Scope: the `run` action in the path's environment, or a master token.
+         */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
@@ -302,9 +335,56 @@ export interface paths {
         /**
          * Forks a session into a new one that keeps its history, whole or up to a message; the parent
          *     stays as it is. Starts the container if it is stopped.
+         * @description Scope: the `run` action in the path's environment, or a master token.
          */
         post: operations["forkSession"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scoped tokens, newest first, with when each expires or was revoked (never the token).
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Mints a scoped token: it may do only its `actions`, in its `environments`, until it expires
+         *     or is revoked. The token is in this answer only; the service keeps its SHA-256. Give a browser
+         *     such a token, short-lived, never a master token.
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        post: operations["mintToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a scoped token: its next request is refused (401). Revoking it again is harmless.
+         * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
+         */
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -320,6 +400,7 @@ export interface paths {
         /**
          * The webhook delivery log, newest first: each event posted to WEBHOOK_URL (or waiting to be),
          *     its status, attempts, last answer and next attempt. Kept HISTORY_RETENTION_DAYS.
+         * @description Scope: the `admin` action in every environment (a token minted for `["*"]`), or a master token.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -503,7 +584,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -567,6 +648,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -761,6 +848,36 @@ export interface components {
          * @enum {string}
          */
         McpTransport: "stdio" | "http" | "sse";
+        MintTokenDto: {
+            /**
+             * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
+             *     starting a container), `admin` (stopping a container, the webhook log).
+             */
+            actions: components["schemas"]["TokenAction"][];
+            /** @description The configured environments it may act in, or `["*"]` for every one. */
+            environments: string[];
+            /** @description Who or what holds it, e.g. the signed-in user; lists show it. 1 to 64 characters. */
+            name: string;
+            /** @description Its lifetime in seconds, a minute to 30 days; an hour (3600) when not given. */
+            ttlSeconds?: number;
+        };
+        MintedTokenDto: {
+            actions: components["schemas"]["TokenAction"][];
+            /** @description ISO time it was minted. */
+            createdAt: string;
+            /** @description The environments it may act in; `["*"]`: every one. */
+            environments: string[];
+            /** @description ISO time from which it is refused (401). */
+            expiresAt: string;
+            /**
+             * Format: uuid
+             * @description Its id, not secret: revoke it with `DELETE /api/tokens/{id}`; its runs and limits count by it.
+             */
+            id: string;
+            name: string;
+            /** @description The bearer token: `cca_` and 43 characters. */
+            token: string;
+        };
         PendingApprovalDto: {
             /** @description When the approval is denied if nobody answers it (APPROVAL_TIMEOUT_MS). */
             expiresAt: string;
@@ -801,7 +918,13 @@ export interface components {
             /** @description The model's id for this tool call. */
             toolUseId: string;
         };
-        /** @enum {string} */
+        /**
+         * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+         *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+         *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+         *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+         * @enum {string}
+         */
         PermissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
         QuestionAnswerDto: {
             /** @description Labels of the question's options (one at most unless it is `multiSelect`). */
@@ -956,6 +1079,12 @@ export interface components {
             outputSchema?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description The CLI's permission mode for this run. Without it, the run gets its environment's default
+             *     (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+             *     the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+             *     another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+             */
             permissionMode?: components["schemas"]["PermissionMode"];
             /** @description The prompt, 1 character up to MAX_PROMPT_BYTES (1 MiB by default). */
             prompt: string;
@@ -1042,6 +1171,32 @@ export interface components {
             usage: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
+         *     starting a container), `admin` (stopping a container, the webhook log).
+         * @enum {string}
+         */
+        TokenAction: "read" | "run" | "admin";
+        TokenDto: {
+            actions: components["schemas"]["TokenAction"][];
+            /** @description ISO time it was minted. */
+            createdAt: string;
+            /** @description The environments it may act in; `["*"]`: every one. */
+            environments: string[];
+            /** @description ISO time from which it is refused (401). */
+            expiresAt: string;
+            /**
+             * Format: uuid
+             * @description Its id, not secret: revoke it with `DELETE /api/tokens/{id}`; its runs and limits count by it.
+             */
+            id: string;
+            name: string;
+            /** @description ISO time it was revoked, or null. */
+            revokedAt: string | null;
+        };
+        TokenListDto: {
+            tokens: components["schemas"]["TokenDto"][];
         };
         ToolCallDto: {
             /** @description The tool_use id its result refers to. */
@@ -1134,6 +1289,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1507,6 +1671,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND: not a configured environment */
             404: {
                 headers: {
@@ -1603,6 +1776,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1707,6 +1889,19 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1832,6 +2027,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMITED: see the Retry-After header */
             429: {
                 headers: {
@@ -1875,6 +2079,19 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description PERMISSION_MODE_NOT_ALLOWED: permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)
+             *
+             *     SCOPE_DENIED: a scoped token without the run action, or for another environment
+             */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1988,6 +2205,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -2043,6 +2269,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2127,6 +2362,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2222,6 +2466,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description EXECUTION_NOT_FOUND */
             404: {
                 headers: {
@@ -2281,6 +2534,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2374,6 +2636,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND */
             404: {
                 headers: {
@@ -2448,6 +2719,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2538,6 +2818,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
             404: {
                 headers: {
@@ -2608,6 +2897,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2724,6 +3022,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the run action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND, SESSION_NOT_FOUND or MESSAGE_NOT_FOUND */
             404: {
                 headers: {
@@ -2798,6 +3105,222 @@ export interface operations {
             };
         };
     };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenListDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    mintToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MintTokenDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MintedTokenDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token (only a master token may) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description TOKEN_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     listWebhookDeliveries: {
         parameters: {
             query?: {
@@ -2834,6 +3357,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

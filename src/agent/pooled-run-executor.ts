@@ -19,14 +19,7 @@ import {
 import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
 import { SpareProcesses } from './spare-processes';
 import { WarmCli } from './warm-cli';
-import {
-  DEFAULT_PROCESS_KEY,
-  needsOwnCli,
-  processKey,
-  WarmCapacity,
-  warmCapacity,
-  WarmPool,
-} from './warm-pool';
+import { needsOwnCli, processKey, WarmCapacity, warmCapacity, WarmPool } from './warm-pool';
 
 /** How long a spare may take to start and initialize. */
 const SPARE_START_TIMEOUT_MS = 60_000;
@@ -200,7 +193,8 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     containerName: string,
     options: Omit<PromptOptions, 'prompt'>,
   ): string | null {
-    if (processKey(options, options.approvals === true) !== DEFAULT_PROCESS_KEY) return null;
+    const spareKey = processKey(this.spareOptions(containerName), false);
+    if (processKey(options, options.approvals === true) !== spareKey) return null;
     const spare = this.spares.take(containerName);
     if (!spare) return null;
     // Parked as the session's warm CLI: its first run finds it as any warm turn does.
@@ -235,13 +229,24 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     );
   }
 
-  /** A CLI for a new session of default options, started and initialized now. */
+  /**
+   * What a spare starts with: the options of a run that names none in the container's
+   * environment (its default permission mode), so that such a run can take it.
+   */
+  private spareOptions(containerName: string): Omit<PromptOptions, 'prompt'> {
+    const env = containerName.slice(this.config.agent.containerPrefix.length);
+    return { permissionMode: this.config.execution.permissions[env]?.defaultMode };
+  }
+
+  /** A CLI for a new session of the environment's default options, started and initialized now. */
   private async startSpare(containerName: string): Promise<WarmCli> {
     const { startup } = await loadAgentSdk();
     this.stats.processesStarted += 1;
     const sessionId = randomUUID();
-    const cli = this.newCli(containerName, sessionId, DEFAULT_PROCESS_KEY, `spare-${sessionId}`);
-    const options = cliOptions(this.config, containerName, {}, { sessionId, resume: false });
+    const spare = this.spareOptions(containerName);
+    const key = processKey(spare, false);
+    const cli = this.newCli(containerName, sessionId, key, `spare-${sessionId}`);
+    const options = cliOptions(this.config, containerName, spare, { sessionId, resume: false });
     this.startingSpares.add(cli);
     try {
       const warm = await startup({

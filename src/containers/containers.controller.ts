@@ -8,6 +8,11 @@ import { ContainersService } from './containers.service';
 import { ContainerStatusDto } from './dto/container-status.dto';
 import { McpStatusDto } from './dto/mcp-status.dto';
 import { EnvironmentPipe } from './environment.pipe';
+import {
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../common/routes/required-scope.decorator';
 
 /** The 503s of starting an environment's container, and creating it first when needed. */
 export const CONTAINER_START_ERRORS = [
@@ -36,6 +41,7 @@ export class ContainersController {
 
   /** The state of the environment's agent container. */
   @Get()
+  @RequiresScope(TokenAction.read, ScopeEnvironment.path)
   getContainerStatus(@Param('env', EnvironmentPipe) env: string): Promise<ContainerStatusDto> {
     return this.containers.getStatus(env);
   }
@@ -77,6 +83,7 @@ export class ContainersController {
 
   /** Creates the agent container if needed and starts it. Calling it again is harmless. */
   @Post('start')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.path)
   @HttpCode(HttpStatus.OK)
   @ApiErrors({ 409: [ErrorCode.CONTAINER_NOT_MANAGED], 503: CONTAINER_START_ERRORS })
   startContainer(@Param('env', EnvironmentPipe) env: string): Promise<ContainerStatusDto> {
@@ -85,6 +92,7 @@ export class ContainersController {
 
   /** Stops the agent container; its volumes stay. Calling it again is harmless. */
   @Post('stop')
+  @RequiresScope(TokenAction.admin, ScopeEnvironment.path)
   @HttpCode(HttpStatus.OK)
   @ApiErrors({ 409: [ErrorCode.CONTAINER_NOT_MANAGED] })
   stopContainer(@Param('env', EnvironmentPipe) env: string): Promise<ContainerStatusDto> {

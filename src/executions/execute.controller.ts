@@ -10,6 +10,11 @@ import { ExecuteRequestDto } from './dto/execute-request.dto';
 import { ExecuteResponseDto } from './dto/execute-response.dto';
 import { ExecuteService } from './execute.service';
 import { ApiRunAdmissionErrors } from './executions.errors';
+import {
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../common/routes/required-scope.decorator';
 
 @ApiTags('execution')
 @ApiAuthenticated()
@@ -26,6 +31,7 @@ export class ExecuteController {
    * the run, queued or running, and frees its session.
    */
   @Post('execute')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.body)
   @RunsClaude()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecuteResponseDto })

@@ -31,8 +31,9 @@ export class ExecuteService {
     tokenId: string,
   ): Promise<ExecuteResponseDto> {
     const submitted = await this.executions.submit(request, WhenSessionBusy.reject, tokenId);
+    // The request's own run: its environment was checked at submit.
     const cancel = () =>
-      void this.executions.cancel(submitted.id).catch((error: unknown) => {
+      void this.executions.cancel(submitted.id, null).catch((error: unknown) => {
         // A run that ended meanwhile has nothing left to cancel.
         if (error instanceof ApiError && error.code === ErrorCode.EXECUTION_FINISHED) return;
         this.logger.warn(`could not cancel run ${submitted.id}: ${String(error)}`);

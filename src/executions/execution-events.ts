@@ -1,6 +1,11 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AuthenticatedRequest, tokenIdOf } from '../common/auth/authenticated-request';
+import {
+  AuthenticatedRequest,
+  environmentScopeOf,
+  inScope,
+  tokenIdOf,
+} from '../common/auth/authenticated-request';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -39,6 +44,8 @@ export class ExecutionEvents {
   ): Promise<void> {
     const after = parseLastEventId(lastEventId);
     const { env } = this.find(id);
+    // A scoped token never learns of another environment's run.
+    if (!inScope(environmentScopeOf(request), env)) throw executionNotFound(id);
     const release = this.slots.acquire(tokenIdOf(request));
     // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
     const letGo = this.containers.hold(env);

@@ -15,8 +15,8 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/s
 import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { AcceptsEventsToken } from '../common/routes/events-token.decorator';
-import { AuthenticatedRequest } from '../common/auth/authenticated-request';
-import { TokenId } from '../common/auth/token-id.decorator';
+import { AuthenticatedRequest, EnvironmentScope } from '../common/auth/authenticated-request';
+import { TokenEnvironments, TokenId } from '../common/auth/token-id.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
@@ -29,6 +29,11 @@ import { SubmitExecutionDto } from './dto/submit-execution.dto';
 import { ExecutionEvents } from './execution-events';
 import { ApiRunAdmissionErrors } from './executions.errors';
 import { ExecutionsService } from './executions.service';
+import {
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../common/routes/required-scope.decorator';
 
 @ApiTags('executions')
 @ApiAuthenticated()
@@ -46,6 +51,7 @@ export class ExecutionsController {
    * for which), unless `whenSessionBusy: steer` interrupts the running turn.
    */
   @Post()
+  @RequiresScope(TokenAction.run, ScopeEnvironment.body)
   @RunsClaude()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiAcceptedResponse({ type: SubmittedExecutionDto })
@@ -59,17 +65,25 @@ export class ExecutionsController {
 
   /** The run history, newest first. */
   @Get()
+  @RequiresScope(TokenAction.read, ScopeEnvironment.query)
   @ApiOkResponse({ type: ExecutionListDto })
-  listExecutions(@Query() query: ListExecutionsQueryDto): ExecutionListDto {
-    return this.executions.list(query);
+  listExecutions(
+    @Query() query: ListExecutionsQueryDto,
+    @TokenEnvironments() environments: EnvironmentScope,
+  ): ExecutionListDto {
+    return this.executions.list(query, environments);
   }
 
   /** One run: its status, timestamps, result, cost and usage. */
   @Get(':id')
+  @RequiresScope(TokenAction.read, ScopeEnvironment.run)
   @ApiOkResponse({ type: ExecutionDto })
   @ApiErrors({ 404: [ErrorCode.EXECUTION_NOT_FOUND] })
-  getExecution(@Param('id', UuidParamPipe) id: string): ExecutionDto {
-    return this.executions.get(id);
+  getExecution(
+    @Param('id', UuidParamPipe) id: string,
+    @TokenEnvironments() environments: EnvironmentScope,
+  ): ExecutionDto {
+    return this.executions.get(id, environments);
   }
 
   /**
@@ -77,14 +91,18 @@ export class ExecutionsController {
    * if it does not stop within a grace period. The session stays resumable.
    */
   @Post(':id/cancel')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.run)
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecutionDto })
   @ApiErrors(
     { 404: [ErrorCode.EXECUTION_NOT_FOUND], 409: [ErrorCode.EXECUTION_FINISHED] },
     { 409: 'the run has already ended' },
   )
-  cancelExecution(@Param('id', UuidParamPipe) id: string): Promise<ExecutionDto> {
-    return this.executions.cancel(id);
+  cancelExecution(
+    @Param('id', UuidParamPipe) id: string,
+    @TokenEnvironments() environments: EnvironmentScope,
+  ): Promise<ExecutionDto> {
+    return this.executions.cancel(id, environments);
   }
 
   /**
@@ -94,6 +112,7 @@ export class ExecutionsController {
    * Answers the run as it is then. Only the bearer token answers, never an events token.
    */
   @Post(':id/approvals/:requestId')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.run)
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecutionDto })
   @ApiErrors(
@@ -107,8 +126,9 @@ export class ExecutionsController {
     @Param('id', UuidParamPipe) id: string,
     @Param('requestId', UuidParamPipe) requestId: string,
     @Body() answer: AnswerApprovalDto,
+    @TokenEnvironments() environments: EnvironmentScope,
   ): ExecutionDto {
-    return this.executions.answerApproval(id, requestId, answer);
+    return this.executions.answerApproval(id, requestId, answer, environments);
   }
 
   /**
@@ -118,6 +138,7 @@ export class ExecutionsController {
    * Answers the run as it is then. Only the bearer token answers, never an events token.
    */
   @Post(':id/questions/:requestId')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.run)
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecutionDto })
   @ApiErrors(
@@ -131,8 +152,9 @@ export class ExecutionsController {
     @Param('id', UuidParamPipe) id: string,
     @Param('requestId', UuidParamPipe) requestId: string,
     @Body() answer: AnswerQuestionDto,
+    @TokenEnvironments() environments: EnvironmentScope,
   ): ExecutionDto {
-    return this.executions.answerQuestion(id, requestId, answer);
+    return this.executions.answerQuestion(id, requestId, answer, environments);
   }
 
   /**
@@ -148,6 +170,7 @@ export class ExecutionsController {
    * open at once (429 `TOO_MANY_STREAMS` past it).
    */
   @Get(':id/events')
+  @RequiresScope(TokenAction.read, ScopeEnvironment.run)
   @AcceptsEventsToken()
   @ApiQuery({ name: 'access_token', required: false, description: 'The run-scoped eventsToken' })
   @ApiOkResponse({

@@ -16,6 +16,7 @@ export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
   ApiErrors(
     {
       400: [ErrorCode.VALIDATION_FAILED],
+      403: [ErrorCode.PERMISSION_MODE_NOT_ALLOWED],
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
       409: [ErrorCode.CONTAINER_NOT_MANAGED],
       413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
@@ -24,6 +25,7 @@ export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
       504: [ErrorCode.DOCKER_TIMEOUT],
     },
     {
+      403: 'permissionMode names a mode the environment does not let a client ask for (PERMISSION_MODES)',
       429: 'the environment has MAX_QUEUE_PER_ENV runs waiting, has spent ENV_BUDGET_USD_PER_DAY, or the token has submitted TOKEN_RUN_QUOTA runs in its window; details and Retry-After say when it resets',
     },
   );

@@ -52,6 +52,8 @@ const EVENT_PAGE_BYTES = 256 * 1024;
 
 export interface ExecutionFilter {
   env?: string;
+  /** Only these environments' runs (a scoped token's). */
+  inEnvironments?: readonly string[];
   sessionId?: string;
   status?: ExecutionStatus;
   /** Page after this (createdAt, id), newest first. */
@@ -229,6 +231,10 @@ export class ExecutionsRepository {
       params.push(value);
     };
     match('env = ?', filter.env);
+    if (filter.inEnvironments) {
+      where.push(`env IN (${filter.inEnvironments.map(() => '?').join(', ')})`);
+      params.push(...filter.inEnvironments);
+    }
     match('session_id = ?', filter.sessionId);
     match('status = ?', filter.status);
     if (filter.before) {

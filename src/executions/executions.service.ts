@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { EnvironmentScope, inScope } from '../common/auth/authenticated-request';
 import { EventsTokens } from '../common/auth/events-tokens';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -42,15 +43,16 @@ export class ExecutionsService {
   ): Promise<ExecutionRecord> {
     const busy = request.whenSessionBusy ?? whenBusy;
     this.lifecycle.assertAccepting();
-    const { env, sessionId, letGo } = await this.admission.admit(request, {
+    const admitted = await this.admission.admit(request, {
       rejectBusySession: busy === WhenSessionBusy.reject,
       tokenId,
     });
+    const { env, sessionId, letGo } = admitted;
     try {
       // The drain may have begun while the container and the session were checked.
       this.lifecycle.assertAccepting();
       this.admission.recheckBudgets(env, tokenId);
-      return this.enqueue(request, busy, env, sessionId, tokenId);
+      return this.enqueue(admitted.request, busy, env, sessionId, tokenId);
     } finally {
       // Queued by now, or started (then the run holds the container itself).
       letGo();
@@ -68,7 +70,7 @@ export class ExecutionsService {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId);
-    const record = this.find(id);
+    const record = this.find(id, null);
     // Only a run it stops lets it jump the queue: it takes that run's slot, and no other.
     const steered =
       busy === WhenSessionBusy.steer ? this.queue.runningOf(env, sessionId) : undefined;
@@ -94,14 +96,17 @@ export class ExecutionsService {
     return { ...this.toDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
   }
 
-  get(id: string): ExecutionDto {
-    return this.toDto(this.find(id));
+  /** The run, if it is in one of `environments` (else 404, as if it did not exist). */
+  get(id: string, environments: EnvironmentScope): ExecutionDto {
+    return this.toDto(this.find(id, environments));
   }
 
-  list(query: ListExecutionsQueryDto): ExecutionListDto {
+  /** The history, of `environments` only. */
+  list(query: ListExecutionsQueryDto, environments: EnvironmentScope): ExecutionListDto {
+    const inEnvironments = environments === null ? undefined : [...environments];
     return pageNewestFirst(
       query,
-      (before, limit) => this.repository.list({ ...query, before, limit }),
+      (before, limit) => this.repository.list({ ...query, inEnvironments, before, limit }),
       (record) => this.toDto(record),
     );
   }
@@ -110,26 +115,42 @@ export class ExecutionsService {
    * A queued run leaves the queue; a running one is interrupted (then killed after a grace).
    * Either ends `cancelled`. A finished run is 409.
    */
-  async cancel(id: string): Promise<ExecutionDto> {
-    const record = this.find(id);
+  async cancel(id: string, environments: EnvironmentScope): Promise<ExecutionDto> {
+    const record = this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
     if (this.queue.remove(id)) this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
     else await this.lifecycle.stop(id, 'cancel');
-    return this.get(id);
+    return this.get(id, environments);
   }
 
   /** Answers a pending approval of a running run (409 once the run has ended). */
-  answerApproval(id: string, requestId: string, answer: AnswerApprovalDto): ExecutionDto {
-    return this.answerRunning(id, () => this.approvals.answer(id, requestId, answer));
+  answerApproval(
+    id: string,
+    requestId: string,
+    answer: AnswerApprovalDto,
+    environments: EnvironmentScope,
+  ): ExecutionDto {
+    return this.answerRunning(id, environments, () => this.approvals.answer(id, requestId, answer));
   }
 
   /** Answers the pending questions of a running run (409 once the run has ended). */
-  answerQuestion(id: string, requestId: string, answer: AnswerQuestionDto): ExecutionDto {
-    return this.answerRunning(id, () => this.approvals.answerQuestion(id, requestId, answer));
+  answerQuestion(
+    id: string,
+    requestId: string,
+    answer: AnswerQuestionDto,
+    environments: EnvironmentScope,
+  ): ExecutionDto {
+    return this.answerRunning(id, environments, () =>
+      this.approvals.answerQuestion(id, requestId, answer),
+    );
   }
 
-  private answerRunning(id: string, answer: () => void): ExecutionDto {
-    const record = this.find(id);
+  private answerRunning(
+    id: string,
+    environments: EnvironmentScope,
+    answer: () => void,
+  ): ExecutionDto {
+    const record = this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
     answer();
     return this.toDto(record);
@@ -140,9 +161,10 @@ export class ExecutionsService {
     return toExecutionDto(record, this.approvals.pending(record.id), this.queue.placeOf(record.id));
   }
 
-  private find(id: string): ExecutionRecord {
+  /** The run, if it is in one of `environments`: a scoped token never learns of others' runs. */
+  private find(id: string, environments: EnvironmentScope): ExecutionRecord {
     const record = this.repository.get(id);
-    if (!record) throw executionNotFound(id);
+    if (!record || !inScope(environments, record.env)) throw executionNotFound(id);
     return record;
   }
 }

@@ -8,7 +8,7 @@ import {
 import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ContainersService } from '../containers/containers.service';
-import { PRUNE_INTERVAL_MS, retentionCutoff } from '../store/retention';
+import { pruneHourly, retentionCutoff } from '../store/retention';
 import { endWithoutRun } from './execution-outcome';
 import { ExecutionStatus } from './execution-status';
 import { ExecutionsRepository } from './executions.repository';
@@ -21,7 +21,7 @@ import { RunRecorder } from './run-recorder';
 @Injectable()
 export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(HistoryMaintenance.name);
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private stopPruning: () => void = () => undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -33,12 +33,11 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
 
   onApplicationBootstrap(): void {
     this.recoverAfterCrash();
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+    this.stopPruning = pruneHourly(() => this.prune());
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.pruneTimer);
+    this.stopPruning();
   }
 
   /** Runs left `queued` or `running` by a crash: their CLIs are killed and they end `interrupted`. */

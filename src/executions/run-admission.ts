@@ -13,6 +13,8 @@ import { RunBudgets } from './run-budgets';
 import { RunQueue } from './run-queue';
 
 export interface Admitted {
+  /** The request as it runs: its permission mode resolved against its environment's default. */
+  request: ExecutionRequest;
   env: string;
   sessionId: string;
   /** Lets go of the hold on the environment's container. */
@@ -52,7 +54,7 @@ export class RunAdmission {
     const { env } = request;
     this.containers.checkEnvironment(env);
     this.checkPromptSize(request.prompt);
-    this.checkPermissionMode(request);
+    request = this.withPermissionMode(request);
     // Before the container is started for a run that would be refused.
     this.budgets.check(env, options.tokenId);
     // A new session takes a spare CLI's id when one fits: its first turn skips the start.
@@ -75,7 +77,7 @@ export class RunAdmission {
       letGo();
       throw error;
     }
-    return { env, sessionId, letGo };
+    return { request, env, sessionId, letGo };
   }
 
   /**
@@ -93,24 +95,31 @@ export class RunAdmission {
     );
   }
 
-  /** Within PERMISSION_MODES; and approvals only in a mode that asks. */
-  private checkPermissionMode(request: ExecutionRequest): void {
-    const mode = request.permissionMode ?? PermissionMode.default;
-    const allowed = this.config.execution.permissionModes;
-    if (!allowed.includes(mode)) {
+  /**
+   * The request in its environment's default mode when it names none. A mode it names must be one
+   * a client may ask for there (the default is always fine), and approvals need a mode that asks.
+   */
+  private withPermissionMode(request: ExecutionRequest): ExecutionRequest {
+    const { env, permissionMode: asked } = request;
+    const policy = this.config.execution.permissions[env];
+    if (asked && asked !== policy.defaultMode && !policy.allowed.includes(asked)) {
       throw new ApiError(
-        HttpStatus.BAD_REQUEST,
-        ErrorCode.VALIDATION_FAILED,
-        `permissionMode ${mode} is not allowed here; PERMISSION_MODES allows ${allowed.join(', ')}`,
+        HttpStatus.FORBIDDEN,
+        ErrorCode.PERMISSION_MODE_NOT_ALLOWED,
+        `permissionMode ${asked} is not allowed in ${env}; a client may name ${policy.allowed.join(', ')}`,
       );
     }
+    const mode = asked ?? policy.defaultMode;
     if (request.approvals && MODES_THAT_NEVER_ASK.has(mode)) {
       throw new ApiError(
         HttpStatus.BAD_REQUEST,
         ErrorCode.VALIDATION_FAILED,
-        `approvals cannot be combined with permissionMode ${mode}, which never asks`,
+        asked
+          ? `approvals cannot be combined with permissionMode ${mode}, which never asks`
+          : `approvals cannot be combined with ${env}'s default permissionMode ${mode}, which never asks; name another permissionMode`,
       );
     }
+    return { ...request, permissionMode: mode };
   }
 
   private checkPromptSize(prompt: string): void {

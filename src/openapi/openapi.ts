@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BEARER_SCHEME } from '../common/auth/api-authenticated.decorator';
 import { addBodyParsingResponses } from './body-parsing-responses';
+import { addScopeDescriptions } from './scope-descriptions';
 
 /** The repository root, from src/openapi or dist/openapi alike. */
 export const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -27,7 +28,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'opaque',
-        description: 'The API_TOKEN (or one of API_TOKENS)',
+        description:
+          'A master token (API_TOKEN or one of API_TOKENS), or a scoped token from POST /api/tokens (`cca_…`)',
       },
       BEARER_SCHEME,
     )
@@ -37,6 +39,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
   addBodyParsingResponses(document);
+  addScopeDescriptions(document);
   return document;
 }
 

@@ -29,6 +29,11 @@ import { ListSessionsQueryDto, SessionListDto } from './dto/session-summary.dto'
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { SessionForkService } from './session-fork.service';
 import { SessionsService } from './sessions.service';
+import {
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../common/routes/required-scope.decorator';
 
 const ENV_PARAM = {
   name: 'env',
@@ -50,6 +55,7 @@ export class SessionsController {
 
   /** Reserves a new session id in an environment, optionally with a title. */
   @Post()
+  @RequiresScope(TokenAction.run, ScopeEnvironment.body)
   @ApiCreatedResponse({ type: CreatedSessionDto })
   @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND] })
   createSession(@Body() body: CreateSessionDto): CreatedSessionDto {
@@ -58,6 +64,7 @@ export class SessionsController {
 
   /** The environment's sessions, newest first; works while its container is stopped. */
   @Get(':env')
+  @RequiresScope(TokenAction.read, ScopeEnvironment.path)
   @ApiOkResponse({ type: SessionListDto })
   @ApiParam(ENV_PARAM)
   @ApiErrors({
@@ -74,6 +81,7 @@ export class SessionsController {
 
   /** One session with a page of its messages. */
   @Get(':env/:id')
+  @RequiresScope(TokenAction.read, ScopeEnvironment.path)
   @ApiOkResponse({ type: SessionDetailDto })
   @ApiParam(ENV_PARAM)
   @ApiParam(ID_PARAM)
@@ -92,6 +100,7 @@ export class SessionsController {
 
   /** Deletes a session's transcripts and reservation; starts the container if it is stopped. */
   @Delete(':env/:id')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.path)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiParam(ENV_PARAM)
@@ -117,6 +126,7 @@ export class SessionsController {
    * stays as it is. Starts the container if it is stopped.
    */
   @Post(':env/:id/fork')
+  @RequiresScope(TokenAction.run, ScopeEnvironment.path)
   @ApiBody({ type: ForkSessionDto, required: false })
   @ApiCreatedResponse({ type: ForkedSessionDto })
   @ApiParam(ENV_PARAM)

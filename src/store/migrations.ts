@@ -119,4 +119,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX executions_by_token ON executions (token_id, created_at);
     `,
   },
+  {
+    version: 6,
+    name: 'scoped tokens',
+    // Tokens minted with a master token, kept as the SHA-256 of the token, never the token.
+    // Environments and actions are JSON arrays; environments ["*"] is every one.
+    up: `
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        environments TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT NULL
+      );
+      CREATE INDEX api_tokens_newest_first ON api_tokens (created_at DESC, id DESC);
+    `,
+  },
 ];

@@ -14,7 +14,7 @@ import {
   ServiceEvents,
   ServiceEventType,
 } from '../common/events/service-events';
-import { PRUNE_INTERVAL_MS, retentionCutoff } from '../store/retention';
+import { pruneHourly, retentionCutoff } from '../store/retention';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { retryDelayMs, WebhookDelivery } from './webhook-delivery';
 import { WebhookSender } from './webhook-sender';
@@ -34,7 +34,7 @@ const MAX_SLEEP_MS = 60 * 60 * 1000;
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly unsubscribes: (() => void)[] = [];
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private stopPruning: () => void = () => undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   /** The attempt in flight; at most one at a time. */
   private inFlight: { controller: AbortController; done: Promise<void> } | undefined;
@@ -48,8 +48,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+    this.stopPruning = pruneHourly(() => this.prune());
     const webhooks = this.config.webhooks;
     if (!webhooks) return;
     // The origin only: a path or query may carry a token.
@@ -67,7 +66,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribes.forEach((unsubscribe) => unsubscribe());
-    clearInterval(this.pruneTimer);
+    this.stopPruning();
     clearTimeout(this.retryTimer);
     this.inFlight?.controller.abort();
     await this.inFlight?.done;

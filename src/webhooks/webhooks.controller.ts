@@ -6,6 +6,11 @@ import { ErrorCode } from '../common/errors/error-codes';
 import { ListWebhookDeliveriesQueryDto } from './dto/list-webhook-deliveries-query.dto';
 import { WebhookDeliveryListDto } from './dto/webhook-delivery.dto';
 import { WebhooksService } from './webhooks.service';
+import {
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../common/routes/required-scope.decorator';
 
 @ApiTags('webhooks')
 @ApiAuthenticated()
@@ -19,6 +24,7 @@ export class WebhooksController {
    * its status, attempts, last answer and next attempt. Kept HISTORY_RETENTION_DAYS.
    */
   @Get('deliveries')
+  @RequiresScope(TokenAction.admin, ScopeEnvironment.all)
   @ApiOkResponse({ type: WebhookDeliveryListDto })
   listWebhookDeliveries(@Query() query: ListWebhookDeliveriesQueryDto): WebhookDeliveryListDto {
     return this.webhooks.listDeliveries(query);

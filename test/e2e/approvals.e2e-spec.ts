@@ -1,7 +1,10 @@
 import { lastToolResults } from '../support/fake-anthropic';
-import { dockerCli } from '../support/docker-cli';
 import { readSse, SseEvent } from '../support/sse-client';
-import { appWithFakeUpstreamSuite, uniqueSuffix } from '../support/test-app';
+import {
+  appWithFakeUpstreamSuite,
+  uniqueSuffix,
+  workspaceFile as fileOf,
+} from '../support/test-app';
 import { COLOR_QUESTION } from '../support/questions';
 
 /** Long enough for a test to answer an ask it has just seen; the timeout test waits it out. */
@@ -19,22 +22,7 @@ describe('approvals: the real CLI asks through the API before running a tool (re
     APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
   });
 
-  /** A file of the agent's workspace, and whether it exists in the container. */
-  function workspaceFile(name: string) {
-    const path = `${suite.t.config.agent.workdir}/${name}`;
-    const container = `${suite.t.config.agent.containerPrefix}dev`;
-    return {
-      name,
-      exists: () =>
-        dockerCli(
-          'exec',
-          container,
-          'sh',
-          '-c',
-          `test -e ${path} && echo yes || echo no`,
-        ).trim() === 'yes',
-    };
-  }
+  const workspaceFile = (name: string) => fileOf(suite.t, 'dev', name);
 
   /** Submits a run whose model asks to run `command`, and waits for its approval_request event. */
   async function askedToRun(command: string) {

@@ -18,6 +18,7 @@ describe('drift and isolation of the agent containers (real engine, real CLI)', 
   const app = async (env: Record<string, string>): Promise<TestApp> => {
     const started = await startAppWithFakeUpstream(fake.url, prefixes, {
       THROTTLE_CLAUDE_LIMIT: '1000',
+      PERMISSION_MODES: 'default,bypassPermissions',
       ...env,
     });
     apps.push(started);

@@ -193,21 +193,10 @@ describe('approvals: the real wiring and store around a fake runner', () => {
     });
   });
 
-  it('refuses a permissionMode PERMISSION_MODES leaves out, the default one included', async () => {
-    const { request, runner } = await boot({ PERMISSION_MODES: 'acceptEdits,plan' });
-    const run = (body: object) =>
-      request('POST', '/api/executions', { env: 'dev', prompt: 'x', ...body });
-    for (const body of [{ permissionMode: 'bypassPermissions' }, {}]) {
-      const refused = await run(body);
-      expect(refused.json()).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
-      expect(refused.json<{ message: string }>().message).toContain('PERMISSION_MODES');
-    }
-    expect((await run({ permissionMode: 'plan', approvals: true })).statusCode).toBe(202);
-    expect(runner.runs).toHaveLength(1);
-  });
-
   it('gives a run without approvals no way to ask, and refuses approvals with a mode that never asks', async () => {
-    const { runner, submit, request } = await boot();
+    const { runner, submit, request } = await boot({
+      PERMISSION_MODES: 'default,bypassPermissions',
+    });
     const plain = await runner.runOf(await submit({ prompt: 'no approvals' }));
     expect(plain.request.askApproval).toBeUndefined();
 

@@ -39,6 +39,7 @@ export interface ExecutionsApp {
     whenSessionBusy?: 'queue' | 'steer' | 'reject';
     maxBudgetUsd?: number;
     outputSchema?: Record<string, unknown>;
+    permissionMode?: string;
   }): Promise<string>;
   /** GET /api/executions/:id, its status. */
   status(id: string): Promise<ExecutionStatus>;

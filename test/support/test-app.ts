@@ -8,7 +8,8 @@ import { AppConfig } from '../../src/common/config/app-config';
 import { loadConfig } from '../../src/common/config/load-config';
 import { DockerService } from '../../src/docker/docker.service';
 import type { ClaudeCodeClient } from '../../client/src';
-import { removeDockerObjects } from './docker-cli';
+import { appWithOverrides, ProviderOverride } from './app-with-mocked-docker';
+import { dockerCli, removeDockerObjects } from './docker-cli';
 import { FakeAnthropic, startFakeAnthropic } from './fake-anthropic';
 import { createSpecCheckedClient, specCheckedFetch } from './spec-checked-client';
 
@@ -60,13 +61,18 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
+export interface TestAppOptions extends CreateAppOptions {
+  /** Providers replaced, for what a test must control rather than wait for (the clock). */
+  overrides?: ProviderOverride[];
+}
+
 /**
  * Boots the real application in-process on a random loopback port, with its own container and
  * volume prefixes. `env` overrides the settings as environment variables would.
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: CreateAppOptions = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const token = `test-token-${randomBytes(24).toString('hex')}`;
   const suffix = uniqueSuffix();
@@ -79,7 +85,9 @@ export async function startTestApp(
     DATA_DIR: mkdtempSync(join(tmpdir(), 'cca-e2e-data-')),
     ...env,
   });
-  const app = await createApp(config, options);
+  const app = options.overrides
+    ? await appWithOverrides(config, options.overrides, options.logDestination)
+    : await createApp(config, options);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
@@ -135,7 +143,7 @@ export function startAppWithFakeUpstream(
   fakeUrl: string,
   prefixes: string[],
   env: Record<string, string> = {},
-  options: CreateAppOptions = {},
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   return startTestApp(
     {
@@ -159,13 +167,14 @@ export function startAppWithFakeUpstream(
 export function appWithFakeUpstreamSuite(
   settings: Record<string, string>,
   startEnvs: readonly string[] = ['dev'],
+  options: TestAppOptions = {},
 ): { readonly fake: FakeAnthropic; readonly t: TestApp } {
   const prefixes: string[] = [];
   let fake: FakeAnthropic | undefined;
   let t: TestApp | undefined;
   beforeAll(async () => {
     fake = await startFakeAnthropic();
-    t = await startAppWithFakeUpstream(fake.url, prefixes, settings);
+    t = await startAppWithFakeUpstream(fake.url, prefixes, settings, options);
     for (const env of startEnvs) {
       await t.client.POST('/api/containers/{env}/start', envParams(env));
     }
@@ -187,5 +196,17 @@ export function appWithFakeUpstreamSuite(
     get t() {
       return started(t);
     },
+  };
+}
+
+/** A file of an environment's agent workspace, and whether it exists in its container. */
+export function workspaceFile(t: TestApp, env: string, name: string) {
+  const path = `${t.config.agent.workdir}/${name}`;
+  const container = `${t.config.agent.containerPrefix}${env}`;
+  return {
+    name,
+    exists: () =>
+      dockerCli('exec', container, 'sh', '-c', `test -e ${path} && echo yes || echo no`).trim() ===
+      'yes',
   };
 }

@@ -5,12 +5,18 @@ import { ErrorCode } from '../errors/error-codes';
 import { AuthenticatedRequest } from './authenticated-request';
 import { EventsTokens, RunEnds } from './events-tokens';
 import { RouteTraitsReader } from '../routes/route-traits';
+import { checkScope } from './scope-check';
+import { ScopedTokens } from './scoped-tokens';
 import { TokenVerifier } from './token-verifier';
 
 // RFC 6750 b64token.
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** Registered as APP_GUARD: every route needs a valid bearer token unless marked `@Public()`. */
+/**
+ * Registered as APP_GUARD: every route needs a valid bearer token unless marked `@Public()`: a
+ * master token (API_TOKEN, API_TOKENS), which may do everything, or a scoped token, which may do
+ * what the route's `@RequiresScope()` asks if its actions and environments allow it.
+ */
 @Injectable()
 export class BearerAuthGuard implements CanActivate {
   private readonly verifier: TokenVerifier;
@@ -20,6 +26,7 @@ export class BearerAuthGuard implements CanActivate {
     private readonly routes: RouteTraitsReader,
     private readonly eventsTokens: EventsTokens,
     private readonly runEnds: RunEnds,
+    private readonly scopedTokens: ScopedTokens,
   ) {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
@@ -30,9 +37,18 @@ export class BearerAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization;
     if (!header && route.acceptsEventsToken) return this.checkEventsToken(request);
-    const tokenId = this.verifier.verify(bearerTokenOf(header));
-    if (!tokenId) throw invalidToken('Invalid bearer token');
-    request.principal = { tokenId };
+    const token = bearerTokenOf(header);
+    const masterId = this.verifier.verify(token);
+    if (masterId) {
+      request.principal = { tokenId: masterId, environments: null };
+      return true;
+    }
+    // An expired or revoked token is refused exactly as an unknown one.
+    const grant = this.scopedTokens.verify(token);
+    if (!grant) throw invalidToken('Invalid bearer token');
+    // Set first, so the access line of a refusal names the token.
+    request.principal = { tokenId: grant.id, environments: grant.environments };
+    checkScope(route.scope, grant, request);
     return true;
   }
 
@@ -50,7 +66,7 @@ export class BearerAuthGuard implements CanActivate {
     if (!this.eventsTokens.verify(token, runId, (run) => this.runEnds.endedAt(run))) {
       throw invalidToken('Invalid or expired events token');
     }
-    request.principal = { tokenId: `run:${runId}` };
+    request.principal = { tokenId: `run:${runId}`, environments: null };
     return true;
   }
 }

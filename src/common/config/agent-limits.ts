@@ -1,4 +1,4 @@
-import { checkPerEnvironmentVariables, perEnvironmentVariable } from './per-environment';
+import { checkEnvironmentOverrides, perEnvironmentVariable } from './per-environment';
 
 /** What bounds one environment's agent container (and every run in it). */
 export interface AgentLimits {
@@ -90,11 +90,6 @@ const KEYS: Record<string, KeySyntax> = {
   },
 };
 
-/** The variable that overrides one environment's limits: `dev` → `AGENT_LIMITS_DEV`. */
-export function limitsVariableOf(env: string): string {
-  return perEnvironmentVariable(AGENT_LIMITS_VARIABLE, env);
-}
-
 /**
  * Every environment's limits from `AGENT_LIMITS` (the defaults, over the built-in ones) and
  * `AGENT_LIMITS_<ENV>` (that environment's overrides). Each value is a comma list of
@@ -107,10 +102,10 @@ export function parseAgentLimits(
   problems: string[],
 ): Record<string, AgentLimits> {
   const defaults = applyLimits(DEFAULT_AGENT_LIMITS, AGENT_LIMITS_VARIABLE, env, problems);
-  checkPerEnvironmentVariables(AGENT_LIMITS_VARIABLE, env, environments, problems);
+  checkEnvironmentOverrides(env, AGENT_LIMITS_VARIABLE, environments, problems);
   const limits: Record<string, AgentLimits> = {};
   for (const name of environments) {
-    const variable = limitsVariableOf(name);
+    const variable = perEnvironmentVariable(AGENT_LIMITS_VARIABLE, name);
     const own = applyLimits(defaults, variable, env, problems);
     if (own.tmpMib * MIB >= own.memoryBytes) {
       problems.push(`${variable}: tmp must be smaller than memory (a full /tmp is held in memory)`);

@@ -1,4 +1,4 @@
-import { PermissionMode } from './permission-mode';
+import { PermissionPolicy } from './permission-policy';
 import { AgentLimits } from './agent-limits';
 import { LogFormat, LogLevel } from './environment-variables';
 import { McpServers } from './mcp-config';
@@ -67,8 +67,8 @@ export interface ExecutionLimits {
   readonly shutdownGraceMs: number;
   /** After an interrupt, how long the CLI gets before it is killed. */
   readonly cancelGraceMs: number;
-  /** The permission modes a run may ask for (a run without one runs in `default`). */
-  readonly permissionModes: readonly PermissionMode[];
+  /** Each environment's permission modes: its default, and those a client may name. */
+  readonly permissions: Readonly<Record<string, PermissionPolicy>>;
   /** How long a run's approval waits for an answer before it is denied. */
   readonly approvalTimeoutMs: number;
 }

@@ -1,12 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { PermissionMode } from './permission-mode';
 import { SERVICE_EVENT_TYPES } from '../events/service-events';
 import {
   ArrayNotEmpty,
   IsBoolean,
   IsIn,
-  IsEnum,
   IsInt,
   IsNumber,
   IsOptional,
@@ -281,14 +279,6 @@ export class EnvironmentVariables {
 
   @IntegerSetting({ min: 100 })
   CANCEL_GRACE_MS: number = 3000;
-
-  @Transform(splitList)
-  @ArrayNotEmpty({ message: 'PERMISSION_MODES must name at least one permission mode' })
-  @IsEnum(PermissionMode, {
-    each: true,
-    message: `PERMISSION_MODES entries must be among ${Object.values(PermissionMode).join(', ')}`,
-  })
-  PERMISSION_MODES: PermissionMode[] = Object.values(PermissionMode);
 
   @IntegerSetting({ min: 100, max: 24 * 60 * 60 * 1000 })
   APPROVAL_TIMEOUT_MS: number = 5 * 60 * 1000;

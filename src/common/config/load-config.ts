@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
 import { parseAgentLimits } from './agent-limits';
 import { parseMcpConfigs } from './mcp-config';
+import { parsePermissionPolicies } from './permission-policy';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
 import { webhookConfig } from './webhook-config';
 
@@ -30,6 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   checkDuplicates(variables.ENVIRONMENTS, 'ENVIRONMENTS', problems);
   const limits = parseAgentLimits(present, variables.ENVIRONMENTS ?? [], problems);
   const mcpServers = parseMcpConfigs(present, variables.ENVIRONMENTS ?? [], problems);
+  const permissions = parsePermissionPolicies(present, variables.ENVIRONMENTS ?? [], problems);
   if (variables.BODY_LIMIT_BYTES <= variables.MAX_PROMPT_BYTES) {
     problems.push(
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
@@ -83,7 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       maxQueuePerEnv: variables.MAX_QUEUE_PER_ENV,
       shutdownGraceMs: variables.SHUTDOWN_GRACE_MS,
       cancelGraceMs: variables.CANCEL_GRACE_MS,
-      permissionModes: variables.PERMISSION_MODES,
+      permissions,
       approvalTimeoutMs: variables.APPROVAL_TIMEOUT_MS,
     },
     warm: {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkPerEnvironmentVariables, perEnvironmentVariable } from './per-environment';
+import { checkEnvironmentOverrides, perEnvironmentVariable } from './per-environment';
 
 /**
  * One MCP server as an `.mcp.json` names it (the shape LifeOS and Claude Code use): a stdio
@@ -45,7 +45,7 @@ export function parseMcpConfigs(
   environments: readonly string[],
   problems: string[],
 ): Record<string, McpServers> {
-  checkPerEnvironmentVariables(MCP_CONFIG_VARIABLE, env, environments, problems);
+  checkEnvironmentOverrides(env, MCP_CONFIG_VARIABLE, environments, problems);
   const files = new Map<string, McpServers>();
   const read = (variable: string): McpServers => {
     const path = env[variable]?.trim();

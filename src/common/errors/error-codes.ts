@@ -27,6 +27,7 @@ export const ErrorCode = {
   MESSAGE_NOT_FOUND: 'MESSAGE_NOT_FOUND',
   TRANSCRIPT_TOO_LARGE: 'TRANSCRIPT_TOO_LARGE',
   PROMPT_TOO_LARGE: 'PROMPT_TOO_LARGE',
+  PERMISSION_MODE_NOT_ALLOWED: 'PERMISSION_MODE_NOT_ALLOWED',
   QUEUE_FULL: 'QUEUE_FULL',
   TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
   EXECUTION_NOT_FOUND: 'EXECUTION_NOT_FOUND',
@@ -40,6 +41,9 @@ export const ErrorCode = {
   // Budgets: a run refused at submit; the error's details say when it resets.
   ENV_BUDGET_EXHAUSTED: 'ENV_BUDGET_EXHAUSTED',
   RUN_QUOTA_EXHAUSTED: 'RUN_QUOTA_EXHAUSTED',
+  // Scoped tokens: a route outside the token's actions or environments, and an unknown token id.
+  SCOPE_DENIED: 'SCOPE_DENIED',
+  TOKEN_NOT_FOUND: 'TOKEN_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

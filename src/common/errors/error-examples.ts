@@ -8,6 +8,7 @@ const SESSION_ID = '5f0c8e2a-3b1d-4c7e-9a6f-2d8b1e4c7a90';
 const EXECUTION_ID = 'a3c1e7d2-6b4f-4a8e-b2d9-1f0e3c5a7b6d';
 const APPROVAL_ID = '5e2b9c41-0d7a-4f3e-9a61-c8b4d2f07e19';
 const MESSAGE_ID = '8d3f1a6c-2e4b-4c9d-a7f0-6b1e9c2d5a38';
+const TOKEN_ID = 'c7e2a9f4-1b3d-4e8a-9c6f-0d2b5e8a1f47';
 
 interface ErrorExample {
   status: number;
@@ -78,6 +79,11 @@ export const ERROR_EXAMPLES = {
     status: 413,
     message: `The transcript of session ${SESSION_ID} is 80000000 bytes; a fork copies at most 67108864`,
   },
+  PERMISSION_MODE_NOT_ALLOWED: {
+    status: 403,
+    message:
+      'permissionMode bypassPermissions is not allowed in dev; a client may name default, acceptEdits, plan, dontAsk',
+  },
   PROMPT_TOO_LARGE: {
     status: 413,
     message: 'The prompt is 1048577 bytes; the limit is 1048576 (MAX_PROMPT_BYTES)',
@@ -125,6 +131,11 @@ export const ERROR_EXAMPLES = {
       'This token has submitted 200 runs in the last 86400000 ms (TOKEN_RUN_QUOTA); it may submit again at 2026-12-03T09:12:44.000Z',
     details: ['resetsAt: 2026-12-03T09:12:44.000Z'],
   },
+  SCOPE_DENIED: {
+    status: 403,
+    message: 'This token may act in dev only, not in environment "prod"',
+  },
+  TOKEN_NOT_FOUND: { status: 404, message: `No token ${TOKEN_ID}` },
 } as const satisfies Record<ErrorCode, ErrorExample>;
 
 /** A status some code is answered with. */

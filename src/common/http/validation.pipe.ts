@@ -8,11 +8,20 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    exceptionFactory: (errors) =>
-      new ApiError(HttpStatus.BAD_REQUEST, ErrorCode.VALIDATION_FAILED, 'The request is invalid', {
-        details: errors.flatMap((error) => describe(error, '')),
-      }),
+    exceptionFactory: (errors) => validationFailed(errors.flatMap((error) => describe(error, ''))),
   });
+}
+
+/** The 400 of an invalid input, one detail line per problem (also for checks a DTO cannot make). */
+export function validationFailed(details: string[]): ApiError {
+  return new ApiError(
+    HttpStatus.BAD_REQUEST,
+    ErrorCode.VALIDATION_FAILED,
+    'The request is invalid',
+    {
+      details,
+    },
+  );
 }
 
 function describe(error: ValidationError, parent: string): string[] {

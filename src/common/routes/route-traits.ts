@@ -4,6 +4,7 @@ import { COUNTED_PER_IP_KEY } from './counted-per-ip.decorator';
 import { RUNS_CLAUDE_KEY } from './runs-claude.decorator';
 import { EVENTS_TOKEN_KEY } from './events-token.decorator';
 import { IS_PUBLIC_KEY } from './public.decorator';
+import { REQUIRED_SCOPE_KEY, RequiredScope } from './required-scope.decorator';
 
 /** What the global guards need to know of a route, from its decorators. */
 export interface RouteTraits {
@@ -15,6 +16,8 @@ export interface RouteTraits {
   runsClaude: boolean;
   /** `@CountedPerIp()`: an open route that still counts in the client IP's bucket. */
   countedPerIp: boolean;
+  /** `@RequiresScope()` or `@MasterOnly()`; none (null) is master-only, so a new route fails closed. */
+  scope: RequiredScope | null;
 }
 
 /**
@@ -39,6 +42,11 @@ export class RouteTraitsReader {
         acceptsEventsToken: flag(EVENTS_TOKEN_KEY),
         runsClaude: flag(RUNS_CLAUDE_KEY),
         countedPerIp: flag(COUNTED_PER_IP_KEY),
+        scope:
+          this.reflector.getAllAndOverride<RequiredScope | undefined>(
+            REQUIRED_SCOPE_KEY,
+            targets,
+          ) ?? null,
       };
       this.byHandler.set(handler, traits);
     }

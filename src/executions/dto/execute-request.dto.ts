@@ -73,6 +73,12 @@ export class ExecuteRequestDto implements ExecutionRequest {
   @Matches(TOOL_PATTERN, { each: true, message: 'disallowedTools must be tool names or rules' })
   disallowedTools?: string[];
 
+  /**
+   * The CLI's permission mode for this run. Without it, the run gets its environment's default
+   * (the operator's `PERMISSION_MODE`, `default` unless set). A client may name only the modes
+   * the operator allows (`PERMISSION_MODES`: `bypassPermissions` and `auto` only when listed);
+   * another is 403 `PERMISSION_MODE_NOT_ALLOWED`.
+   */
   @IsOptional()
   @ApiProperty({ enum: PermissionMode, enumName: 'PermissionMode', required: false })
   @IsEnum(PermissionMode)

@@ -5,7 +5,14 @@ import { BearerAuthGuard } from '../../../../src/common/auth/bearer-auth.guard';
 import { EventsTokens, RunEnds } from '../../../../src/common/auth/events-tokens';
 import { RouteTraitsReader } from '../../../../src/common/routes/route-traits';
 import { Public } from '../../../../src/common/routes/public.decorator';
+import { TokenGrant } from '../../../../src/common/auth/scoped-tokens';
 import { TokenVerifier } from '../../../../src/common/auth/token-verifier';
+import {
+  MasterOnly,
+  RequiresScope,
+  ScopeEnvironment,
+  TokenAction,
+} from '../../../../src/common/routes/required-scope.decorator';
 import { AppConfig } from '../../../../src/common/config/app-config';
 import { loadConfig } from '../../../../src/common/config/load-config';
 import { ApiError } from '../../../../src/common/errors/api-error';
@@ -21,16 +28,45 @@ class ProtectedController {
 class OpenController {
   handler(): void {}
 }
+class ScopedController {
+  @RequiresScope(TokenAction.read, ScopeEnvironment.path)
+  readInPath(): void {}
+  @RequiresScope(TokenAction.run, ScopeEnvironment.body)
+  runInBody(): void {}
+  @RequiresScope(TokenAction.read, ScopeEnvironment.query)
+  readInQuery(): void {}
+  @RequiresScope(TokenAction.read, ScopeEnvironment.run)
+  readRun(): void {}
+  @RequiresScope(TokenAction.admin, ScopeEnvironment.all)
+  adminEverywhere(): void {}
+  @MasterOnly()
+  masterOnly(): void {}
+}
 type ControllerClass = typeof ProtectedController;
+type ScopedRoute = Exclude<keyof ScopedController, 'constructor'>;
 
-function contextFor(controller: ControllerClass, authorization?: string) {
-  const request: { headers: Record<string, string>; principal?: { tokenId: string } } = {
+interface FakeRequest {
+  headers: Record<string, string>;
+  params?: Record<string, string>;
+  body?: unknown;
+  query?: Record<string, string>;
+  principal?: { tokenId: string; environments: ReadonlySet<string> | null };
+}
+
+function contextFor(
+  controller: ControllerClass,
+  authorization?: string,
+  handler: () => void = controller.prototype.handler,
+  parts: Omit<FakeRequest, 'headers'> = {},
+) {
+  const request: FakeRequest = {
     headers: authorization === undefined ? {} : { authorization },
+    ...parts,
   };
   const context = new ExecutionContextHost([request, {}]);
   context.setType('http');
   jest.spyOn(context, 'getClass').mockReturnValue(controller);
-  jest.spyOn(context, 'getHandler').mockReturnValue(controller.prototype.handler);
+  jest.spyOn(context, 'getHandler').mockReturnValue(handler);
   return { context: context as ExecutionContext, request };
 }
 
@@ -51,6 +87,7 @@ describe('BearerAuthGuard', () => {
     new RouteTraitsReader(new Reflector()),
     new EventsTokens(config),
     strictMock<RunEnds>('RunEnds'),
+    { verify: () => null },
   );
 
   it('lets @Public() routes through without a token', () => {
@@ -77,6 +114,128 @@ describe('BearerAuthGuard', () => {
     expect(error.statusCode).toBe(401);
     expect(error.code).toBe('UNAUTHORIZED');
     expect(error.options.headers?.['WWW-Authenticate']).toContain(challenge);
+  });
+});
+
+describe('BearerAuthGuard with scoped tokens', () => {
+  const config: AppConfig = loadConfig({ API_TOKEN: TOKEN });
+  const grants: Record<string, TokenGrant> = {
+    'cca_dev-reader': {
+      id: 'dev-reader',
+      environments: new Set(['dev']),
+      actions: new Set([TokenAction.read]),
+    },
+    'cca_dev-runner': {
+      id: 'dev-runner',
+      environments: new Set(['dev']),
+      actions: new Set([TokenAction.read, TokenAction.run, TokenAction.admin]),
+    },
+    cca_everywhere: { id: 'everywhere', environments: null, actions: new Set([TokenAction.admin]) },
+  };
+  const guard = new BearerAuthGuard(
+    config,
+    new RouteTraitsReader(new Reflector()),
+    new EventsTokens(config),
+    strictMock<RunEnds>('RunEnds'),
+    { verify: (token) => grants[token] ?? null },
+  );
+  const context = (
+    token: string,
+    route: ScopedRoute | 'undeclared',
+    parts: Omit<FakeRequest, 'headers'> = {},
+  ) =>
+    route === 'undeclared'
+      ? contextFor(ProtectedController, `Bearer ${token}`, undefined, parts)
+      : contextFor(
+          ScopedController as unknown as ControllerClass,
+          `Bearer ${token}`,
+          ScopedController.prototype[route],
+          parts,
+        );
+
+  it.each<[string, ScopedRoute, Omit<FakeRequest, 'headers'>]>([
+    ['its environment in the path', 'readInPath', { params: { env: 'dev' } }],
+    ['no env filter (the history shows its own)', 'readInQuery', { query: {} }],
+    ['its env filter', 'readInQuery', { query: { env: 'dev' } }],
+    ['a run read by id (the service hides others)', 'readRun', { params: { id: 'x' } }],
+  ])('lets a token with the action through: %s', (_case, route, parts) => {
+    const { context: ctx, request } = context('cca_dev-reader', route, parts);
+    expect(guard.canActivate(ctx)).toBe(true);
+    expect(request.principal).toEqual({ tokenId: 'dev-reader', environments: new Set(['dev']) });
+  });
+
+  it.each<[string, string, ScopedRoute | 'undeclared', Omit<FakeRequest, 'headers'>, RegExp]>([
+    [
+      'an action it lacks',
+      'cca_dev-reader',
+      'runInBody',
+      { body: { env: 'dev' } },
+      /needs the run action/,
+    ],
+    [
+      'another environment in the path',
+      'cca_dev-reader',
+      'readInPath',
+      { params: { env: 'prod' } },
+      /not in environment "prod"/,
+    ],
+    [
+      'another environment in the body',
+      'cca_dev-runner',
+      'runInBody',
+      { body: { env: 'prod' } },
+      /not in environment "prod"/,
+    ],
+    [
+      'another environment as a filter',
+      'cca_dev-reader',
+      'readInQuery',
+      { query: { env: 'prod' } },
+      /not in environment "prod"/,
+    ],
+    [
+      'a route over every environment',
+      'cca_dev-runner',
+      'adminEverywhere',
+      {},
+      /every environment/,
+    ],
+    ['a master-only route', 'cca_everywhere', 'masterOnly', {}, /Only a master token/],
+    ['a route that declares no scope', 'cca_everywhere', 'undeclared', {}, /Only a master token/],
+  ])('refuses %s with 403 SCOPE_DENIED', (_case, token, route, parts, message) => {
+    const { context: ctx, request } = context(token, route, parts);
+    const error = rejection(guard, ctx);
+    expect(error.statusCode).toBe(403);
+    expect(error.code).toBe('SCOPE_DENIED');
+    expect(error.message).toMatch(message);
+    // The access line names the token that was refused.
+    expect(request.principal?.tokenId).toBe(grants[token].id);
+  });
+
+  it('leaves a body without a string env to the validation (its 400, not a 403)', () => {
+    for (const body of [{}, { env: 42 }, null, 'text']) {
+      expect(guard.canActivate(context('cca_dev-runner', 'runInBody', { body }).context)).toBe(
+        true,
+      );
+    }
+  });
+
+  it('lets a token for every environment through a route over all of them', () => {
+    expect(guard.canActivate(context('cca_everywhere', 'adminEverywhere').context)).toBe(true);
+  });
+
+  it('refuses an unknown scoped token as any wrong token (401)', () => {
+    const error = rejection(guard, context('cca_revoked', 'readInPath').context);
+    expect(error.statusCode).toBe(401);
+    expect(error.message).toBe('Invalid bearer token');
+  });
+
+  it('lets a master token through every route, declared or not', () => {
+    for (const route of ['masterOnly', 'adminEverywhere', 'undeclared'] as const) {
+      const { context: ctx, request } = context(TOKEN, route, { body: { env: 'prod' } });
+      expect(guard.canActivate(ctx)).toBe(true);
+      expect(request.principal?.environments).toBeNull();
+    }
   });
 });
 

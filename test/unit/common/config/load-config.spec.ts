@@ -34,8 +34,13 @@ describe('loadConfig', () => {
       trustProxy: false,
       docsEnabled: true,
     });
-    // Every mode, as before the setting: an operator narrows it.
-    expect(config.execution.permissionModes).toEqual(Object.values(PermissionMode));
+    // Runs name no mode: `default`. Clients may not turn on bypassPermissions or auto.
+    for (const env of ['dev', 'staging', 'prod']) {
+      expect(config.execution.permissions[env]).toEqual({
+        defaultMode: PermissionMode.default,
+        allowed: ['default', 'acceptEdits', 'plan', 'dontAsk'],
+      });
+    }
   });
 
   it('parses lists, numbers, booleans and AGENT_ENV_ variables', () => {
@@ -51,7 +56,7 @@ describe('loadConfig', () => {
       AGENT_ENV_CLAUDE_CODE_OAUTH_TOKEN: 'oauth',
       PERMISSION_MODES: 'default, plan',
     });
-    expect(config.execution.permissionModes).toEqual(['default', 'plan']);
+    expect(config.execution.permissions['qa-1'].allowed).toEqual(['default', 'plan']);
     expect(config.apiTokens).toEqual([TOKEN, 'u'.repeat(32), 'v'.repeat(40)]);
     expect(config.allowedOrigins).toEqual(['https://a.example.com', 'http://localhost:5173']);
     expect(config.environments).toEqual(['dev', 'qa-1']);
@@ -123,7 +128,7 @@ describe('loadConfig', () => {
       'DOCS_ENABLED',
       'AGENT_ENV_ does not name',
       'THROTTLE_IP_LIMIT',
-      'PERMISSION_MODES entries must be among default, acceptEdits',
+      'PERMISSION_MODES must be a comma list of default, acceptEdits',
     ]) {
       expect(text).toContain(name);
     }

@@ -50,7 +50,7 @@ describe('the access log', () => {
     const logging = await appLogging({ PERMISSION_MODES: 'default' });
     app = logging.app;
     const res = await execute(app, 'req-access-1');
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode).toBe(403);
 
     const [line, ...others] = logging.accessLines();
     expect(others).toEqual([]);
@@ -60,7 +60,7 @@ describe('the access log', () => {
       reqId: 'req-access-1',
       method: 'POST',
       route: '/api/execute',
-      status: 400,
+      status: 403,
       env: ENV_NAME,
       tokenId: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
