@@ -22,9 +22,13 @@ export interface paths {
         /**
          * Creates the agent container and starts it, like `docker run -d`. Its volumes are created
          *     when missing, or found again (with their sessions) after a remove.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
          */
         post: operations["createContainer"];
-        /** Stops and removes the agent container; its volumes (and so its sessions) stay. */
+        /**
+         * Stops and removes the agent container; its volumes (and so its sessions) stay.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
+         */
         delete: operations["removeContainer"];
         options?: never;
         head?: never;
@@ -42,6 +46,7 @@ export interface paths {
          * The environment's MCP servers (MCP_CONFIG, MCP_CONFIG_<ENV>) and their tools, as Claude Code
          *     in the running container reports them. Never starts the container; takes up to 30 s when a
          *     Claude Code process must be started for the read and a server is slow to connect.
+         * @description Scope: the `read` action in the path's environment, or a master token.
          */
         get: operations["getMcpStatus"];
         put?: never;
@@ -1381,6 +1386,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description ENV_NOT_FOUND: not a configured environment */
             404: {
                 headers: {
@@ -1484,6 +1498,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /**
              * @description CONTAINER_NOT_FOUND
              *
@@ -1575,6 +1598,15 @@ export interface operations {
             };
             /** @description UNAUTHORIZED: missing or invalid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

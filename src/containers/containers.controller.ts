@@ -51,6 +51,7 @@ export class ContainersController {
    * when missing, or found again (with their sessions) after a remove.
    */
   @Post()
+  @RequiresScope(TokenAction.admin, ScopeEnvironment.path)
   @ApiErrors({
     409: [ErrorCode.CONTAINER_EXISTS, ErrorCode.CONTAINER_NOT_MANAGED],
     503: CONTAINER_START_ERRORS,
@@ -61,6 +62,7 @@ export class ContainersController {
 
   /** Stops and removes the agent container; its volumes (and so its sessions) stay. */
   @Delete()
+  @RequiresScope(TokenAction.admin, ScopeEnvironment.path)
   @HttpCode(HttpStatus.OK)
   @ApiErrors({ 404: [ErrorCode.CONTAINER_NOT_FOUND], 409: [ErrorCode.CONTAINER_NOT_MANAGED] })
   removeContainer(@Param('env', EnvironmentPipe) env: string): Promise<ContainerStatusDto> {
@@ -73,6 +75,7 @@ export class ContainersController {
    * Claude Code process must be started for the read and a server is slow to connect.
    */
   @Get('mcp')
+  @RequiresScope(TokenAction.read, ScopeEnvironment.path)
   @ApiErrors({
     409: [ErrorCode.CONTAINER_NOT_RUNNING, ErrorCode.CONTAINER_NOT_MANAGED],
     503: [ErrorCode.CONTAINER_UNAVAILABLE],
