@@ -19,6 +19,37 @@ export interface paths {
          */
         get: operations["getContainerStatus"];
         put?: never;
+        /**
+         * Creates the agent container and starts it, like `docker run -d`. Its volumes are created
+         *     when missing, or found again (with their sessions) after a remove.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
+         */
+        post: operations["createContainer"];
+        /**
+         * Stops and removes the agent container; its volumes (and so its sessions) stay.
+         * @description Scope: the `admin` action in the path's environment, or a master token.
+         */
+        delete: operations["removeContainer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/containers/{env}/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The environment's MCP servers (MCP_CONFIG, MCP_CONFIG_<ENV>) and their tools, as Claude Code
+         *     in the running container reports them. Never starts the container; takes up to 30 s when a
+         *     Claude Code process must be started for the read and a server is slow to connect.
+         * @description Scope: the `read` action in the path's environment, or a master token.
+         */
+        get: operations["getMcpStatus"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -515,6 +546,13 @@ export interface components {
             image: string;
             limits: components["schemas"]["ContainerLimitsDto"];
             /**
+             * @description False when a container of this name exists that the service did not create (it lacks the
+             *     label `com.claudecode-api.managed=true`): the service will not use, re-create, stop or remove
+             *     it (409 CONTAINER_NOT_MANAGED) until it is removed or renamed. True otherwise, a missing
+             *     container included.
+             */
+            managed: boolean;
+            /**
              * @description Whether the container was made from the current settings; false: its next start re-creates
              *     it (its volumes, and so its sessions, stay). Null when it does not exist or the agent image
              *     cannot be read.
@@ -551,7 +589,7 @@ export interface components {
             title: string | null;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -782,6 +820,39 @@ export interface components {
             /** @description Always `ok`. */
             status: string;
         };
+        McpServerDto: {
+            /** @description Why it failed, when it did; any value of the MCP config in it is redacted. */
+            error?: string;
+            /** @description The server's name, the key of its entry in the MCP config, e.g. `lifeos`. */
+            name: string;
+            /** @description `pending` when it was still connecting at the read's deadline. */
+            status: components["schemas"]["McpServerState"];
+            /** @description Its tools, once connected. */
+            tools: components["schemas"]["McpToolDto"][];
+            /** @description `stdio`: started by Claude Code inside the container; `http`, `sse`: reached over the network. */
+            type: components["schemas"]["McpTransport"];
+        };
+        /**
+         * @description `pending` when it was still connecting at the read's deadline.
+         * @enum {string}
+         */
+        McpServerState: "connected" | "failed" | "needs-auth" | "pending" | "disabled";
+        McpStatusDto: {
+            /** @description The environment, e.g. `dev`. */
+            env: string;
+            servers: components["schemas"]["McpServerDto"][];
+        };
+        McpToolDto: {
+            /** @description The server's own description of the tool. */
+            description?: string;
+            /** @description The tool's name as the server lists it, e.g. `create_note`. */
+            name: string;
+        };
+        /**
+         * @description `stdio`: started by Claude Code inside the container; `http`, `sse`: reached over the network.
+         * @enum {string}
+         */
+        McpTransport: "stdio" | "http" | "sse";
         MintTokenDto: {
             /**
              * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
@@ -1277,6 +1348,323 @@ export interface operations {
             };
         };
     };
+    createContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerStatusDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the body is not valid JSON, or the input is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND: not a configured environment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_EXISTS or CONTAINER_NOT_MANAGED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE, CONTAINER_UNAVAILABLE or AGENT_IMAGE_MISSING */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    removeContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerStatusDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: the body is not valid JSON, or the input is invalid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the admin action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description CONTAINER_NOT_FOUND
+             *
+             *     ENV_NOT_FOUND: not a configured environment
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_NOT_MANAGED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getMcpStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured environment, e.g. `dev` */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["McpStatusDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SCOPE_DENIED: a scoped token without the read action, or for another environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ENV_NOT_FOUND: not a configured environment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_NOT_RUNNING or CONTAINER_NOT_MANAGED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: see the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description CONTAINER_UNAVAILABLE
+             *
+             *     DOCKER_UNAVAILABLE
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DOCKER_TIMEOUT */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     startContainer: {
         parameters: {
             query?: never;
@@ -1326,6 +1714,15 @@ export interface operations {
             };
             /** @description ENV_NOT_FOUND: not a configured environment */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_NOT_MANAGED */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1429,6 +1826,15 @@ export interface operations {
             };
             /** @description ENV_NOT_FOUND: not a configured environment */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_NOT_MANAGED */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1544,7 +1950,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY: the session runs a prompt (and whenSessionBusy is reject, the default) */
+            /**
+             * @description SESSION_BUSY: the session runs a prompt (and whenSessionBusy is reject, the default)
+             *
+             *     CONTAINER_NOT_MANAGED
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1723,6 +2133,15 @@ export interface operations {
             };
             /** @description ENV_NOT_FOUND or SESSION_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTAINER_NOT_MANAGED */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2535,7 +2954,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY: a prompt is running in it */
+            /** @description SESSION_BUSY or CONTAINER_NOT_MANAGED: a prompt is running in it, or the environment's container is not the service's */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2653,7 +3072,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_BUSY or SESSION_EMPTY: a prompt is running in it, or it has no messages yet */
+            /** @description SESSION_BUSY, SESSION_EMPTY or CONTAINER_NOT_MANAGED: a prompt is running in it, it has no messages yet, or the environment's container is not the service's */
             409: {
                 headers: {
                     [name: string]: unknown;

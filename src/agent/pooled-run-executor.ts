@@ -5,9 +5,17 @@ import { ServiceEvents } from '../common/events/service-events';
 import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER, agentContainerName } from './agent-layout';
+import { agentMcp } from './agent-mcp';
 import { loadAgentSdk } from './agent-sdk.loader';
 import { LimitCounterReaders } from './limit-counters';
-import { PromptOptions, RunExecutor, RunOutcome, RunRequest } from './run-executor';
+import { MCP_STATUS_DEADLINE_MS, mcpReports } from './mcp-status';
+import {
+  McpServerReport,
+  PromptOptions,
+  RunExecutor,
+  RunOutcome,
+  RunRequest,
+} from './run-executor';
 import { cliOptions, SdkRunExecutor } from './sdk-run-executor';
 import { SpareProcesses } from './spare-processes';
 import { WarmCli } from './warm-cli';
@@ -215,7 +223,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     const { query } = await loadAgentSdk();
     this.stats.processesStarted += 1;
     const cli = this.newCli(request.containerName, request.sessionId, key, request.runId);
-    const options = cliOptions(this.config, request, request);
+    const options = cliOptions(this.config, request.containerName, request, request);
     return cli.started((input) =>
       query({ prompt: input, options: cli.sdkOptions(options, request.askApproval !== undefined) }),
     );
@@ -238,7 +246,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     const spare = this.spareOptions(containerName);
     const key = processKey(spare, false);
     const cli = this.newCli(containerName, sessionId, key, `spare-${sessionId}`);
-    const options = cliOptions(this.config, spare, { sessionId, resume: false });
+    const options = cliOptions(this.config, containerName, spare, { sessionId, resume: false });
     this.startingSpares.add(cli);
     try {
       const warm = await startup({
@@ -248,9 +256,29 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
       return cli.parked(warm);
     } catch (error) {
       await cli.close();
-      throw error;
+      // Logged by the spares.
+      throw agentMcp(this.config, containerName).redactor.error(error);
     } finally {
       this.startingSpares.delete(cli);
+    }
+  }
+
+  /**
+   * Read through a ready spare when the container has one (it is not taken, and stays ready),
+   * else through a CLI started for the read alone.
+   */
+  async mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
+    const { redactor } = agentMcp(this.config, containerName);
+    try {
+      const spare = this.spares.peek(containerName);
+      if (!spare) {
+        this.stats.processesStarted += 1;
+        return await this.cold.mcpServerStatus(containerName);
+      }
+      const statuses = await spare.mcpServerStatus(Date.now() + MCP_STATUS_DEADLINE_MS);
+      return mcpReports(statuses, redactor);
+    } catch (error) {
+      throw redactor.error(error);
     }
   }
 

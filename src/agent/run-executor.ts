@@ -1,4 +1,5 @@
 import type {
+  McpServerStatus,
   PermissionUpdate,
   SDKMessage,
   SDKResultMessage,
@@ -107,6 +108,19 @@ export interface RunOutcome {
 }
 
 /**
+ * One MCP server as a Claude Code process sees it: never its settings (they may hold secrets),
+ * and its error redacted.
+ */
+export interface McpServerReport {
+  name: string;
+  /** `stdio`, `http`, `sse`, or another transport of the CLI's own (`sdk`, `claudeai-proxy`). */
+  transport: string;
+  status: McpServerStatus['status'];
+  error?: string;
+  tools: { name: string; description?: string }[];
+}
+
+/**
  * Runs prompts in an environment's container. The executions feature depends on this interface
  * only (PooledRunExecutor keeps CLIs warm behind it), and tests can fake it.
  */
@@ -114,6 +128,12 @@ export abstract class RunExecutor {
   abstract run(request: RunRequest): Promise<RunOutcome>;
   /** Kills whatever is left of a run in the container (a CLI orphaned by a crash of the service). */
   abstract kill(containerName: string, runId: string): Promise<void>;
+
+  /**
+   * The MCP servers of the running container as a Claude Code process there reports them (the
+   * SDK's `mcpServerStatus()`); no prompt is sent, so the model is never called.
+   */
+  abstract mcpServerStatus(containerName: string): Promise<McpServerReport[]>;
 
   /** Told whenever a container is seen running or not, so what a runner keeps there follows. */
   containerRunning(_containerName: string, _running: boolean): void {}

@@ -5,17 +5,22 @@ import type {
   SpawnOptions,
   SDKMessage,
   SDKResultMessage,
+  SDKUserMessage,
 } from '@anthropic-ai/claude-agent-sdk';
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { PermissionMode } from '../common/config/permission-mode';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
 import { AGENT_USER } from './agent-layout';
+import { agentMcp, SecretRedactor } from './agent-mcp';
 import { LimitHit, readLimitReport, withLimitReport } from './limit-report';
 import { loadAgentSdk } from './agent-sdk.loader';
+import { MCP_STATUS_DEADLINE_MS, mcpReports, settledMcpStatus } from './mcp-status';
 import {
   ApprovalAnswer,
+  McpServerReport,
   PromptOptions,
   RunEnd,
   RunExecutor,
@@ -49,7 +54,10 @@ export class SdkRunExecutor extends RunExecutor {
   async run(request: RunRequest): Promise<RunOutcome> {
     const { query } = await loadAgentSdk();
     const abortController = new AbortController();
-    const state = new RunState(request.maxOutputBytes);
+    const state = new RunState(
+      request.maxOutputBytes,
+      agentMcp(this.config, request.containerName).redactor,
+    );
     let process: DockerProcess | undefined;
 
     const kill = () => {
@@ -65,7 +73,7 @@ export class SdkRunExecutor extends RunExecutor {
     }, request.deadlineMs);
 
     const options: Options = {
-      ...cliOptions(this.config, request, request, request.askApproval),
+      ...cliOptions(this.config, request.containerName, request, request, request.askApproval),
       abortController,
       spawnClaudeCodeProcess: (spawn) => {
         process = spawnCli(this.docker, this.config, request.containerName, request.runId, spawn);
@@ -93,10 +101,7 @@ export class SdkRunExecutor extends RunExecutor {
     if (request.signal?.aborted) cancel();
     request.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const message of run) {
-        state.observe(message);
-        request.onMessage?.(message);
-      }
+      for await (const message of run) request.onMessage?.(state.accept(message));
     } catch (error) {
       if (!state.end) state.failure = errorMessage(error);
     } finally {
@@ -110,14 +115,51 @@ export class SdkRunExecutor extends RunExecutor {
   async kill(containerName: string, runId: string): Promise<void> {
     await this.docker.signalRun(containerName, runId, 'SIGKILL', AGENT_USER);
   }
+
+  /**
+   * Read through a CLI started for the read alone and closed after it. It is sent no message,
+   * so only its start and its servers' connections are waited for, never the model.
+   */
+  async mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
+    const { query } = await loadAgentSdk();
+    const deadline = Date.now() + MCP_STATUS_DEADLINE_MS;
+    const sessionId = randomUUID();
+    let process: DockerProcess | undefined;
+    let endInput = () => {};
+    const inputEnded = new Promise<void>((resolve) => (endInput = resolve));
+    const noMessages: AsyncIterable<SDKUserMessage> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => inputEnded.then(() => ({ done: true as const, value: undefined })),
+      }),
+    };
+    const cli = query({
+      prompt: noMessages,
+      options: {
+        ...cliOptions(this.config, containerName, {}, { sessionId, resume: false }),
+        spawnClaudeCodeProcess: (spawn) => {
+          process = spawnCli(this.docker, this.config, containerName, `mcp-${sessionId}`, spawn);
+          return process;
+        },
+      },
+    });
+    try {
+      const statuses = await settledMcpStatus(cli, deadline);
+      return mcpReports(statuses, agentMcp(this.config, containerName).redactor);
+    } finally {
+      endInput();
+      cli.close();
+      await waitForExit(process, () => process?.kill('SIGKILL'));
+    }
+  }
 }
 
 /**
- * The SDK options of a CLI for `prompt` options in `session` (a fresh transcript, or `resume`);
- * `askApproval` becomes its `canUseTool`.
+ * The SDK options of a CLI in `containerName` for `prompt` options in `session` (a fresh
+ * transcript, or `resume`); `askApproval` becomes its `canUseTool`.
  */
 export function cliOptions(
   config: AppConfig,
+  containerName: string,
   prompt: Omit<PromptOptions, 'prompt'>,
   session: { sessionId: string; resume: boolean },
   askApproval?: RunRequest['askApproval'],
@@ -132,6 +174,8 @@ export function cliOptions(
     // environment's own (its config and workspace volumes), so a run in one environment never
     // shapes the runs of another.
     settingSources: ['user', 'project', 'local'],
+    // The environment's MCP servers travel in the initialize request over stdin: their env and
+    // headers stay off the exec's argv (which `docker top` and the engine's logs show).
     mcpServersDelivery: 'initialize',
     includePartialMessages: prompt.includePartialMessages === true,
     model: prompt.model,
@@ -142,6 +186,10 @@ export function cliOptions(
     allowDangerouslySkipPermissions: prompt.permissionMode === PermissionMode.bypassPermissions,
     maxBudgetUsd: prompt.maxBudgetUsd,
   };
+  const { servers } = agentMcp(config, containerName);
+  if (Object.keys(servers).length > 0) {
+    options.mcpServers = servers;
+  }
   if (prompt.outputSchema) {
     options.outputFormat = { type: 'json_schema', schema: prompt.outputSchema };
   }
@@ -226,7 +274,11 @@ export class RunState {
   private rawBytes = 0;
   private stderrTail = '';
 
-  constructor(private readonly maxOutputBytes: number) {}
+  constructor(
+    private readonly maxOutputBytes: number,
+    /** Hides the environment's MCP secrets in what the run hands on. */
+    private readonly redactor: SecretRedactor = SecretRedactor.none,
+  ) {}
 
   countRaw(bytes: number): number {
     this.rawBytes += bytes;
@@ -241,11 +293,14 @@ export class RunState {
     return this.result;
   }
 
-  observe(message: SDKMessage): void {
+  /** Takes in a message of the CLI and returns it as the run hands it on (redacted). */
+  accept(raw: SDKMessage): SDKMessage {
+    const message = this.redactor.value(raw);
     if (message.type === 'result') {
       this.result = message;
       this.end ??= 'result';
     }
+    return message;
   }
 
   /** The end of the run; `measuredLimit` (read around the turn) replaces the exit report's hit. */
@@ -260,8 +315,8 @@ export class RunState {
       output,
       truncated: truncated || this.end === 'output_limit',
       exitCode,
-      stderrTail: report.stderr.trim(),
-      failure: this.failure,
+      stderrTail: this.redactor.text(report.stderr.trim()),
+      failure: this.failure === undefined ? undefined : this.redactor.text(this.failure),
       ...(report.hit ? { limit: report.hit } : {}),
     };
   }

@@ -75,6 +75,11 @@ export class SpareProcesses<T extends SpareCli> {
     if (set) this.retryLater(containerName, set, RETRY_MIN_MS);
   }
 
+  /** A ready spare of the container, left in place (to ask it something), or null. */
+  peek(containerName: string): T | null {
+    return this.sets.get(containerName)?.ready.find((spare) => !spare.dead) ?? null;
+  }
+
   /** A ready spare of the container (which starts another a moment later), or null. */
   take(containerName: string): T | null {
     const set = this.sets.get(containerName);

@@ -1,4 +1,5 @@
 import type {
+  McpServerStatus,
   Options,
   Query,
   SDKMessage,
@@ -8,8 +9,10 @@ import type {
 import { AppConfig } from '../common/config/app-config';
 import { DockerProcess } from '../docker/docker-process';
 import { DockerService } from '../docker/docker.service';
+import { agentMcp } from './agent-mcp';
 import { LimitCounterReaders } from './limit-counters';
 import { LimitHit, limitHitBetween } from './limit-report';
+import { settledMcpStatus } from './mcp-status';
 import { ApprovalAnswer, ApprovalAsk, RunOutcome, RunRequest } from './run-executor';
 import {
   canUseTool,
@@ -108,7 +111,10 @@ export class WarmCli {
 
   /** Runs one turn to its `result` (or the process's end); never throws. */
   async runTurn(request: RunRequest, context: TurnContext): Promise<RunOutcome> {
-    const state = new RunState(request.maxOutputBytes);
+    const state = new RunState(
+      request.maxOutputBytes,
+      agentMcp(this.config, this.containerName).redactor,
+    );
     this.lastTurnMessages = 0;
     this.turn = { state, request, rawLimit: rawStreamLimit(request.maxOutputBytes) };
     const before = await context.limits.read(this.containerName);
@@ -166,14 +172,26 @@ export class WarmCli {
     clearTimeout(timer);
   }
 
-  private async readTurn(state: RunState, request: RunRequest): Promise<void> {
+  /**
+   * Its MCP servers' status, once none is still connecting or as it is at `deadline` (epoch ms).
+   * No turn is taken: a spare stays a spare.
+   */
+  mcpServerStatus(deadline: number): Promise<McpServerStatus[]> {
+    return settledMcpStatus(this.query(), deadline);
+  }
+
+  /** The streaming query over its input; a parked spare's is opened now (no message is sent). */
+  private query(): Query {
     const source = this.source;
     if (!source) throw new Error('The CLI was not started');
-    if (!this.messages) {
-      const query = 'interrupt' in source ? source : source.query(this.input);
-      this.source = query;
-      this.messages = query[Symbol.asyncIterator]();
-    }
+    if ('interrupt' in source) return source;
+    const query = source.query(this.input);
+    this.source = query;
+    return query;
+  }
+
+  private async readTurn(state: RunState, request: RunRequest): Promise<void> {
+    this.messages ??= this.query()[Symbol.asyncIterator]();
     for (;;) {
       const next = await this.messages.next();
       if (next.done) {
@@ -181,9 +199,9 @@ export class WarmCli {
         return;
       }
       this.lastTurnMessages += 1;
-      state.observe(next.value);
-      request.onMessage?.(next.value);
-      if (next.value.type === 'result') return;
+      const message = state.accept(next.value);
+      request.onMessage?.(message);
+      if (message.type === 'result') return;
     }
   }
 

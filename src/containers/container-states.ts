@@ -11,6 +11,7 @@ import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerService } from '../docker/docker.service';
 import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
+import { isManaged } from './containers.errors';
 
 const RETRY_MIN_MS = 250;
 /**
@@ -88,8 +89,10 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
     if (number > (this.kept.get(env) ?? 0)) {
       this.kept.set(env, number);
       this.known.set(env, info);
-      // The runner starts its spare CLIs in a container that runs, and lets go of a stopped one's.
-      this.runner?.containerRunning(this.containerName(env), info?.running === true);
+      // The runner starts its spare CLIs in a container that runs, and lets go of a stopped one's;
+      // never in one of the same name that the service did not make.
+      const runsOurs = info !== null && isManaged(info) && info.running;
+      this.runner?.containerRunning(this.containerName(env), runsOurs);
       for (const listener of this.changeListeners) listener(env, info);
     }
     return info;

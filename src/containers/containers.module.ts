@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
 import { ContainerActivity } from './container-activity';
+import { ContainerMcp } from './container-mcp';
 import { ContainerStates } from './container-states';
 import { ContainersController } from './containers.controller';
 import { ContainersService } from './containers.service';
@@ -10,7 +11,14 @@ import { IdleStop } from './idle-stop';
 @Module({
   imports: [AgentModule],
   controllers: [ContainersController],
-  providers: [ContainersService, ContainerActivity, ContainerStates, EnvironmentPipe, IdleStop],
+  providers: [
+    ContainersService,
+    ContainerActivity,
+    ContainerMcp,
+    ContainerStates,
+    EnvironmentPipe,
+    IdleStop,
+  ],
   exports: [ContainersService, EnvironmentPipe],
 })
 export class ContainersModule {}

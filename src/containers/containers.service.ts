@@ -14,6 +14,7 @@ import {
   SETTINGS_HASH_LABEL,
 } from '../agent/agent-layout';
 import { agentContainerSpec } from './agent-container-spec';
+import { checkManaged, containerExists, containerNotFound, isManaged } from './containers.errors';
 import { ContainerActivity } from './container-activity';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
@@ -92,6 +93,7 @@ export class ContainersService {
       startedAt: info?.startedAt ?? null,
       createdAt: info?.createdAt ?? null,
       auth: { method },
+      managed: info === null || isManaged(info),
       settingsHash,
       matchesSettings: expected === null ? null : settingsHash === expected,
       limits: this.limitsOf(env),
@@ -175,6 +177,35 @@ export class ContainersService {
     });
   }
 
+  /** Creates the container and starts it (`docker run -d`); 409 when it exists already. */
+  create(env: string): Promise<ContainerStatusDto> {
+    return this.lifecycle.run(env, async () => {
+      const existing = await this.states.refresh(env);
+      checkManaged(existing);
+      if (existing) throw containerExists(this.containerName(env));
+      await this.startLocked(env);
+      return this.statusOf(env, await this.states.get(env));
+    });
+  }
+
+  /**
+   * Stops and removes the container; its volumes (credentials, config, sessions, workspace)
+   * stay, so a later create or start finds the sessions again. 404 when there is none.
+   */
+  remove(env: string): Promise<ContainerStatusDto> {
+    return this.lifecycle.run(env, async () => {
+      const name = this.containerName(env);
+      const existing = await this.states.refresh(env);
+      if (!existing) throw containerNotFound(env);
+      checkManaged(existing);
+      // Stopped first, with the same grace as a stop: the CLIs in it end cleanly.
+      if (existing.running) await this.docker.stopContainer(name, STOP_GRACE_SECONDS);
+      await this.docker.removeContainer(name);
+      this.authChecks.delete(env);
+      return this.statusOf(env, await this.states.refresh(env));
+    });
+  }
+
   /**
    * Holds the environment's container while something uses it: an idle stop leaves a held
    * container running. The returned function lets go of it, once.
@@ -200,6 +231,8 @@ export class ContainersService {
   async ensureRunning(env: string): Promise<string> {
     const name = this.containerName(env);
     const existing = await this.states.get(env);
+    // Runs never go into a container the service did not make.
+    checkManaged(existing);
     // Under the lock it looks again: another request may be starting it, or an idle stop
     // stopping it (then it is started again once stopped).
     if (!existing?.running || this.stopping.has(env)) {
@@ -215,6 +248,8 @@ export class ContainersService {
   private async startLocked(env: string): Promise<void> {
     const name = this.containerName(env);
     let existing = await this.states.refresh(env);
+    // Someone else's container is never started, nor re-created for its other settings.
+    checkManaged(existing);
     if (existing?.running) return;
     const spec = await this.currentSpec(env);
     if (
@@ -226,7 +261,7 @@ export class ContainersService {
       await this.docker.removeContainer(name);
       existing = null;
     }
-    if (!existing) await this.create(spec);
+    if (!existing) await this.createFrom(spec);
     await this.startCreated(name);
     // A container (re)started may come with other credentials: check them afresh.
     this.authChecks.delete(env);
@@ -251,6 +286,7 @@ export class ContainersService {
     return this.lifecycle.run(env, async () => {
       const name = this.containerName(env);
       const existing = await this.states.refresh(env);
+      checkManaged(existing);
       if (existing?.running) await this.docker.stopContainer(name, STOP_GRACE_SECONDS);
       return this.statusOf(env, await this.states.refresh(env));
     });
@@ -263,7 +299,10 @@ export class ContainersService {
    */
   stopIfIdle(env: string): Promise<ContainerIdleStopped | null> {
     return this.lifecycle.run(env, async () => {
-      const idleSince = this.activity.idleSince(env, await this.states.get(env));
+      const info = await this.states.get(env);
+      // Someone else's container is not the service's to stop.
+      if (info && !isManaged(info)) return null;
+      const idleSince = this.activity.idleSince(env, info);
       const stopAt = this.activity.stopAt(idleSince);
       if (idleSince === null || stopAt === null || stopAt > Date.now()) return null;
       // From this check on, a run that takes hold finds it stopping and waits for the lock.
@@ -290,7 +329,7 @@ export class ContainersService {
     return imageId === null ? null : agentContainerSpec(this.config.agent, env, imageId);
   }
 
-  private async create(spec: ContainerSpec | null): Promise<void> {
+  private async createFrom(spec: ContainerSpec | null): Promise<void> {
     const { agent } = this.config;
     if (!spec) {
       throw new ApiError(

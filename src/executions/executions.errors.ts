@@ -18,6 +18,7 @@ export const ApiRunAdmissionErrors = (): ClassDecorator & MethodDecorator =>
       400: [ErrorCode.VALIDATION_FAILED],
       403: [ErrorCode.PERMISSION_MODE_NOT_ALLOWED],
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
+      409: [ErrorCode.CONTAINER_NOT_MANAGED],
       413: [ErrorCode.PROMPT_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE],
       429: [ErrorCode.QUEUE_FULL, ErrorCode.ENV_BUDGET_EXHAUSTED, ErrorCode.RUN_QUOTA_EXHAUSTED],
       503: [...CONTAINER_START_ERRORS, ErrorCode.SHUTTING_DOWN],

@@ -108,11 +108,11 @@ export class SessionsController {
   @ApiErrors(
     {
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND],
-      409: [ErrorCode.SESSION_BUSY],
+      409: [ErrorCode.SESSION_BUSY, ErrorCode.CONTAINER_NOT_MANAGED],
       503: CONTAINER_START_ERRORS,
       504: [ErrorCode.DOCKER_TIMEOUT],
     },
-    { 409: 'a prompt is running in it' },
+    { 409: "a prompt is running in it, or the environment's container is not the service's" },
   )
   deleteSession(
     @Param('env', EnvironmentPipe) env: string,
@@ -134,14 +134,14 @@ export class SessionsController {
   @ApiErrors(
     {
       404: [ErrorCode.ENV_NOT_FOUND, ErrorCode.SESSION_NOT_FOUND, ErrorCode.MESSAGE_NOT_FOUND],
-      409: [ErrorCode.SESSION_BUSY, ErrorCode.SESSION_EMPTY],
+      409: [ErrorCode.SESSION_BUSY, ErrorCode.SESSION_EMPTY, ErrorCode.CONTAINER_NOT_MANAGED],
       413: [ErrorCode.TRANSCRIPT_TOO_LARGE],
       502: [ErrorCode.DOCKER_ERROR],
       503: CONTAINER_START_ERRORS,
       504: [ErrorCode.DOCKER_TIMEOUT],
     },
     {
-      409: 'a prompt is running in it, or it has no messages yet',
+      409: "a prompt is running in it, it has no messages yet, or the environment's container is not the service's",
       502: 'the new transcript could not be written',
     },
   )

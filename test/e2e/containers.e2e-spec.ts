@@ -74,6 +74,7 @@ describe('containers (real engine)', () => {
       startedAt: null,
       createdAt: null,
       auth: { method: 'none' },
+      managed: true,
       settingsHash: null,
       matchesSettings: null,
       limits: {
@@ -237,6 +238,73 @@ describe('containers (real engine)', () => {
     ]) {
       expect(res.response.status).toBe(404);
       expect(res.error).toMatchObject({ statusCode: 404, code: 'ENV_NOT_FOUND' });
+    }
+  });
+
+  it('creates with POST (409 when it exists), removes with DELETE (404 when gone), keeping the volumes', async () => {
+    const staging = envParams('staging');
+    const stagingName = `${t.config.agent.containerPrefix}staging`;
+    const created = await t.client.POST('/api/containers/{env}', staging);
+    expect(created.response.status).toBe(201);
+    expect(created.data).toMatchObject({ exists: true, running: true, managed: true });
+    const again = await t.client.POST('/api/containers/{env}', staging);
+    expect(again.response.status).toBe(409);
+    expect(again.error).toMatchObject({ code: 'CONTAINER_EXISTS' });
+    dockerCli('exec', stagingName, 'sh', '-c', 'echo kept > /workspace/kept.txt');
+
+    const removed = await t.client.DELETE('/api/containers/{env}', staging);
+    expect(removed.response.status).toBe(200);
+    expect(removed.data).toMatchObject({ exists: false, running: false, state: 'missing' });
+    expect(dockerCli('ps', '-aq', '--filter', `name=^${stagingName}$`).trim()).toBe('');
+    const gone = await t.client.DELETE('/api/containers/{env}', staging);
+    expect(gone.response.status).toBe(404);
+    expect(gone.error).toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+
+    // The volumes stayed: created again, the container finds its workspace.
+    expect((await t.client.POST('/api/containers/{env}', staging)).response.status).toBe(201);
+    expect(dockerCli('exec', stagingName, 'cat', '/workspace/kept.txt')).toBe('kept\n');
+    expect((await t.client.DELETE('/api/containers/{env}', staging)).response.status).toBe(200);
+  });
+
+  it('never adopts a container of its name that it did not make: 409 CONTAINER_NOT_MANAGED', async () => {
+    const staging = envParams('staging');
+    const stagingName = `${t.config.agent.containerPrefix}staging`;
+    // Someone else's container, stopped, made from other settings: a start once re-created it.
+    const id = dockerCli(
+      'create',
+      '--name',
+      stagingName,
+      '--network',
+      'none',
+      t.config.agent.image,
+      'sleep',
+      'infinity',
+    ).trim();
+    try {
+      const refusals = [
+        await t.client.POST('/api/containers/{env}/start', staging),
+        await t.client.POST('/api/containers/{env}/stop', staging),
+        await t.client.POST('/api/containers/{env}', staging),
+        await t.client.DELETE('/api/containers/{env}', staging),
+        await t.client.POST('/api/execute', { body: { env: 'staging', prompt: 'hello' } }),
+      ];
+      for (const res of refusals) {
+        expect(res.response.status).toBe(409);
+        expect(res.error).toMatchObject({ code: 'CONTAINER_NOT_MANAGED' });
+        expect(res.error?.message).toContain(
+          `The container ${stagingName} was not created by this service`,
+        );
+      }
+      // Seen by the first of them (Docker's events of containers without the label are not
+      // followed: the socket proxy allows only the service's own), and reported by the status.
+      const status = await t.client.GET('/api/containers/{env}', staging);
+      expect(status.data).toMatchObject({ exists: true, running: false, managed: false });
+      // Left as it was: the same container, never started.
+      expect(dockerCli('inspect', '-f', '{{.Id}} {{.State.Status}}', stagingName).trim()).toBe(
+        `${id} created`,
+      );
+    } finally {
+      dockerCli('rm', '-f', stagingName);
     }
   });
 });

@@ -3,6 +3,7 @@ import { ContainerStates } from '../../src/containers/container-states';
 import { DockerService } from '../../src/docker/docker.service';
 import { ContainerInfo, DockerEvent } from '../../src/docker/docker.types';
 import { runningContainer } from '../support/container-fixtures';
+import { FakeRunExecutor } from '../support/fake-run-executor';
 import { strictMock } from '../support/strict-mock';
 import { waitUntil } from '../support/wait';
 
@@ -63,6 +64,20 @@ describe('ContainerStates: container status kept from the event stream', () => {
       },
       expect.any(Function),
     );
+  });
+
+  it("tells the runner a container runs only when it is the service's (no spare CLI goes into another's)", async () => {
+    const runner = new FakeRunExecutor();
+    const told = jest.spyOn(runner, 'containerRunning');
+    const fake = fakeDocker();
+    states = new ContainerStates(config, fake.docker, runner);
+    await states.refresh('dev');
+    fake.set({ ...running, labels: {} });
+    await states.refresh('dev');
+    expect(told.mock.calls).toEqual([
+      ['claude-agent-dev', true],
+      ['claude-agent-dev', false],
+    ]);
   });
 
   it('follows a change made behind its back as soon as the event arrives', async () => {

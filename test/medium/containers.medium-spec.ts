@@ -202,7 +202,10 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
 
     function stoppedWith(hash: string): ContainerInfo {
       const stopped: ContainerInfo = { ...running, running: false, state: 'exited' };
-      return { ...stopped, labels: { 'com.claudecode-api.settings-hash': hash } };
+      return {
+        ...stopped,
+        labels: { ...running.labels, 'com.claudecode-api.settings-hash': hash },
+      };
     }
 
     it('hashes the limits and the image: each change gives another hash', async () => {
@@ -229,7 +232,10 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
         ensureVolume: jest.fn().mockResolvedValue(undefined),
         createContainer: jest.fn().mockResolvedValue(true),
         startContainer: jest.fn((_name: string) => {
-          info = { ...running, labels: { 'com.claudecode-api.settings-hash': current } };
+          info = {
+            ...running,
+            labels: { ...running.labels, 'com.claudecode-api.settings-hash': current },
+          };
           return Promise.resolve();
         }),
       });

@@ -3,7 +3,13 @@ import type {
   SDKMessage,
   SDKResultMessage,
 } from '@anthropic-ai/claude-agent-sdk';
-import { ApprovalAnswer, RunExecutor, RunOutcome, RunRequest } from '../../src/agent/run-executor';
+import {
+  ApprovalAnswer,
+  McpServerReport,
+  RunExecutor,
+  RunOutcome,
+  RunRequest,
+} from '../../src/agent/run-executor';
 
 /** One `run()` call, driven by the test: it emits messages and ends when told to. */
 export class FakeRun {
@@ -89,6 +95,15 @@ export class FakeRunExecutor extends RunExecutor {
   kill(containerName: string, runId: string): Promise<void> {
     this.kills.push({ containerName, runId });
     return Promise.resolve();
+  }
+
+  /** What `mcpServerStatus` answers, for any container; the containers it was asked about. */
+  mcpServers: McpServerReport[] = [];
+  readonly mcpStatusReads: string[] = [];
+
+  mcpServerStatus(containerName: string): Promise<McpServerReport[]> {
+    this.mcpStatusReads.push(containerName);
+    return Promise.resolve(this.mcpServers);
   }
 
   /** Resolves when the execution `runId` reaches the runner. */

@@ -1,6 +1,7 @@
 import { PermissionPolicy } from './permission-policy';
 import { AgentLimits } from './agent-limits';
 import { LogFormat, LogLevel } from './environment-variables';
+import { McpServers } from './mcp-config';
 import { WebhookConfig } from './webhook-config';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
@@ -123,6 +124,11 @@ export interface AgentConfig {
   readonly env: Readonly<Record<string, string>>;
   /** Each environment's container limits (`AGENT_LIMITS`, `AGENT_LIMITS_<ENV>`). */
   readonly limits: Readonly<Record<string, AgentLimits>>;
+  /**
+   * Each environment's MCP servers (`MCP_CONFIG`, `MCP_CONFIG_<ENV>`), given to every CLI over its
+   * stdin; never in a container's settings, so a change needs no re-creation.
+   */
+  readonly mcpServers: Readonly<Record<string, McpServers>>;
 }
 
 export interface ThrottleBucket {

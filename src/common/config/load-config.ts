@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { AppConfig, DockerConnectionConfig } from './app-config';
 import { parseAgentLimits } from './agent-limits';
+import { parseMcpConfigs } from './mcp-config';
 import { parsePermissionPolicies } from './permission-policy';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
 import { webhookConfig } from './webhook-config';
@@ -29,6 +30,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const agentEnv = collectAgentEnv(env, problems);
   checkDuplicates(variables.ENVIRONMENTS, 'ENVIRONMENTS', problems);
   const limits = parseAgentLimits(present, variables.ENVIRONMENTS ?? [], problems);
+  const mcpServers = parseMcpConfigs(present, variables.ENVIRONMENTS ?? [], problems);
   const permissions = parsePermissionPolicies(present, variables.ENVIRONMENTS ?? [], problems);
   if (variables.BODY_LIMIT_BYTES <= variables.MAX_PROMPT_BYTES) {
     problems.push(
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       workdir: variables.AGENT_WORKDIR,
       env: agentEnv,
       limits,
+      mcpServers,
     },
     throttle: {
       ip: { limit: variables.THROTTLE_IP_LIMIT, ttlMs: variables.THROTTLE_IP_TTL_MS },

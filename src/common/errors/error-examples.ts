@@ -47,6 +47,20 @@ export const ERROR_EXAMPLES = {
     status: 503,
     message: 'The container claude-agent-dev could not be started',
   },
+  CONTAINER_EXISTS: {
+    status: 409,
+    message: 'The container claude-agent-dev already exists: start it, or remove it first',
+  },
+  CONTAINER_NOT_FOUND: { status: 404, message: 'The environment dev has no container to remove' },
+  CONTAINER_NOT_RUNNING: {
+    status: 409,
+    message: 'The container claude-agent-dev is not running: start it first',
+  },
+  CONTAINER_NOT_MANAGED: {
+    status: 409,
+    message:
+      'The container claude-agent-dev was not created by this service (it lacks the label com.claudecode-api.managed=true), which will not adopt it: remove or rename it',
+  },
   AGENT_IMAGE_MISSING: {
     status: 503,
     message: `The agent image ${DEFAULT_AGENT_IMAGE} is not on the Docker host; build it with scripts/build-images.sh`,

@@ -61,6 +61,14 @@ export class ContainerStatusDto {
   auth!: AgentAuthDto;
 
   /**
+   * False when a container of this name exists that the service did not create (it lacks the
+   * label `com.claudecode-api.managed=true`): the service will not use, re-create, stop or remove
+   * it (409 CONTAINER_NOT_MANAGED) until it is removed or renamed. True otherwise, a missing
+   * container included.
+   */
+  managed!: boolean;
+
+  /**
    * The hash of the settings the container was made from (image id, limits, mounts, network,
    * user, workdir, tmpfs), or null when it does not exist or predates the hash.
    */

@@ -19,6 +19,7 @@ const status: ContainerStatus = {
   startedAt: '2026-11-27T00:00:01.000Z',
   createdAt: null,
   auth: { method: 'api_key' },
+  managed: true,
   settingsHash: 'a'.repeat(64),
   matchesSettings: true,
   limits: {

@@ -1,17 +1,8 @@
 import { DEFAULT_AGENT_LIMITS } from '../../../../src/common/config/agent-limits';
-import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
+import { loadConfig } from '../../../../src/common/config/load-config';
+import { CONFIG_TOKEN, configProblems } from '../../../support/config-problems';
 
-const TOKEN = 't'.repeat(32);
-
-function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
-  try {
-    loadConfig({ API_TOKEN: TOKEN, ...env });
-  } catch (error) {
-    if (error instanceof ConfigValidationError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const TOKEN = CONFIG_TOKEN;
 
 describe('agent limits (AGENT_LIMITS, AGENT_LIMITS_<ENV>)', () => {
   it('gives every environment the built-in defaults when nothing is set', () => {
@@ -59,13 +50,13 @@ describe('agent limits (AGENT_LIMITS, AGENT_LIMITS_<ENV>)', () => {
     ],
     [{ AGENT_LIMITS_QA: 'pids=64' }, 'AGENT_LIMITS_QA names no environment of ENVIRONMENTS'],
   ])('refuses %j at boot, naming the problem', (env, problem) => {
-    expect(problemsOf(env)).toEqual([problem]);
+    expect(configProblems(env)).toEqual([problem]);
   });
 
   it('keeps AGENT_WORKDIR inside the workspace volume (the root is read-only)', () => {
-    expect(problemsOf({ AGENT_WORKDIR: '/srv' })).toEqual([
+    expect(configProblems({ AGENT_WORKDIR: '/srv' })).toEqual([
       'AGENT_WORKDIR must be /workspace or a path under it',
     ]);
-    expect(problemsOf({ AGENT_WORKDIR: '/workspace/app' })).toEqual([]);
+    expect(configProblems({ AGENT_WORKDIR: '/workspace/app' })).toEqual([]);
   });
 });
