@@ -726,14 +726,6 @@ function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBac
     fetch: apiFetch,
   });
   const envPath = (env: string) => ({ params: { path: { env } } });
-  const untypedCall = async (method: string, env: string): Promise<ApiAnswer<unknown>> => {
-    const response = await apiFetch(
-      `${config.baseUrl.replace(/\/+$/, '')}/api/containers/${encodeURIComponent(env)}`,
-      { method },
-    );
-    const body: unknown = await response.json().catch(() => undefined);
-    return response.ok ? { data: body, response } : { error: body, response };
-  };
   const answerOptions = async () => ({
     baseUrl: config.baseUrl,
     token: await tokens.current(),
@@ -772,10 +764,10 @@ function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBac
       await unwrap(client.POST('/api/containers/{env}/stop', envPath(env)), 'stopContainer');
     },
     createContainer: async (env) => {
-      await unwrap(untypedCall('POST', env), 'createContainer');
+      await unwrap(client.POST('/api/containers/{env}', envPath(env)), 'createContainer');
     },
     removeContainer: async (env) => {
-      await unwrap(untypedCall('DELETE', env), 'removeContainer');
+      await unwrap(client.DELETE('/api/containers/{env}', envPath(env)), 'removeContainer');
     },
     executePrompt: async (env, prompt, jsonOutput, sessionId) => {
       const result = await unwrap(
