@@ -357,6 +357,19 @@ export async function forkSession(
   return webOnly('forkSession').forkSession(env, sessionId, options);
 }
 
+/** One of an environment's MCP servers as its agents see it (never its command, args or secrets). */
+export type MCPServer = components['schemas']['McpServerDto'];
+
+/**
+ * Web only: the environment's MCP servers (the operator's `MCP_CONFIG_<ENV>`), connected or not,
+ * with the tools each gives, as a running container's Claude Code reports them; `MCP_TOOLS` is
+ * LifeOS's fixed list, this is what the agents have now. Rejects with a `ClaudeCodeError`
+ * (`CONTAINER_NOT_RUNNING` while the container is stopped: a read never starts it).
+ */
+export async function getMCPServers(env: Environment): Promise<MCPServer[]> {
+  return webOnly('getMCPServers').getMCPServers(env);
+}
+
 /**
  * The desktop app's Tauri commands. Its Rust handlers take snake_case parameters, which Tauri
  * fills from the camelCase keys passed to `invoke`.
@@ -400,8 +413,9 @@ interface ClaudeCodeBackend {
   ): Promise<ClaudeCodeResult>;
 }
 
-/** What only claudecode-api can do: the desktop app has no approvals, questions or forks. */
+/** What only claudecode-api can do: the desktop app has no approvals, questions, forks or MCP status. */
 interface WebOnlyBackend {
+  getMCPServers(env: Environment): Promise<MCPServer[]>;
   answerApproval(executionId: string, requestId: string, answer: ApprovalAnswer): Promise<void>;
   answerQuestion(executionId: string, requestId: string, answers: QuestionAnswers): Promise<void>;
   forkSession(
@@ -822,6 +836,13 @@ function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBac
       answered('answerQuestion', async () =>
         postQuestionAnswers(await answerOptions(), executionId, requestId, answers),
       ),
+    getMCPServers: async (env) => {
+      const status = await unwrap(
+        client.GET('/api/containers/{env}/mcp', { params: { path: { env } } }),
+        'getMCPServers',
+      );
+      return status.servers;
+    },
     forkSession: async (env, sessionId, options) => {
       const fork = await unwrap(
         client.POST('/api/sessions/{env}/{id}/fork', {

@@ -565,6 +565,33 @@ describe('the LifeOS adapter on the web: approvals and forks', () => {
     }
   });
 
+  it("reads the environment's MCP servers on the web, and says the desktop app has none to read", async () => {
+    const servers = [
+      { name: 'lifeos', type: 'stdio', status: 'connected', tools: [{ name: 'get_projects' }] },
+      { name: 'search', type: 'http', status: 'failed', error: 'Connection closed', tools: [] },
+    ];
+    const service = fakeService(({ method, path }) =>
+      method === 'GET' && path === '/api/containers/dev/mcp'
+        ? json(200, { env: 'dev', servers })
+        : json(409, { code: 'CONTAINER_NOT_RUNNING', message: 'stopped', statusCode: 409 }),
+    );
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    await expect(claudecode.getMCPServers('dev')).resolves.toEqual(servers);
+    await expect(claudecode.getMCPServers('prod')).rejects.toMatchObject({
+      code: 'CONTAINER_NOT_RUNNING',
+      status: 409,
+    });
+
+    const uninstall = installTauriGlobal(desktopAnswering({}));
+    try {
+      await expect(claudecode.getMCPServers('dev')).rejects.toThrow(
+        /getMCPServers needs claudecode-api/,
+      );
+    } finally {
+      uninstall();
+    }
+  });
+
   it('forks a thread on the web, up to a message, and returns the new id', async () => {
     const service = serviceStub();
     claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
