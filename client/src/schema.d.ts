@@ -856,7 +856,7 @@ export interface components {
         MintTokenDto: {
             /**
              * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
-             *     starting a container), `admin` (stopping a container, the webhook log).
+             *     starting a container), `admin` (stopping, creating and removing a container, the webhook log).
              */
             actions: components["schemas"]["TokenAction"][];
             /** @description The configured environments it may act in, or `["*"]` for every one. */
@@ -1179,7 +1179,7 @@ export interface components {
         };
         /**
          * @description What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
-         *     starting a container), `admin` (stopping a container, the webhook log).
+         *     starting a container), `admin` (stopping, creating and removing a container, the webhook log).
          * @enum {string}
          */
         TokenAction: "read" | "run" | "admin";

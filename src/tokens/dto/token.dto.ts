@@ -41,7 +41,7 @@ export class MintTokenDto {
 
   /**
    * What it may do: `read` (the GET routes), `run` (prompts, sessions, forks, cancels, answers,
-   * starting a container), `admin` (stopping a container, the webhook log).
+   * starting a container), `admin` (stopping, creating and removing a container, the webhook log).
    */
   @ApiProperty({ enum: TokenAction, enumName: 'TokenAction', isArray: true })
   @ArrayNotEmpty()
