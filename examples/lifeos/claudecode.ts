@@ -729,6 +729,12 @@ async function unreachableAsError<T>(pending: Promise<T>, action: string): Promi
 }
 
 const SESSIONS_PAGE_SIZE = 100;
+/**
+ * The newest sessions a listing reads (the desktop lists at most 50): an environment with
+ * thousands would otherwise cost a request a hundred, against the token's rate limit, on every
+ * refresh of the sidebar. Older ones stay in the service (`GET /api/sessions/{env}` pages on).
+ */
+export const MAX_LISTED_SESSIONS = 500;
 
 function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBackend {
   const tokens = bearerTokens(config.token);
@@ -819,7 +825,7 @@ function webBackend(config: ClaudeCodeWebConfig): ClaudeCodeBackend & WebOnlyBac
           });
         }
         cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      } while (cursor && threads.length < MAX_LISTED_SESSIONS);
       return newestFirst(threads);
     },
     deleteSession: async (env, sessionId) => {

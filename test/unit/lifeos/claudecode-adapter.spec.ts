@@ -347,6 +347,29 @@ describe('the LifeOS adapter on the web', () => {
     ]);
   });
 
+  it('reads the newest MAX_LISTED_SESSIONS sessions, not every page of a large environment', async () => {
+    const pageOf = (page: number) =>
+      Array.from({ length: 100 }, (_, index) => ({
+        id: `${page}-${index}`,
+        title: 'a thread',
+        createdAt: '2026-11-01T10:00:00.000Z',
+        updatedAt: new Date(Date.UTC(2026, 10, 2) - (page * 100 + index) * 1000).toISOString(),
+        messageCount: 1,
+        sizeBytes: 1,
+        status: 'idle',
+      }));
+    // Eight pages of 100.
+    const service = fakeService(() => {
+      const page = service.seen.length - 1;
+      return json(200, { items: pageOf(page), nextCursor: page < 7 ? 'more' : null });
+    });
+    claudecode.configureClaudeCode({ baseUrl: BASE_URL, token: 'token', fetch: service.fetch });
+    const threads = await claudecode.listSessions('dev');
+    expect(threads).toHaveLength(claudecode.MAX_LISTED_SESSIONS);
+    expect(service.seen).toHaveLength(claudecode.MAX_LISTED_SESSIONS / 100);
+    expect(threads[0].id).toBe('0-0');
+  });
+
   it('creates and removes containers through their routes, and rejects what the service refuses', async () => {
     const service = fakeService(({ method }) =>
       method === 'POST'
