@@ -357,7 +357,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The scoped tokens, newest first, with when each expires or was revoked (never the token).
+         * The scoped tokens, newest first, a page at a time (a token function mints one per sign-in),
+         *     with when each expires or was revoked (never the token).
          * @description Scope: a master token (API_TOKEN or API_TOKENS) only; a scoped token gets 403 SCOPE_DENIED.
          */
         get: operations["listTokens"];
@@ -1201,7 +1202,9 @@ export interface components {
             revokedAt: string | null;
         };
         TokenListDto: {
-            tokens: components["schemas"]["TokenDto"][];
+            items: components["schemas"]["TokenDto"][];
+            /** @description Pass as `cursor` for the next page; null on the last one. */
+            nextCursor: string | null;
         };
         ToolCallDto: {
             /** @description The tool_use id its result refers to. */
@@ -3139,7 +3142,12 @@ export interface operations {
     };
     listTokens: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -1,4 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -9,6 +19,7 @@ import {
 import { ApiAuthenticated } from '../common/auth/api-authenticated.decorator';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
+import { PageQueryDto } from '../common/http/page-query.dto';
 import { UuidParamPipe } from '../common/http/uuid-param.pipe';
 import { MasterOnly } from '../common/routes/required-scope.decorator';
 import { MintedTokenDto, MintTokenDto, TokenListDto } from './dto/token.dto';
@@ -33,12 +44,15 @@ export class TokensController {
     return this.tokens.mint(body);
   }
 
-  /** The scoped tokens, newest first, with when each expires or was revoked (never the token). */
+  /**
+   * The scoped tokens, newest first, a page at a time (a token function mints one per sign-in),
+   * with when each expires or was revoked (never the token).
+   */
   @Get()
   @MasterOnly()
   @ApiOkResponse({ type: TokenListDto })
-  listTokens(): TokenListDto {
-    return this.tokens.list();
+  listTokens(@Query() query: PageQueryDto): TokenListDto {
+    return this.tokens.list(query);
   }
 
   /** Revokes a scoped token: its next request is refused (401). Revoking it again is harmless. */

@@ -1,3 +1,4 @@
+import { CreatedAtCursor } from '../common/http/cursor';
 import { Injectable } from '@nestjs/common';
 import { TokenAction } from '../common/routes/required-scope.decorator';
 import { DatabaseService } from '../store/database.service';
@@ -54,12 +55,21 @@ export class TokensRepository {
     return row ? toStoredToken(row) : null;
   }
 
-  /** Every kept token, newest first. */
-  list(): StoredToken[] {
-    return this.database
-      .statement<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC')
-      .all()
-      .map(toStoredToken);
+  /** Kept tokens, newest first: `limit` of them from just after `before` (from the newest without). */
+  list(before: CreatedAtCursor | undefined, limit: number): StoredToken[] {
+    const rows = before
+      ? this.database
+          .statement<[string, string, string, number], TokenRow>(
+            `SELECT * FROM api_tokens WHERE created_at < ? OR (created_at = ? AND id < ?)
+             ORDER BY created_at DESC, id DESC LIMIT ?`,
+          )
+          .all(before.createdAt, before.createdAt, before.id, limit)
+      : this.database
+          .statement<[number], TokenRow>(
+            'SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC LIMIT ?',
+          )
+          .all(limit);
+    return rows.map(toStoredToken);
   }
 
   /** The tokens neither revoked nor expired at `now`. */

@@ -11,6 +11,8 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { pageNewestFirst } from '../common/http/cursor';
+import { PageQueryDto } from '../common/http/page-query.dto';
 import { validationFailed } from '../common/http/validation.pipe';
 import { pruneHourly, retentionCutoff } from '../store/retention';
 import {
@@ -68,8 +70,12 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     return { ...fieldsOf(stored), token };
   }
 
-  list(): TokenListDto {
-    return { tokens: this.repository.list().map(toTokenDto) };
+  list(query: PageQueryDto): TokenListDto {
+    return pageNewestFirst(
+      query,
+      (before, limit) => this.repository.list(before, limit),
+      toTokenDto,
+    );
   }
 
   /** Revokes the token (again is harmless); it is refused from the next request on. */

@@ -57,7 +57,7 @@ describe('scoped tokens (the real app over HTTP, real engine and CLI)', () => {
     const listed = await t.request('GET', '/api/tokens');
     expect(listed.status).toBe(200);
     expect(listed.text).not.toContain(minted.token);
-    expect((listed.body as { tokens: unknown[] }).tokens).toContainEqual({
+    expect((listed.body as { items: unknown[] }).items).toContainEqual({
       id: minted.id,
       name: 'lifeos-web: ada',
       environments: ['dev'],
@@ -77,6 +77,33 @@ describe('scoped tokens (the real app over HTTP, real engine and CLI)', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('lists the tokens a page at a time, newest first, each once', async () => {
+    const { t } = suite;
+    const minted: string[] = [];
+    for (const name of ['page a', 'page b', 'page c']) {
+      minted.push((await mint(t, { name, environments: ['dev'], actions: ['read'] })).id);
+      // Each its own creation time: two mints may land in one millisecond.
+      clock.advance(1);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const { data } = await t.client.GET('/api/tokens', {
+        params: { query: { limit: 2, cursor } },
+      });
+      if (!data) throw new Error('no page');
+      expect(data.items.length).toBeLessThanOrEqual(2);
+      seen.push(...data.items.map(({ id }) => id));
+      cursor = data.nextCursor ?? undefined;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(Math.ceil(seen.length / 2));
+    expect(new Set(seen).size).toBe(seen.length);
+    // Newest first: the three just minted lead, the last minted first.
+    expect(seen.slice(0, 3)).toEqual([...minted].reverse());
   });
 
   it('lets a scoped token do what its actions allow in its environments, and refuses the rest with 403 SCOPE_DENIED', async () => {
@@ -199,7 +226,7 @@ describe('scoped tokens (the real app over HTTP, real engine and CLI)', () => {
     expect(after.body).toMatchObject({ code: 'UNAUTHORIZED', message: 'Invalid bearer token' });
     expect(unknown.body).toMatchObject({ code: 'UNAUTHORIZED', message: 'Invalid bearer token' });
 
-    const listed = (await t.client.GET('/api/tokens')).data?.tokens.find(
+    const listed = (await t.client.GET('/api/tokens')).data?.items.find(
       ({ id }) => id === minted.id,
     );
     expect(listed?.revokedAt).toEqual(expect.any(String));

@@ -96,7 +96,10 @@ export class TokenDto extends TokenFieldsDto {
   revokedAt!: string | null;
 }
 
-/** The scoped tokens, newest first: live, expired and revoked, until pruned. */
+/** A page of the scoped tokens, newest first: live, expired and revoked, until pruned. */
 export class TokenListDto {
-  tokens!: TokenDto[];
+  items!: TokenDto[];
+
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor!: string | null;
 }

@@ -38,7 +38,7 @@ describe('TokensRepository', () => {
     expect(repository.pruneBefore(cutoff)).toBe(2);
     expect(
       repository
-        .list()
+        .list(undefined, 100)
         .map(({ id }) => id)
         .sort(),
     ).toEqual(['expired-lately', 'live', 'revoked-lately']);
