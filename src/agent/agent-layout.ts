@@ -24,6 +24,14 @@ export function agentContainerName(agent: { containerPrefix: string }, env: stri
   return `${agent.containerPrefix}${env}`;
 }
 
+/** The environment of an agent container, from its name (`agentContainerName` undone). */
+export function agentEnvironmentOf(
+  agent: { containerPrefix: string },
+  containerName: string,
+): string {
+  return containerName.slice(agent.containerPrefix.length);
+}
+
 /** Labels that mark Docker objects as this service's. */
 export const MANAGED_LABEL = 'com.claudecode-api.managed';
 export const ENV_LABEL = 'com.claudecode-api.env';

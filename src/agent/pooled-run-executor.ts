@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ServiceEvents } from '../common/events/service-events';
 import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import { DockerService } from '../docker/docker.service';
-import { AGENT_USER, agentContainerName } from './agent-layout';
+import { AGENT_USER, agentContainerName, agentEnvironmentOf } from './agent-layout';
 import { agentMcp } from './agent-mcp';
 import { loadAgentSdk } from './agent-sdk.loader';
 import { LimitCounterReaders } from './limit-counters';
@@ -234,7 +234,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
    * environment (its default permission mode), so that such a run can take it.
    */
   private spareOptions(containerName: string): Omit<PromptOptions, 'prompt'> {
-    const env = containerName.slice(this.config.agent.containerPrefix.length);
+    const env = agentEnvironmentOf(this.config.agent, containerName);
     return { permissionMode: this.config.execution.permissions[env]?.defaultMode };
   }
 

@@ -36,15 +36,7 @@ export class ContainerMcp {
     const servers: McpServerDto[] = reports
       // The CLI's own in-process and proxied servers are not the operator's to watch.
       .filter((report) => TRANSPORTS.has(report.transport))
-      .map((report) => ({
-        name: report.name,
-        type: report.transport as McpTransport,
-        status: report.status,
-        ...(report.error === undefined ? {} : { error: report.error }),
-        tools: report.tools.map((tool) =>
-          tool.description === undefined ? { name: tool.name } : tool,
-        ),
-      }));
+      .map(({ transport, ...server }) => ({ ...server, type: transport as McpTransport }));
     return { env, servers };
   }
 }

@@ -2,8 +2,8 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import {
   AuthenticatedRequest,
+  EnvironmentScope,
   environmentScopeOf,
-  inScope,
   tokenIdOf,
 } from '../common/auth/authenticated-request';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
@@ -16,7 +16,7 @@ import { endSummary } from './execution-outcome';
 import { isFinal } from './execution-status';
 import { ExecutionRecord, ExecutionsRepository } from './executions.repository';
 import { RunEvent, RunEventHub } from './run-event-hub';
-import { executionNotFound } from './executions.errors';
+import { visibleRun } from './executions.errors';
 
 /** What one stream holds of live events its reader has not taken yet (see LiveEvents). */
 export const LIVE_BUFFER_BYTES = 256 * 1024;
@@ -43,9 +43,7 @@ export class ExecutionEvents {
     reply: FastifyReply,
   ): Promise<void> {
     const after = parseLastEventId(lastEventId);
-    const { env } = this.find(id);
-    // A scoped token never learns of another environment's run.
-    if (!inScope(environmentScopeOf(request), env)) throw executionNotFound(id);
+    const { env } = this.find(id, environmentScopeOf(request));
     const release = this.slots.acquire(tokenIdOf(request));
     // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
     const letGo = this.containers.hold(env);
@@ -133,10 +131,8 @@ export class ExecutionEvents {
     }
   }
 
-  private find(id: string): ExecutionRecord {
-    const record = this.repository.get(id);
-    if (!record) throw executionNotFound(id);
-    return record;
+  private find(id: string, environments: EnvironmentScope = null): ExecutionRecord {
+    return visibleRun(this.repository.get(id), id, environments);
   }
 }
 

@@ -1,11 +1,26 @@
 import { HttpStatus } from '@nestjs/common';
+import { EnvironmentScope, inScope } from '../common/auth/authenticated-request';
 import { ApiError } from '../common/errors/api-error';
 import { ApiErrors } from '../common/errors/api-errors.decorator';
 import { ErrorCode } from '../common/errors/error-codes';
 import { CONTAINER_START_ERRORS } from '../containers/containers.controller';
+import type { ExecutionRecord } from './executions.repository';
 
 export function executionNotFound(id: string): ApiError {
   return new ApiError(HttpStatus.NOT_FOUND, ErrorCode.EXECUTION_NOT_FOUND, `No execution ${id}`);
+}
+
+/**
+ * The run `id` as read from the store, when it is in `environments` (a scoped token's); else 404,
+ * as if it did not exist: a scoped token never learns of another environment's run.
+ */
+export function visibleRun(
+  record: ExecutionRecord | null,
+  id: string,
+  environments: EnvironmentScope = null,
+): ExecutionRecord {
+  if (!record || !inScope(environments, record.env)) throw executionNotFound(id);
+  return record;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EnvironmentScope, inScope } from '../common/auth/authenticated-request';
+import { EnvironmentScope } from '../common/auth/authenticated-request';
 import { EventsTokens } from '../common/auth/events-tokens';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
@@ -12,7 +12,7 @@ import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { endWithoutRun, toExecutionDto } from './execution-outcome';
 import { ExecutionRequest, WhenSessionBusy } from './execution-request';
 import { isFinal } from './execution-status';
-import { executionNotFound } from './executions.errors';
+import { visibleRun } from './executions.errors';
 import { ExecutionRecord, ExecutionsRepository, ExecutionSummary } from './executions.repository';
 import { RunAdmission } from './run-admission';
 import { RunApprovals } from './run-approvals';
@@ -163,9 +163,7 @@ export class ExecutionsService {
 
   /** The run, if it is in one of `environments`: a scoped token never learns of others' runs. */
   private find(id: string, environments: EnvironmentScope): ExecutionRecord {
-    const record = this.repository.get(id);
-    if (!record || !inScope(environments, record.env)) throw executionNotFound(id);
-    return record;
+    return visibleRun(this.repository.get(id), id, environments);
   }
 }
 

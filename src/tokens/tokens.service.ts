@@ -28,7 +28,8 @@ import { StoredToken, TokensRepository } from './tokens.repository';
 
 /**
  * Mints, lists and revokes scoped tokens: the store first, then the live view the guard reads.
- * Tokens past HISTORY_RETENTION_DAYS since they expired or were revoked are pruned hourly.
+ * Hourly, the view forgets expired tokens, and the store those past HISTORY_RETENTION_DAYS since
+ * they expired or were revoked.
  */
 @Injectable()
 export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -107,7 +108,9 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private prune(): void {
     const { retentionDays } = this.config.history;
-    const pruned = this.repository.pruneBefore(retentionCutoff(retentionDays, this.clock.now()));
+    const now = this.clock.now();
+    this.live.dropExpired(now);
+    const pruned = this.repository.pruneBefore(retentionCutoff(retentionDays, now));
     if (pruned > 0) {
       this.logger.log(
         `Pruned ${pruned} token(s) expired or revoked over ${retentionDays} days ago`,

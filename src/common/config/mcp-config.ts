@@ -46,17 +46,9 @@ export function parseMcpConfigs(
   problems: string[],
 ): Record<string, McpServers> {
   checkEnvironmentOverrides(env, MCP_CONFIG_VARIABLE, environments, problems);
-  const files = new Map<string, McpServers>();
   const read = (variable: string): McpServers => {
     const path = env[variable]?.trim();
-    if (!path) return {};
-    const key = `${variable}\0${path}`;
-    let servers = files.get(key);
-    if (!servers) {
-      servers = readMcpConfig(path, `${variable} (${path})`, problems);
-      files.set(key, servers);
-    }
-    return servers;
+    return path ? readMcpConfig(path, `${variable} (${path})`, problems) : {};
   };
   const shared = read(MCP_CONFIG_VARIABLE);
   const configs: Record<string, McpServers> = {};
