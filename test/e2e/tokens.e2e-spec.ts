@@ -283,6 +283,15 @@ describe('scoped tokens (the real app over HTTP, real engine and CLI)', () => {
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
     expect((res.body as { details: string[] }).details.join('\n')).toMatch(detail);
   });
+
+  it.each(['limit=0', 'limit=101', 'limit=abc', 'cursor=garbage', 'other=1'])(
+    'refuses to list tokens with %s (400 VALIDATION_FAILED)',
+    async (query) => {
+      const res = await suite.t.request('GET', `/api/tokens?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    },
+  );
 });
 
 describe('scoped tokens across a restart', () => {
