@@ -5,7 +5,8 @@ import { IpThrottlerGuard, TokenThrottlerGuard } from './throttling/throttling';
 /**
  * The one APP_GUARD: the IP bucket first (it counts failed logins too), then the bearer token,
  * then the token's buckets. One guard rather than three, because Nest awaits each guard's answer
- * in turn and all three answer synchronously, on every request.
+ * in turn and all three answer synchronously on every request; only an events token's check
+ * reads the history, and waits for it.
  */
 @Injectable()
 export class RequestGuards implements CanActivate {
@@ -15,11 +16,13 @@ export class RequestGuards implements CanActivate {
     private readonly tokenThrottler: TokenThrottlerGuard,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    return (
-      this.ipThrottler.canActivate(context) &&
-      this.auth.canActivate(context) &&
-      this.tokenThrottler.canActivate(context)
-    );
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (!this.ipThrottler.canActivate(context)) return false;
+    const authenticated = this.auth.canActivate(context);
+    const thenTokenBuckets = (allowed: boolean) =>
+      allowed && this.tokenThrottler.canActivate(context);
+    return authenticated instanceof Promise
+      ? authenticated.then(thenTokenBuckets)
+      : thenTokenBuckets(authenticated);
   }
 }

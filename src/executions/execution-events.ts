@@ -43,7 +43,7 @@ export class ExecutionEvents {
     reply: FastifyReply,
   ): Promise<void> {
     const after = parseLastEventId(lastEventId);
-    const { env } = this.find(id, environmentScopeOf(request));
+    const { env } = await this.find(id, environmentScopeOf(request));
     const release = this.slots.acquire(tokenIdOf(request));
     // Someone follows the environment's work: its container is not stopped for idleness meanwhile.
     const letGo = this.containers.hold(env);
@@ -66,7 +66,7 @@ export class ExecutionEvents {
       });
     });
     try {
-      if (!isFinal(this.find(id).status)) await ended;
+      if (!isFinal((await this.find(id)).status)) await ended;
     } finally {
       unsubscribe();
     }
@@ -100,15 +100,15 @@ export class ExecutionEvents {
         // First, and whenever the live buffer let events go while this reader was behind: the
         // stored ones are read back, page by page (a run may hold 16 MiB of them).
         if (live.takeOverflow() || fromStore) {
-          for (let page = this.repository.eventsAfter(id, last); page.length > 0;) {
+          for (let page = await this.repository.eventsAfter(id, last); page.length > 0;) {
             for (const event of page) {
               yield eventFrame(event);
               last = event.seq;
             }
             if (signal.aborted) return;
-            page = this.repository.eventsAfter(id, last);
+            page = await this.repository.eventsAfter(id, last);
           }
-          if (fromStore && isFinal(this.find(id).status)) ended = true;
+          if (fromStore && isFinal((await this.find(id)).status)) ended = true;
           fromStore = false;
         }
         while (!live.overflowed) {
@@ -120,7 +120,7 @@ export class ExecutionEvents {
         }
         if (live.overflowed) continue;
         if (ended && live.isEmpty) {
-          yield { event: 'end', data: JSON.stringify(endSummary(this.find(id))) };
+          yield { event: 'end', data: JSON.stringify(endSummary(await this.find(id))) };
           return;
         }
         if (live.isEmpty) await new Promise<void>((resolve) => (wake = resolve));
@@ -131,8 +131,8 @@ export class ExecutionEvents {
     }
   }
 
-  private find(id: string, environments: EnvironmentScope = null): ExecutionRecord {
-    return visibleRun(this.repository.get(id), id, environments);
+  private async find(id: string, environments: EnvironmentScope = null): Promise<ExecutionRecord> {
+    return visibleRun(await this.repository.get(id), id, environments);
   }
 }
 

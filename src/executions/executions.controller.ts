@@ -70,7 +70,7 @@ export class ExecutionsController {
   listExecutions(
     @Query() query: ListExecutionsQueryDto,
     @TokenEnvironments() environments: EnvironmentScope,
-  ): ExecutionListDto {
+  ): Promise<ExecutionListDto> {
     return this.executions.list(query, environments);
   }
 
@@ -82,7 +82,7 @@ export class ExecutionsController {
   getExecution(
     @Param('id', UuidParamPipe) id: string,
     @TokenEnvironments() environments: EnvironmentScope,
-  ): ExecutionDto {
+  ): Promise<ExecutionDto> {
     return this.executions.get(id, environments);
   }
 
@@ -127,7 +127,7 @@ export class ExecutionsController {
     @Param('requestId', UuidParamPipe) requestId: string,
     @Body() answer: AnswerApprovalDto,
     @TokenEnvironments() environments: EnvironmentScope,
-  ): ExecutionDto {
+  ): Promise<ExecutionDto> {
     return this.executions.answerApproval(id, requestId, answer, environments);
   }
 
@@ -153,7 +153,7 @@ export class ExecutionsController {
     @Param('requestId', UuidParamPipe) requestId: string,
     @Body() answer: AnswerQuestionDto,
     @TokenEnvironments() environments: EnvironmentScope,
-  ): ExecutionDto {
+  ): Promise<ExecutionDto> {
     return this.executions.answerQuestion(id, requestId, answer, environments);
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RunEnded } from '../common/events/service-events';
-import { DatabaseService } from '../store/database.service';
+import { SqlExecutor, SqlStore, SqlTransaction } from '../store/sql-store';
 import { ExecutionRequest } from './execution-request';
 import { ExecutionStatus } from './execution-status';
 
@@ -88,141 +88,134 @@ interface ExecutionRow extends SummaryRow {
   result_message: string | null;
 }
 
-/** The list's columns: the prompt is taken out of the stored request, the rest is left unread. */
-const SUMMARY_COLUMNS = `id, env, session_id, status, json_extract(request, '$.prompt') AS prompt,
-  created_at, started_at, finished_at, exit_code, result, truncated, cost_usd, spent_usd, usage,
-  structured_output, error, error_code, event_count, events_dropped`;
-
 /** The run history: the `executions` table and each run's stored stream events. */
 @Injectable()
 export class ExecutionsRepository {
-  private appendEventTransaction?: (id: string, event: StoredEvent, store: boolean) => void;
+  /** The list's columns: the prompt is taken out of the stored request, the rest is left unread. */
+  private readonly summaryColumns: string;
 
-  constructor(private readonly database: DatabaseService) {}
-
-  private get db() {
-    return this.database.db;
+  constructor(private readonly store: SqlStore) {
+    this.summaryColumns = `id, env, session_id, status,
+      ${store.dialect.jsonText('request', 'prompt')} AS prompt, created_at, started_at,
+      finished_at, exit_code, result, truncated, cost_usd, spent_usd, usage, structured_output,
+      error, error_code, event_count, events_dropped`;
   }
 
   /** Records a queued run, and the token that submitted it (its runs count against its quota). */
-  insert(
+  async insert(
     record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
     tokenId: string,
-  ): void {
-    this.database
-      .statement(
-        `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
-      )
-      .run(
+    executor: SqlExecutor = this.store,
+  ): Promise<void> {
+    await executor.run(
+      `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
+      [
         record.id,
         record.env,
         record.sessionId,
         JSON.stringify(record.request),
         record.createdAt,
         tokenId,
-      );
+      ],
+    );
   }
 
-  delete(id: string): void {
-    this.database.statement('DELETE FROM executions WHERE id = ?').run(id);
+  async delete(id: string): Promise<void> {
+    await this.store.run('DELETE FROM executions WHERE id = ?', [id]);
   }
 
-  markRunning(id: string, startedAt: string): void {
-    this.database
-      .statement(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`)
-      .run(startedAt, id);
+  async markRunning(id: string, startedAt: string): Promise<void> {
+    await this.store.run(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`, [
+      startedAt,
+      id,
+    ]);
   }
 
-  finish(id: string, end: ExecutionEnd, finishedAt: string): void {
-    this.database
-      .statement(
-        `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?, truncated = ?,
-           cost_usd = ?, spent_usd = ?, usage = ?, structured_output = ?, result_message = ?,
-           error = ?, error_code = ?
+  finish(id: string, end: ExecutionEnd, finishedAt: string): Promise<void> {
+    return this.store.transaction(async (tx) => {
+      const totalBefore = end.costUsd === null ? 0 : await sessionTotalBefore(tx, id);
+      await tx.run(
+        `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?,
+           truncated = ?, cost_usd = ?, spent_usd = ?, usage = ?, structured_output = ?,
+           result_message = ?, error = ?, error_code = ?
          WHERE id = ?`,
-      )
-      .run(
-        end.status,
-        finishedAt,
-        end.exitCode,
-        end.result,
-        end.truncated ? 1 : 0,
-        end.costUsd,
-        end.costUsd === null ? null : ownSpend(end.costUsd, this.sessionTotalBefore(id)),
-        end.usage ? JSON.stringify(end.usage) : null,
-        end.structuredOutput ? JSON.stringify(end.structuredOutput) : null,
-        end.resultMessage,
-        end.error,
-        end.errorCode,
-        id,
+        [
+          end.status,
+          finishedAt,
+          end.exitCode,
+          end.result,
+          end.truncated ? 1 : 0,
+          end.costUsd,
+          end.costUsd === null ? null : ownSpend(end.costUsd, totalBefore),
+          end.usage ? JSON.stringify(end.usage) : null,
+          end.structuredOutput ? JSON.stringify(end.structuredOutput) : null,
+          end.resultMessage,
+          end.error,
+          end.errorCode,
+          id,
+        ],
       );
-  }
-
-  /** The session's running cost as the last run before `id` to report one left it (0: none). */
-  private sessionTotalBefore(id: string): number {
-    const row = this.database
-      .statement<[string, string], { cost_usd: number }>(
-        `SELECT previous.cost_usd FROM executions AS run
-         JOIN executions AS previous
-           ON previous.env = run.env AND previous.session_id = run.session_id
-         WHERE run.id = ? AND previous.id <> ? AND previous.cost_usd IS NOT NULL
-         ORDER BY previous.finished_at DESC LIMIT 1`,
-      )
-      .get(id, id);
-    return row?.cost_usd ?? 0;
+    });
   }
 
   /** USD spent by the environment's runs that finished after `since` (an ISO time). */
-  spentSince(env: string, since: string): number {
-    const row = this.database
-      .statement<[string, string], { spent: number | null }>(
-        'SELECT SUM(spent_usd) AS spent FROM executions WHERE env = ? AND finished_at > ?',
-      )
-      .get(env, since);
+  async spentSince(
+    env: string,
+    since: string,
+    executor: SqlExecutor = this.store,
+  ): Promise<number> {
+    const row = await executor.get<{ spent: number | null }>(
+      'SELECT SUM(spent_usd) AS spent FROM executions WHERE env = ? AND finished_at > ?',
+      [env, since],
+    );
     return row?.spent ?? 0;
   }
 
   /** The environment's spending runs that finished after `since`, oldest first. */
-  spendingSince(env: string, since: string): { finishedAt: string; spentUsd: number }[] {
-    return this.database
-      .statement<[string, string], { finishedAt: string; spentUsd: number }>(
-        `SELECT finished_at AS finishedAt, spent_usd AS spentUsd FROM executions
-         WHERE env = ? AND finished_at > ? AND spent_usd > 0 ORDER BY finished_at`,
-      )
-      .all(env, since);
+  spendingSince(
+    env: string,
+    since: string,
+    executor: SqlExecutor = this.store,
+  ): Promise<{ finishedAt: string; spentUsd: number }[]> {
+    return executor.all(
+      `SELECT finished_at AS "finishedAt", spent_usd AS "spentUsd" FROM executions
+       WHERE env = ? AND finished_at > ? AND spent_usd > 0 ORDER BY finished_at`,
+      [env, since],
+    );
   }
 
   /** When the token's runs created after `since` (an ISO time) were created, oldest first. */
-  submittedSince(tokenId: string, since: string): string[] {
-    return this.database
-      .statement<[string, string], { created_at: string }>(
-        'SELECT created_at FROM executions WHERE token_id = ? AND created_at > ? ORDER BY created_at',
-      )
-      .all(tokenId, since)
-      .map((row) => row.created_at);
+  async submittedSince(
+    tokenId: string,
+    since: string,
+    executor: SqlExecutor = this.store,
+  ): Promise<string[]> {
+    const rows = await executor.all<{ created_at: string }>(
+      'SELECT created_at FROM executions WHERE token_id = ? AND created_at > ? ORDER BY created_at',
+      [tokenId, since],
+    );
+    return rows.map((row) => row.created_at);
   }
 
-  get(id: string): ExecutionRecord | null {
-    const row = this.database
-      .statement<[string], ExecutionRow>(
-        `SELECT ${SUMMARY_COLUMNS}, request, result_message FROM executions WHERE id = ?`,
-      )
-      .get(id);
+  async get(id: string, executor: SqlExecutor = this.store): Promise<ExecutionRecord | null> {
+    const row = await executor.get<ExecutionRow>(
+      `SELECT ${this.summaryColumns}, request, result_message FROM executions WHERE id = ?`,
+      [id],
+    );
     return row ? toRecord(row) : null;
   }
 
   /** When the run ended, or null while it has not (or is not in the history). */
-  finishedAt(id: string): string | null {
-    const row = this.database
-      .statement<[string], { finished_at: string | null }>(
-        'SELECT finished_at FROM executions WHERE id = ?',
-      )
-      .get(id);
+  async finishedAt(id: string): Promise<string | null> {
+    const row = await this.store.get<{ finished_at: string | null }>(
+      'SELECT finished_at FROM executions WHERE id = ?',
+      [id],
+    );
     return row?.finished_at ?? null;
   }
 
-  list(filter: ExecutionFilter): ExecutionSummary[] {
+  async list(filter: ExecutionFilter): Promise<ExecutionSummary[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const match = (clause: string, value: string | undefined) => {
@@ -232,7 +225,12 @@ export class ExecutionsRepository {
     };
     match('env = ?', filter.env);
     if (filter.inEnvironments) {
-      where.push(`env IN (${filter.inEnvironments.map(() => '?').join(', ')})`);
+      // An empty scope matches nothing (`IN ()` is not SQL everywhere).
+      where.push(
+        filter.inEnvironments.length === 0
+          ? '1 = 0'
+          : `env IN (${filter.inEnvironments.map(() => '?').join(', ')})`,
+      );
       params.push(...filter.inEnvironments);
     }
     match('session_id = ?', filter.sessionId);
@@ -241,78 +239,76 @@ export class ExecutionsRepository {
       where.push('(created_at < ? OR (created_at = ? AND id < ?))');
       params.push(filter.before.createdAt, filter.before.createdAt, filter.before.id);
     }
-    const sql = `SELECT ${SUMMARY_COLUMNS} FROM executions
+    const sql = `SELECT ${this.summaryColumns} FROM executions
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return this.database
-      .statement<(string | number)[], SummaryRow>(sql)
-      .all(...params, filter.limit)
-      .map(toSummary);
+    const rows = await this.store.all<SummaryRow>(sql, [...params, filter.limit]);
+    return rows.map(toSummary);
   }
 
-  withStatus(statuses: readonly ExecutionStatus[]): ExecutionSummary[] {
+  async withStatus(statuses: readonly ExecutionStatus[]): Promise<ExecutionSummary[]> {
     const marks = statuses.map(() => '?').join(', ');
-    return this.database
-      .statement<string[], SummaryRow>(
-        `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE status IN (${marks})`,
-      )
-      .all(...statuses)
-      .map(toSummary);
+    const rows = await this.store.all<SummaryRow>(
+      `SELECT ${this.summaryColumns} FROM executions WHERE status IN (${marks})`,
+      statuses,
+    );
+    return rows.map(toSummary);
   }
 
   /** Stores one event, or counts it as dropped when it is past the run's bounds. */
-  appendEvent(id: string, event: StoredEvent, store: boolean): void {
-    this.appendEventTransaction ??= this.db.transaction(
-      (runId: string, stored: StoredEvent, keep: boolean) => {
-        if (keep) {
-          this.database
-            .statement(
-              'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
-            )
-            .run(runId, stored.seq, stored.type, stored.data);
-        }
-        this.database
-          .statement(
-            `UPDATE executions SET event_count = event_count + 1,
-             events_dropped = events_dropped + ? WHERE id = ?`,
-          )
-          .run(keep ? 0 : 1, runId);
-      },
-    );
-    this.appendEventTransaction(id, event, store);
+  appendEvent(id: string, event: StoredEvent, store: boolean): Promise<void> {
+    return this.store.transaction(async (tx) => {
+      if (store) {
+        await tx.run(
+          'INSERT INTO execution_events (execution_id, seq, type, data) VALUES (?, ?, ?, ?)',
+          [id, event.seq, event.type, event.data],
+        );
+      }
+      await tx.run(
+        `UPDATE executions SET event_count = event_count + 1,
+           events_dropped = events_dropped + ? WHERE id = ?`,
+        [store ? 0 : 1, id],
+      );
+    });
   }
 
   /**
    * One page of the run's stored events after `afterSeq`, in order: at most EVENT_PAGE_EVENTS, and
    * no more once EVENT_PAGE_BYTES of data are read (but always one event, however large). A run may
    * hold EVENTS_MAX_BYTES_PER_RUN of events; a replay reads them page by page, never all at once.
-   * The rows are read one by one and the cursor is closed before this returns, so nothing holds
-   * the connection between two pages.
    */
-  eventsAfter(id: string, afterSeq: number): StoredEvent[] {
-    const page: StoredEvent[] = [];
+  async eventsAfter(id: string, afterSeq: number): Promise<StoredEvent[]> {
+    const rows = await this.store.all<StoredEvent>(
+      `SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ?
+       ORDER BY seq LIMIT ?`,
+      [id, afterSeq, EVENT_PAGE_EVENTS],
+    );
     let bytes = 0;
-    const rows = this.database
-      .statement<[string, number], StoredEvent>(
-        'SELECT seq, type, data FROM execution_events WHERE execution_id = ? AND seq > ? ORDER BY seq',
-      )
-      .iterate(id, afterSeq);
-    for (const row of rows) {
-      page.push(row);
-      bytes += row.data.length;
-      if (page.length >= EVENT_PAGE_EVENTS || bytes >= EVENT_PAGE_BYTES) break;
-    }
-    return page;
+    const full = rows.findIndex((row) => (bytes += row.data.length) >= EVENT_PAGE_BYTES);
+    return full === -1 ? rows : rows.slice(0, full + 1);
   }
 
   /** Deletes runs (and their events) created before `cutoff`; returns how many. */
-  pruneBefore(cutoff: string): number {
-    return this.db
-      .prepare(
-        `DELETE FROM executions WHERE created_at < ? AND status NOT IN ('queued', 'running')`,
-      )
-      .run(cutoff).changes;
+  async pruneBefore(cutoff: string): Promise<number> {
+    const { changes } = await this.store.run(
+      `DELETE FROM executions WHERE created_at < ? AND status NOT IN ('queued', 'running')`,
+      [cutoff],
+    );
+    return changes;
   }
+}
+
+/** The session's running cost as the last run before `id` to report one left it (0: none). */
+async function sessionTotalBefore(tx: SqlTransaction, id: string): Promise<number> {
+  const row = await tx.get<{ cost_usd: number }>(
+    `SELECT previous.cost_usd FROM executions AS run
+     JOIN executions AS previous
+       ON previous.env = run.env AND previous.session_id = run.session_id
+     WHERE run.id = ? AND previous.id <> ? AND previous.cost_usd IS NOT NULL
+     ORDER BY previous.finished_at DESC LIMIT 1`,
+    [id, id],
+  );
+  return row?.cost_usd ?? 0;
 }
 
 /**

@@ -51,26 +51,30 @@ export class ExecutionsService {
     try {
       // The drain may have begun while the container and the session were checked.
       this.lifecycle.assertAccepting();
-      this.admission.recheckBudgets(env, tokenId);
-      return this.enqueue(admitted.request, busy, env, sessionId, tokenId);
+      return await this.enqueue(admitted.request, busy, env, sessionId, tokenId);
     } finally {
       // Queued by now, or started (then the run holds the container itself).
       letGo();
     }
   }
 
-  /** Records the run, and the token that submitted it, and queues it (steering per `busy`). */
-  private enqueue(
+  /**
+   * Records the run, and the token that submitted it, if the budgets still have room (submits
+   * admitted meanwhile may have used it up), and queues it (steering per `busy`).
+   */
+  private async enqueue(
     request: ExecutionRequest,
     busy: WhenSessionBusy,
     env: string,
     sessionId: string,
     tokenId: string,
-  ): ExecutionRecord {
+  ): Promise<ExecutionRecord> {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
-    this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId);
-    const record = this.find(id, null);
+    const record = await this.admission.recordWithinBudgets(env, tokenId, async (tx) => {
+      await this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId, tx);
+      return visibleRun(await this.repository.get(id, tx), id, null);
+    });
     // Only a run it stops lets it jump the queue: it takes that run's slot, and no other.
     const steered =
       busy === WhenSessionBusy.steer ? this.queue.runningOf(env, sessionId) : undefined;
@@ -78,7 +82,7 @@ export class ExecutionsService {
       const start = () => this.lifecycle.run(record);
       this.queue.submit({ id, env, sessionId, start }, { first: steered !== undefined });
     } catch (error) {
-      this.repository.delete(id);
+      await this.repository.delete(id);
       throw error;
     }
     // Queued first, then stopped: the slot the stopped run frees goes to this one.
@@ -97,12 +101,12 @@ export class ExecutionsService {
   }
 
   /** The run, if it is in one of `environments` (else 404, as if it did not exist). */
-  get(id: string, environments: EnvironmentScope): ExecutionDto {
-    return this.toDto(this.find(id, environments));
+  async get(id: string, environments: EnvironmentScope): Promise<ExecutionDto> {
+    return this.toDto(await this.find(id, environments));
   }
 
   /** The history, of `environments` only. */
-  list(query: ListExecutionsQueryDto, environments: EnvironmentScope): ExecutionListDto {
+  list(query: ListExecutionsQueryDto, environments: EnvironmentScope): Promise<ExecutionListDto> {
     const inEnvironments = environments === null ? undefined : [...environments];
     return pageNewestFirst(
       query,
@@ -116,9 +120,9 @@ export class ExecutionsService {
    * Either ends `cancelled`. A finished run is 409.
    */
   async cancel(id: string, environments: EnvironmentScope): Promise<ExecutionDto> {
-    const record = this.find(id, environments);
+    const record = await this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
-    if (this.queue.remove(id)) this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
+    if (this.queue.remove(id)) await this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
     else await this.lifecycle.stop(id, 'cancel');
     return this.get(id, environments);
   }
@@ -129,7 +133,7 @@ export class ExecutionsService {
     requestId: string,
     answer: AnswerApprovalDto,
     environments: EnvironmentScope,
-  ): ExecutionDto {
+  ): Promise<ExecutionDto> {
     return this.answerRunning(id, environments, () => this.approvals.answer(id, requestId, answer));
   }
 
@@ -139,18 +143,18 @@ export class ExecutionsService {
     requestId: string,
     answer: AnswerQuestionDto,
     environments: EnvironmentScope,
-  ): ExecutionDto {
+  ): Promise<ExecutionDto> {
     return this.answerRunning(id, environments, () =>
       this.approvals.answerQuestion(id, requestId, answer),
     );
   }
 
-  private answerRunning(
+  private async answerRunning(
     id: string,
     environments: EnvironmentScope,
     answer: () => void,
-  ): ExecutionDto {
-    const record = this.find(id, environments);
+  ): Promise<ExecutionDto> {
+    const record = await this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
     answer();
     return this.toDto(record);
@@ -162,8 +166,8 @@ export class ExecutionsService {
   }
 
   /** The run, if it is in one of `environments`: a scoped token never learns of others' runs. */
-  private find(id: string, environments: EnvironmentScope): ExecutionRecord {
-    return visibleRun(this.repository.get(id), id, environments);
+  private async find(id: string, environments: EnvironmentScope): Promise<ExecutionRecord> {
+    return visibleRun(await this.repository.get(id), id, environments);
   }
 }
 

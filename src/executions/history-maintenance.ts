@@ -31,9 +31,10 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
     private readonly executor: RunExecutor,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.recoverAfterCrash();
-    this.stopPruning = pruneHourly(() => this.prune());
+  // Awaited by Nest: the application is ready once the history is true again.
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recoverAfterCrash();
+    this.stopPruning = await pruneHourly(() => this.prune(), this.logger);
   }
 
   onModuleDestroy(): void {
@@ -41,8 +42,11 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** Runs left `queued` or `running` by a crash: their CLIs are killed and they end `interrupted`. */
-  private recoverAfterCrash(): void {
-    const orphans = this.repository.withStatus([ExecutionStatus.queued, ExecutionStatus.running]);
+  private async recoverAfterCrash(): Promise<void> {
+    const orphans = await this.repository.withStatus([
+      ExecutionStatus.queued,
+      ExecutionStatus.running,
+    ]);
     for (const orphan of orphans) {
       if (orphan.status === ExecutionStatus.running) {
         this.executor
@@ -51,16 +55,16 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
             this.logger.warn(`could not stop the CLI of run ${orphan.id}: ${String(error)}`),
           );
       }
-      this.recorder.ended(orphan.id, endWithoutRun('crash'));
+      await this.recorder.ended(orphan.id, endWithoutRun('crash'));
     }
     if (orphans.length > 0)
       this.logger.warn(`Marked ${orphans.length} run(s) left over by a crash as interrupted`);
   }
 
-  private prune(): void {
+  private async prune(): Promise<void> {
     const { retentionDays } = this.config.history;
     const cutoff = retentionCutoff(retentionDays);
-    const pruned = this.repository.pruneBefore(cutoff);
+    const pruned = await this.repository.pruneBefore(cutoff);
     if (pruned > 0) this.logger.log(`Pruned ${pruned} run(s) older than ${retentionDays} days`);
   }
 }

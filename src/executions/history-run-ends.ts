@@ -9,8 +9,8 @@ export class HistoryRunEnds extends RunEnds {
     super();
   }
 
-  endedAt(runId: string): number | null {
-    const finishedAt = this.repository.finishedAt(runId);
+  async endedAt(runId: string): Promise<number | null> {
+    const finishedAt = await this.repository.finishedAt(runId);
     return finishedAt === null ? null : Date.parse(finishedAt);
   }
 }

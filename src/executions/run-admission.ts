@@ -9,6 +9,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { RunExecutor } from '../agent/run-executor';
 import { PermissionMode } from '../common/config/permission-mode';
 import { ExecutionRequest } from './execution-request';
+import { SqlExecutor } from '../store/sql-store';
 import { RunBudgets } from './run-budgets';
 import { RunQueue } from './run-queue';
 
@@ -56,7 +57,7 @@ export class RunAdmission {
     this.checkPromptSize(request.prompt);
     request = this.withPermissionMode(request);
     // Before the container is started for a run that would be refused.
-    this.budgets.check(env, options.tokenId);
+    await this.budgets.check(env, options.tokenId);
     // A new session takes a spare CLI's id when one fits: its first turn skips the start.
     const sessionId =
       request.sessionId ??
@@ -81,11 +82,15 @@ export class RunAdmission {
   }
 
   /**
-   * The budgets once more, when the run is recorded (synchronously with it): submits that were
-   * admitted meanwhile may have used up the room.
+   * The budgets once more, in one transaction with `record` (which records the run): submits that
+   * were admitted meanwhile may have used up the room.
    */
-  recheckBudgets(env: string, tokenId: string): void {
-    this.budgets.check(env, tokenId);
+  recordWithinBudgets<T>(
+    env: string,
+    tokenId: string,
+    record: (tx: SqlExecutor) => Promise<T>,
+  ): Promise<T> {
+    return this.budgets.checkAndRecord(env, tokenId, record);
   }
 
   private hasRunInFlight(env: string, sessionId: string): boolean {

@@ -2,6 +2,7 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
+import { SqlExecutor, SqlStore } from '../store/sql-store';
 import { ExecutionsRepository } from './executions.repository';
 
 /** The environment's budget is over rolling 24 hours. */
@@ -17,21 +18,47 @@ export class RunBudgets {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ExecutionsRepository,
+    private readonly store: SqlStore,
   ) {}
 
   /** Throws 429 ENV_BUDGET_EXHAUSTED or RUN_QUOTA_EXHAUSTED when a new run does not fit. */
-  check(env: string, tokenId: string, now = Date.now()): void {
-    this.checkEnvBudget(env, now);
-    this.checkTokenQuota(tokenId, now);
+  async check(
+    env: string,
+    tokenId: string,
+    executor: SqlExecutor = this.store,
+    now = Date.now(),
+  ): Promise<void> {
+    await this.checkEnvBudget(env, executor, now);
+    await this.checkTokenQuota(tokenId, executor, now);
   }
 
-  private checkEnvBudget(env: string, now: number): void {
+  /**
+   * Checks the budgets and, when the run fits, records it with `record`, in one transaction that
+   * holds the environment's and the token's locks: of two submits at once, the second sees the
+   * first's run, so both cannot pass on room for one.
+   */
+  checkAndRecord<T>(
+    env: string,
+    tokenId: string,
+    record: (tx: SqlExecutor) => Promise<T>,
+  ): Promise<T> {
+    return this.store.transaction(async (tx) => {
+      // Always in this order (environment, then token), so two submits never wait on each other.
+      await tx.lock(`budget:${env}`);
+      await tx.lock(`quota:${tokenId}`);
+      await this.check(env, tokenId, tx);
+      return record(tx);
+    });
+  }
+
+  private async checkEnvBudget(env: string, executor: SqlExecutor, now: number): Promise<void> {
     const budget = this.config.budgets.envUsdPerDay;
     if (budget === 0) return;
     const since = new Date(now - ENV_BUDGET_WINDOW_MS).toISOString();
-    const spent = this.repository.spentSince(env, since);
+    const spent = await this.repository.spentSince(env, since, executor);
     if (spent < budget) return;
-    const resetsAt = budgetResetsAt(this.repository.spendingSince(env, since), budget);
+    const spending = await this.repository.spendingSince(env, since, executor);
+    const resetsAt = budgetResetsAt(spending, budget);
     throw exhausted(
       ErrorCode.ENV_BUDGET_EXHAUSTED,
       `Environment ${env} has spent $${spent.toFixed(2)} of its $${budget} a day (ENV_BUDGET_USD_PER_DAY); it takes runs again at ${resetsAt}`,
@@ -40,13 +67,15 @@ export class RunBudgets {
     );
   }
 
-  private checkTokenQuota(tokenId: string, now: number): void {
+  private async checkTokenQuota(
+    tokenId: string,
+    executor: SqlExecutor,
+    now: number,
+  ): Promise<void> {
     const { tokenRunQuota: quota, tokenRunQuotaWindowMs: windowMs } = this.config.budgets;
     if (quota === 0) return;
-    const submitted = this.repository.submittedSince(
-      tokenId,
-      new Date(now - windowMs).toISOString(),
-    );
+    const since = new Date(now - windowMs).toISOString();
+    const submitted = await this.repository.submittedSince(tokenId, since, executor);
     if (submitted.length < quota) return;
     const resetsAt = quotaResetsAt(submitted, quota, windowMs);
     throw exhausted(

@@ -75,11 +75,11 @@ export class RunLifecycle {
       // Before the end is told, so the next run finds the environment fit again.
       if (outcome.limit && LIMITS_THAT_LINGER.has(outcome.limit)) await this.recover(record.env);
       const structured = record.request.outputSchema !== undefined;
-      this.recorder.ended(record.id, toEnd(outcome, active.stopReason, structured));
+      await this.recorder.ended(record.id, toEnd(outcome, active.stopReason, structured));
     } catch (error) {
       if (!(error instanceof ApiError))
         this.logger.error(`run ${record.id} failed: ${String(error)}`);
-      this.recorder.ended(record.id, endOfSetupFailure(error));
+      await this.recorder.ended(record.id, endOfSetupFailure(error));
     } finally {
       letGo();
       this.approvals.forget(record.id);
@@ -109,8 +109,8 @@ export class RunLifecycle {
   }
 
   /** Ends a run that left the queue before it started. */
-  endQueued(id: string, end: ExecutionEnd): void {
-    this.recorder.ended(id, end);
+  endQueued(id: string, end: ExecutionEnd): Promise<void> {
+    return this.recorder.ended(id, end);
   }
 
   /** Interrupts a running run and waits for its end; false when it is not running here. */

@@ -1,5 +1,5 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { RunEnded, ServiceEvents } from '../common/events/service-events';
 import { ExecutionEnd, ExecutionsRepository, ExecutionSummary } from './executions.repository';
@@ -16,10 +16,17 @@ export interface EventTally {
 
 /**
  * Writes what happens to a run into the history and tells the live listeners: its start, each
- * message (numbered, stored within the run's bounds, always relayed) and its end.
+ * message (numbered, stored within the run's bounds, always relayed) and its end. A run's writes
+ * are made one after the other, in the order they were asked for, and each event is relayed once
+ * it is stored: a stream that reads the store after subscribing misses none, and the end is
+ * recorded after the last event.
  */
 @Injectable()
 export class RunRecorder {
+  private readonly logger = new Logger(RunRecorder.name);
+  /** Per run, the last write asked for; it settles when all of the run's writes are done. */
+  private readonly writes = new Map<string, Promise<void>>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ExecutionsRepository,
@@ -30,7 +37,7 @@ export class RunRecorder {
 
   started(run: Pick<ExecutionSummary, 'id' | 'env' | 'createdAt'>): EventTally {
     const startedAt = new Date().toISOString();
-    this.repository.markRunning(run.id, startedAt);
+    void this.inOrder(run.id, 'its start', () => this.repository.markRunning(run.id, startedAt));
     this.telemetry.started(run.env, run.createdAt, startedAt);
     return { nextSeq: 1, storedBytes: 0, full: false };
   }
@@ -49,19 +56,45 @@ export class RunRecorder {
       event.seq > maxEventsPerRun || tally.storedBytes + data.length > maxEventBytesPerRun;
     const store = !tally.full;
     if (store) tally.storedBytes += data.length;
-    this.repository.appendEvent(id, event, store);
-    this.hub.publish(id, event);
+    void this.inOrder(id, `event ${event.seq}`, async () => {
+      try {
+        await this.repository.appendEvent(id, event, store);
+      } finally {
+        // Relayed even when it could not be stored: the live readers still get it.
+        this.hub.publish(id, event);
+      }
+    });
   }
 
   /**
-   * Records the end, then announces it: the hub is the one way a run's end is told to its
-   * streams and waiters, the service's events to what lies outside (webhooks, metrics).
+   * Records the end, after the run's events, then announces it: the hub is the one way a run's
+   * end is told to its streams and waiters, the service's events to what lies outside (webhooks,
+   * metrics). Resolves once it is told; never rejects.
    */
-  ended(id: string, end: ExecutionEnd): void {
-    this.repository.finish(id, end, new Date().toISOString());
-    this.hub.end(id);
-    const record = this.repository.get(id);
-    if (record) this.serviceEvents.emit('run.ended', runEnded(record));
+  ended(id: string, end: ExecutionEnd): Promise<void> {
+    return this.inOrder(id, 'its end', async () => {
+      try {
+        await this.repository.finish(id, end, new Date().toISOString());
+      } finally {
+        this.hub.end(id);
+      }
+      const record = await this.repository.get(id);
+      if (record) this.serviceEvents.emit('run.ended', runEnded(record));
+    });
+  }
+
+  /** Runs `write` after the run's earlier writes; a failure is logged, and the next goes on. */
+  private inOrder(id: string, what: string, write: () => Promise<void>): Promise<void> {
+    const written = (this.writes.get(id) ?? Promise.resolve())
+      .then(write)
+      .catch((error: unknown) => {
+        this.logger.error(`Could not record ${what} of run ${id}: ${String(error)}`);
+      });
+    this.writes.set(id, written);
+    void written.then(() => {
+      if (this.writes.get(id) === written) this.writes.delete(id);
+    });
+    return written;
   }
 }
 

@@ -18,10 +18,13 @@ export class ShutdownDrain implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.lifecycle.stopAccepting();
-    for (const run of this.queue.waiting()) {
+    const waitingEnded = this.queue.waiting().map((run) => {
       this.queue.remove(run.id);
-      this.lifecycle.endQueued(run.id, endWithoutRun('shutdown'));
-    }
-    await this.lifecycle.drain(this.config.execution.shutdownGraceMs);
+      return this.lifecycle.endQueued(run.id, endWithoutRun('shutdown'));
+    });
+    await Promise.all([
+      ...waitingEnded,
+      this.lifecycle.drain(this.config.execution.shutdownGraceMs),
+    ]);
   }
 }

@@ -67,10 +67,10 @@ export class SessionForkService {
     );
     // Indexed now, so that the answer and the next list show it without a scan.
     const summary = summarizeTranscript(transcript.toString('utf8'));
-    this.sessions.saveTranscripts(env, [
+    await this.sessions.saveTranscripts(env, [
       { ...stat, summary, read: { bytes: transcript.length, summary } },
     ]);
-    const record = this.sessions.find(env, sessionId);
+    const record = await this.sessions.find(env, sessionId);
     if (record === null) throw new Error(`The fork ${sessionId} is not in the index`);
     return {
       ...toSessionSummary(record, false),
@@ -82,7 +82,8 @@ export class SessionForkService {
   private async readParent(env: string, container: string, id: string): Promise<TranscriptEntry[]> {
     const read = await this.transcripts.readEntries(container, id, FORK_MAX_TRANSCRIPT_BYTES);
     if (read === null) {
-      throw this.sessions.find(env, id)?.reserved ? sessionEmpty(id) : sessionNotFound(env, id);
+      const reserved = (await this.sessions.find(env, id))?.reserved;
+      throw reserved ? sessionEmpty(id) : sessionNotFound(env, id);
     }
     if (read.entries === null) throw transcriptTooLarge(id, read.size, FORK_MAX_TRANSCRIPT_BYTES);
     return read.entries;

@@ -78,13 +78,13 @@ export class SessionIndexer {
     const state = await this.containers.runState(env);
     if (state === 'missing') return;
     if (state === 'stopped') {
-      if (!this.sessions.wasScanned(env)) await this.readWhileStopped(env, container);
+      if (!(await this.sessions.wasScanned(env))) await this.readWhileStopped(env, container);
       return;
     }
     const stats = await this.transcripts.list(container);
-    const indexed = this.sessions.transcripts(env);
+    const indexed = await this.sessions.transcripts(env);
     const onDisk = new Set(stats.map((stat) => stat.id));
-    this.sessions.dropTranscripts(
+    await this.sessions.dropTranscripts(
       env,
       [...indexed.keys()].filter((id) => !onDisk.has(id)),
     );
@@ -104,29 +104,40 @@ export class SessionIndexer {
         if (stat) batch.add({ ...read, size: stat.size, mtimeMs: stat.mtimeMs });
       },
     );
-    batch.flush();
-    this.sessions.markScanned(env);
+    await batch.flush();
+    await this.sessions.markScanned(env);
   }
 
   private async readWhileStopped(env: string, container: string): Promise<void> {
     const batch = this.saver(env);
     const found = await this.transcripts.readAll(container, (read) => batch.add(read));
-    batch.flush();
-    if (found) this.sessions.markScanned(env);
+    await batch.flush();
+    if (found) await this.sessions.markScanned(env);
   }
 
-  private saver(env: string): { add(file: IndexedFile): void; flush(): void } {
+  /**
+   * Saves what is read in batches as it comes, one batch after the other; `flush` saves the rest
+   * and resolves when all are saved (or rejects with the first failure).
+   */
+  private saver(env: string): { add(file: IndexedFile): void; flush(): Promise<void> } {
     let pending: IndexedFile[] = [];
-    const flush = () => {
-      this.sessions.saveTranscripts(env, pending);
+    let saved = Promise.resolve();
+    const save = () => {
+      const batch = pending;
       pending = [];
+      saved = saved.then(() => this.sessions.saveTranscripts(env, batch));
+      // Seen by `flush`; until then a failure must not count as unhandled.
+      saved.catch(() => undefined);
     };
     return {
       add: (file) => {
         pending.push(file);
-        if (pending.length >= SAVE_BATCH) flush();
+        if (pending.length >= SAVE_BATCH) save();
       },
-      flush,
+      flush: () => {
+        save();
+        return saved;
+      },
     };
   }
 }

@@ -58,7 +58,7 @@ export class SessionsController {
   @RequiresScope(TokenAction.run, ScopeEnvironment.body)
   @ApiCreatedResponse({ type: CreatedSessionDto })
   @ApiErrors({ 404: [ErrorCode.ENV_NOT_FOUND] })
-  createSession(@Body() body: CreateSessionDto): CreatedSessionDto {
+  createSession(@Body() body: CreateSessionDto): Promise<CreatedSessionDto> {
     return this.sessions.createSession(body);
   }
 

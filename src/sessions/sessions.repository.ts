@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Statement } from 'better-sqlite3';
-import { DatabaseService } from '../store/database.service';
+import { SqlStore, SqlValue } from '../store/sql-store';
 import { ReadState, TranscriptSummary } from './transcript';
 
 /** What the index knows of a session's transcript file. */
@@ -51,103 +50,53 @@ interface SessionRow {
  */
 @Injectable()
 export class SessionsRepository {
-  private readonly insertReservation: Statement<[string, string, string | null, string, string]>;
-  private readonly selectOne: Statement<[string, string], SessionRow>;
-  private readonly selectFirstPage: Statement<[string, number], SessionRow>;
-  private readonly selectPageAfter: Statement<[string, string, string, string, number], SessionRow>;
-  private readonly selectTranscripts: Statement<[string], SessionRow>;
-  private readonly upsertTranscript: Statement<unknown[]>;
-  private readonly clearTranscript: Statement<[string, string]>;
-  private readonly deleteUnreserved: Statement<[string, string]>;
-  private readonly deleteOne: Statement<[string, string]>;
-  private readonly selectScan: Statement<[string], { scanned_at: string }>;
-  private readonly upsertScan: Statement<[string, string]>;
-  private readonly saveFiles: (env: string, files: readonly IndexedFile[]) => void;
-  private readonly dropFiles: (env: string, ids: readonly string[]) => void;
+  constructor(private readonly store: SqlStore) {}
 
-  constructor(database: DatabaseService) {
-    const { db } = database;
-    this.insertReservation = db.prepare(
-      `INSERT INTO sessions (env, id, title, created_at, updated_at, reserved)
-         VALUES (?, ?, ?, ?, ?, 1)`,
-    );
-    this.selectOne = db.prepare('SELECT * FROM sessions WHERE env = ? AND id = ?');
-    this.selectFirstPage = db.prepare(
-      'SELECT * FROM sessions WHERE env = ? ORDER BY updated_at DESC, id DESC LIMIT ?',
-    );
-    this.selectPageAfter = db.prepare(
-      `SELECT * FROM sessions WHERE env = ? AND (updated_at < ? OR (updated_at = ? AND id < ?))
-         ORDER BY updated_at DESC, id DESC LIMIT ?`,
-    );
-    this.selectTranscripts = db.prepare(
-      'SELECT * FROM sessions WHERE env = ? AND transcript_size IS NOT NULL',
-    );
-    // A reservation keeps its own creation time; a session found on disk takes its transcript's.
-    this.upsertTranscript = db.prepare(
-      `INSERT INTO sessions (env, id, reserved, title, created_at, updated_at, transcript_size,
-           transcript_mtime_ms, transcript_title, first_timestamp, message_count, skipped_lines,
-           read_state)
-         VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (env, id) DO UPDATE SET
-           created_at = CASE WHEN reserved = 1 THEN created_at ELSE excluded.created_at END,
-           updated_at = excluded.updated_at,
-           transcript_size = excluded.transcript_size,
-           transcript_mtime_ms = excluded.transcript_mtime_ms,
-           transcript_title = excluded.transcript_title,
-           first_timestamp = excluded.first_timestamp,
-           message_count = excluded.message_count,
-           skipped_lines = excluded.skipped_lines,
-           read_state = excluded.read_state`,
-    );
-    this.clearTranscript = db.prepare(
-      `UPDATE sessions SET updated_at = created_at, transcript_size = NULL,
-           transcript_mtime_ms = NULL, transcript_title = NULL, first_timestamp = NULL,
-           message_count = 0, skipped_lines = 0, read_state = NULL
-         WHERE env = ? AND id = ? AND reserved = 1`,
-    );
-    this.deleteUnreserved = db.prepare(
-      'DELETE FROM sessions WHERE env = ? AND id = ? AND reserved = 0',
-    );
-    this.deleteOne = db.prepare('DELETE FROM sessions WHERE env = ? AND id = ?');
-    this.selectScan = db.prepare('SELECT scanned_at FROM session_scans WHERE env = ?');
-    this.upsertScan = db.prepare(
-      `INSERT INTO session_scans (env, scanned_at) VALUES (?, ?)
-         ON CONFLICT (env) DO UPDATE SET scanned_at = excluded.scanned_at`,
-    );
-    this.saveFiles = db.transaction((env: string, files: readonly IndexedFile[]) => {
-      for (const file of files) this.upsertTranscript.run(...transcriptParams(env, file));
-    });
-    this.dropFiles = db.transaction((env: string, ids: readonly string[]) => {
-      for (const id of ids) {
-        this.clearTranscript.run(env, id);
-        this.deleteUnreserved.run(env, id);
-      }
-    });
-  }
-
-  reserve(env: string, id: string, title: string | null): SessionRecord {
+  async reserve(env: string, id: string, title: string | null): Promise<SessionRecord> {
     const createdAt = new Date().toISOString();
-    this.insertReservation.run(env, id, title, createdAt, createdAt);
+    await this.store.run(
+      `INSERT INTO sessions (env, id, title, created_at, updated_at, reserved)
+       VALUES (?, ?, ?, ?, ?, 1)`,
+      [env, id, title, createdAt, createdAt],
+    );
     return { env, id, reserved: true, title, createdAt, updatedAt: createdAt, transcript: null };
   }
 
-  find(env: string, id: string): SessionRecord | null {
-    const row = this.selectOne.get(env, id);
+  async find(env: string, id: string): Promise<SessionRecord | null> {
+    const row = await this.store.get<SessionRow>(
+      'SELECT * FROM sessions WHERE env = ? AND id = ?',
+      [env, id],
+    );
     return row ? toRecord(row) : null;
   }
 
   /** Newest first by `updatedAt`, then by id (descending), after the position given. */
-  page(env: string, limit: number, after?: { updatedAt: string; id: string }): SessionRecord[] {
+  async page(
+    env: string,
+    limit: number,
+    after?: { updatedAt: string; id: string },
+  ): Promise<SessionRecord[]> {
     const rows = after
-      ? this.selectPageAfter.all(env, after.updatedAt, after.updatedAt, after.id, limit)
-      : this.selectFirstPage.all(env, limit);
+      ? await this.store.all<SessionRow>(
+          `SELECT * FROM sessions WHERE env = ? AND (updated_at < ? OR (updated_at = ? AND id < ?))
+           ORDER BY updated_at DESC, id DESC LIMIT ?`,
+          [env, after.updatedAt, after.updatedAt, after.id, limit],
+        )
+      : await this.store.all<SessionRow>(
+          'SELECT * FROM sessions WHERE env = ? ORDER BY updated_at DESC, id DESC LIMIT ?',
+          [env, limit],
+        );
     return rows.map(toRecord);
   }
 
   /** Every indexed transcript of the environment, by session id. */
-  transcripts(env: string): Map<string, IndexedTranscript> {
+  async transcripts(env: string): Promise<Map<string, IndexedTranscript>> {
+    const rows = await this.store.all<SessionRow>(
+      'SELECT * FROM sessions WHERE env = ? AND transcript_size IS NOT NULL',
+      [env],
+    );
     const indexed = new Map<string, IndexedTranscript>();
-    for (const row of this.selectTranscripts.iterate(env)) {
+    for (const row of rows) {
       const transcript = transcriptOf(row);
       if (transcript) indexed.set(row.id, transcript);
     }
@@ -155,31 +104,75 @@ export class SessionsRepository {
   }
 
   /** Records what was read of these transcripts, in one transaction. */
-  saveTranscripts(env: string, files: readonly IndexedFile[]): void {
-    if (files.length > 0) this.saveFiles(env, files);
+  async saveTranscripts(env: string, files: readonly IndexedFile[]): Promise<void> {
+    if (files.length === 0) return;
+    await this.store.transaction(async (tx) => {
+      // A reservation keeps its own creation time; a session found on disk takes its transcript's.
+      for (const file of files) {
+        await tx.run(
+          `INSERT INTO sessions (env, id, reserved, title, created_at, updated_at, transcript_size,
+             transcript_mtime_ms, transcript_title, first_timestamp, message_count, skipped_lines,
+             read_state)
+           VALUES (?, ?, 0, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (env, id) DO UPDATE SET
+             created_at = CASE WHEN sessions.reserved = 1 THEN sessions.created_at
+                               ELSE excluded.created_at END,
+             updated_at = excluded.updated_at,
+             transcript_size = excluded.transcript_size,
+             transcript_mtime_ms = excluded.transcript_mtime_ms,
+             transcript_title = excluded.transcript_title,
+             first_timestamp = excluded.first_timestamp,
+             message_count = excluded.message_count,
+             skipped_lines = excluded.skipped_lines,
+             read_state = excluded.read_state`,
+          transcriptParams(env, file),
+        );
+      }
+    });
   }
 
   /** These transcripts are gone: a reserved session stays (as new), any other leaves the index. */
-  dropTranscripts(env: string, ids: readonly string[]): void {
-    if (ids.length > 0) this.dropFiles(env, ids);
+  async dropTranscripts(env: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.store.transaction(async (tx) => {
+      for (const id of ids) {
+        await tx.run(
+          `UPDATE sessions SET updated_at = created_at, transcript_size = NULL,
+             transcript_mtime_ms = NULL, transcript_title = NULL, first_timestamp = NULL,
+             message_count = 0, skipped_lines = 0, read_state = NULL
+           WHERE env = ? AND id = ? AND reserved = 1`,
+          [env, id],
+        );
+        await tx.run('DELETE FROM sessions WHERE env = ? AND id = ? AND reserved = 0', [env, id]);
+      }
+    });
   }
 
   /** True when there was one to delete. */
-  delete(env: string, id: string): boolean {
-    return this.deleteOne.run(env, id).changes > 0;
+  async delete(env: string, id: string): Promise<boolean> {
+    const { changes } = await this.store.run('DELETE FROM sessions WHERE env = ? AND id = ?', [
+      env,
+      id,
+    ]);
+    return changes > 0;
   }
 
   /** Whether the environment's transcripts were ever scanned into the index. */
-  wasScanned(env: string): boolean {
-    return this.selectScan.get(env) !== undefined;
+  async wasScanned(env: string): Promise<boolean> {
+    const row = await this.store.get('SELECT scanned_at FROM session_scans WHERE env = ?', [env]);
+    return row !== undefined;
   }
 
-  markScanned(env: string): void {
-    this.upsertScan.run(env, new Date().toISOString());
+  async markScanned(env: string): Promise<void> {
+    await this.store.run(
+      `INSERT INTO session_scans (env, scanned_at) VALUES (?, ?)
+       ON CONFLICT (env) DO UPDATE SET scanned_at = excluded.scanned_at`,
+      [env, new Date().toISOString()],
+    );
   }
 }
 
-function transcriptParams(env: string, file: IndexedFile): unknown[] {
+function transcriptParams(env: string, file: IndexedFile): SqlValue[] {
   const updatedAt = wholeSecondsIso(file.mtimeMs);
   return [
     env,

@@ -46,9 +46,9 @@ export class SessionsService {
     private readonly serviceEvents: ServiceEvents,
   ) {}
 
-  createSession({ env, title }: CreateSessionDto): CreatedSessionDto {
+  async createSession({ env, title }: CreateSessionDto): Promise<CreatedSessionDto> {
     this.containers.checkEnvironment(env);
-    const session = this.sessions.reserve(env, randomUUID(), title ?? null);
+    const session = await this.sessions.reserve(env, randomUUID(), title ?? null);
     return { sessionId: session.id, env, createdAt: session.createdAt, title: session.title };
   }
 
@@ -57,7 +57,7 @@ export class SessionsService {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, isListCursor);
     // A list starts from a fresh scan; its later pages go on through the same index.
     if (after === undefined) await this.indexer.refresh(env);
-    const records = this.sessions.page(env, limit + 1, after);
+    const records = await this.sessions.page(env, limit + 1, after);
     const items = records.slice(0, limit).map((record) => this.toSummary(record));
     const last = items.at(-1);
     return {
@@ -74,7 +74,7 @@ export class SessionsService {
     const position: MessagePosition =
       query.cursor === undefined ? { byte: 0, index: 0 } : decodeCursor(query.cursor, isPosition);
     if (query.cursor === undefined) await this.indexer.refresh(env);
-    const record = this.sessions.find(env, id);
+    const record = await this.sessions.find(env, id);
     const page = await this.transcripts.readMessages(
       this.containers.containerName(env),
       id,
@@ -120,18 +120,20 @@ export class SessionsService {
     if (await this.transcripts.hasTranscript(this.containers.containerName(env), id)) {
       return { sessionId: id, resume: true };
     }
-    if (this.sessions.find(env, id)?.reserved) return { sessionId: id, resume: false };
+    if ((await this.sessions.find(env, id))?.reserved) return { sessionId: id, resume: false };
     throw sessionNotFound(env, id);
   }
 
   private async removeSession(env: string, id: string): Promise<void> {
     const container = this.containers.containerName(env);
     const onDisk = await this.transcripts.exists(container, id);
-    if (!onDisk.any && !this.sessions.find(env, id)?.reserved) throw sessionNotFound(env, id);
+    if (!onDisk.any && !(await this.sessions.find(env, id))?.reserved) {
+      throw sessionNotFound(env, id);
+    }
     if (onDisk.any) {
       await this.containers.whileRunning(env, () => this.transcripts.remove(container, id));
     }
-    this.sessions.delete(env, id);
+    await this.sessions.delete(env, id);
     this.serviceEvents.emit('session.deleted', {
       env,
       sessionId: id,

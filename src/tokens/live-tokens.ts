@@ -33,8 +33,9 @@ export class LiveTokens extends ScopedTokens implements OnModuleInit {
     super();
   }
 
-  onModuleInit(): void {
-    for (const token of this.repository.live(new Date(this.clock.now()).toISOString())) {
+  // Awaited by Nest: the application serves no request before the live tokens are loaded.
+  async onModuleInit(): Promise<void> {
+    for (const token of await this.repository.live(new Date(this.clock.now()).toISOString())) {
       this.add(token);
     }
   }

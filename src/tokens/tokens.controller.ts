@@ -40,7 +40,7 @@ export class TokensController {
   @Post()
   @MasterOnly()
   @ApiCreatedResponse({ type: MintedTokenDto })
-  mintToken(@Body() body: MintTokenDto): MintedTokenDto {
+  mintToken(@Body() body: MintTokenDto): Promise<MintedTokenDto> {
     return this.tokens.mint(body);
   }
 
@@ -51,7 +51,7 @@ export class TokensController {
   @Get()
   @MasterOnly()
   @ApiOkResponse({ type: TokenListDto })
-  listTokens(@Query() query: PageQueryDto): TokenListDto {
+  listTokens(@Query() query: PageQueryDto): Promise<TokenListDto> {
     return this.tokens.list(query);
   }
 
@@ -62,7 +62,7 @@ export class TokensController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiParam({ name: 'id', description: 'The token id', format: 'uuid' })
   @ApiErrors({ 404: [ErrorCode.TOKEN_NOT_FOUND] })
-  revokeToken(@Param('id', UuidParamPipe) id: string): void {
-    this.tokens.revoke(id);
+  revokeToken(@Param('id', UuidParamPipe) id: string): Promise<void> {
+    return this.tokens.revoke(id);
   }
 }

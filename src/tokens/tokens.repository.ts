@@ -1,7 +1,7 @@
 import { CreatedAtCursor } from '../common/http/cursor';
 import { Injectable } from '@nestjs/common';
 import { TokenAction } from '../common/routes/required-scope.decorator';
-import { DatabaseService } from '../store/database.service';
+import { SqlStore } from '../store/sql-store';
 
 /** A scoped token as the store keeps it: its SHA-256, never the token. */
 export interface StoredToken {
@@ -29,15 +29,13 @@ interface TokenRow {
 /** The scoped tokens (`api_tokens`). Timestamps are ISO strings, so they compare as text. */
 @Injectable()
 export class TokensRepository {
-  constructor(private readonly database: DatabaseService) {}
+  constructor(private readonly store: SqlStore) {}
 
-  insert(token: StoredToken): void {
-    this.database
-      .statement(
-        `INSERT INTO api_tokens (id, token_hash, name, environments, actions, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async insert(token: StoredToken): Promise<void> {
+    await this.store.run(
+      `INSERT INTO api_tokens (id, token_hash, name, environments, actions, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
         token.id,
         token.tokenHash,
         token.name,
@@ -45,57 +43,55 @@ export class TokensRepository {
         JSON.stringify(token.actions),
         token.createdAt,
         token.expiresAt,
-      );
+      ],
+    );
   }
 
-  get(id: string): StoredToken | null {
-    const row = this.database
-      .statement<[string], TokenRow>('SELECT * FROM api_tokens WHERE id = ?')
-      .get(id);
+  async get(id: string): Promise<StoredToken | null> {
+    const row = await this.store.get<TokenRow>('SELECT * FROM api_tokens WHERE id = ?', [id]);
     return row ? toStoredToken(row) : null;
   }
 
   /** Kept tokens, newest first: `limit` of them from just after `before` (from the newest without). */
-  list(before: CreatedAtCursor | undefined, limit: number): StoredToken[] {
+  async list(before: CreatedAtCursor | undefined, limit: number): Promise<StoredToken[]> {
     const rows = before
-      ? this.database
-          .statement<[string, string, string, number], TokenRow>(
-            `SELECT * FROM api_tokens WHERE created_at < ? OR (created_at = ? AND id < ?)
-             ORDER BY created_at DESC, id DESC LIMIT ?`,
-          )
-          .all(before.createdAt, before.createdAt, before.id, limit)
-      : this.database
-          .statement<[number], TokenRow>(
-            'SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC LIMIT ?',
-          )
-          .all(limit);
+      ? await this.store.all<TokenRow>(
+          `SELECT * FROM api_tokens WHERE created_at < ? OR (created_at = ? AND id < ?)
+           ORDER BY created_at DESC, id DESC LIMIT ?`,
+          [before.createdAt, before.createdAt, before.id, limit],
+        )
+      : await this.store.all<TokenRow>(
+          'SELECT * FROM api_tokens ORDER BY created_at DESC, id DESC LIMIT ?',
+          [limit],
+        );
     return rows.map(toStoredToken);
   }
 
   /** The tokens neither revoked nor expired at `now`. */
-  live(now: string): StoredToken[] {
-    return this.database
-      .statement<[string], TokenRow>(
-        'SELECT * FROM api_tokens WHERE revoked_at IS NULL AND expires_at > ?',
-      )
-      .all(now)
-      .map(toStoredToken);
+  async live(now: string): Promise<StoredToken[]> {
+    const rows = await this.store.all<TokenRow>(
+      'SELECT * FROM api_tokens WHERE revoked_at IS NULL AND expires_at > ?',
+      [now],
+    );
+    return rows.map(toStoredToken);
   }
 
   /** Marks the token revoked at `at`, unless it already was; false when there is no such token. */
-  revoke(id: string, at: string): boolean {
-    return (
-      this.database
-        .statement('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?')
-        .run(at, id).changes > 0
+  async revoke(id: string, at: string): Promise<boolean> {
+    const { changes } = await this.store.run(
+      'UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?',
+      [at, id],
     );
+    return changes > 0;
   }
 
   /** Deletes the tokens that expired, or were revoked, before `cutoff`; returns how many. */
-  pruneBefore(cutoff: string): number {
-    return this.database
-      .statement('DELETE FROM api_tokens WHERE expires_at < ? OR revoked_at < ?')
-      .run(cutoff, cutoff).changes;
+  async pruneBefore(cutoff: string): Promise<number> {
+    const { changes } = await this.store.run(
+      'DELETE FROM api_tokens WHERE expires_at < ? OR revoked_at < ?',
+      [cutoff, cutoff],
+    );
+    return changes;
   }
 }
 

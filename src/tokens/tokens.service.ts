@@ -43,15 +43,15 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly clock: Clock,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.stopPruning = pruneHourly(() => this.prune());
+  async onApplicationBootstrap(): Promise<void> {
+    this.stopPruning = await pruneHourly(() => this.prune(), this.logger);
   }
 
   onModuleDestroy(): void {
     this.stopPruning();
   }
 
-  mint(request: MintTokenDto): MintedTokenDto {
+  async mint(request: MintTokenDto): Promise<MintedTokenDto> {
     this.checkEnvironments(request.environments);
     const token = `${SCOPED_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const now = this.clock.now();
@@ -66,12 +66,12 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
       expiresAt: new Date(now + ttlSeconds * 1000).toISOString(),
       revokedAt: null,
     };
-    this.repository.insert(stored);
+    await this.repository.insert(stored);
     this.live.add(stored);
     return { ...fieldsOf(stored), token };
   }
 
-  list(query: PageQueryDto): TokenListDto {
+  list(query: PageQueryDto): Promise<TokenListDto> {
     return pageNewestFirst(
       query,
       (before, limit) => this.repository.list(before, limit),
@@ -80,12 +80,12 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Revokes the token (again is harmless); it is refused from the next request on. */
-  revoke(id: string): void {
-    const stored = this.repository.get(id);
+  async revoke(id: string): Promise<void> {
+    const stored = await this.repository.get(id);
     if (!stored) {
       throw new ApiError(HttpStatus.NOT_FOUND, ErrorCode.TOKEN_NOT_FOUND, `No token ${id}`);
     }
-    this.repository.revoke(id, new Date(this.clock.now()).toISOString());
+    await this.repository.revoke(id, new Date(this.clock.now()).toISOString());
     this.live.remove(stored);
   }
 
@@ -106,11 +106,11 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     if (problems.length > 0) throw validationFailed(problems);
   }
 
-  private prune(): void {
+  private async prune(): Promise<void> {
     const { retentionDays } = this.config.history;
     const now = this.clock.now();
     this.live.dropExpired(now);
-    const pruned = this.repository.pruneBefore(retentionCutoff(retentionDays, now));
+    const pruned = await this.repository.pruneBefore(retentionCutoff(retentionDays, now));
     if (pruned > 0) {
       this.logger.log(
         `Pruned ${pruned} token(s) expired or revoked over ${retentionDays} days ago`,

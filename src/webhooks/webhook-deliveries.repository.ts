@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService } from '../store/database.service';
+import { SqlStore } from '../store/sql-store';
 import { AttemptResult, WebhookDelivery, WebhookDeliveryStatus } from './webhook-delivery';
 
 interface DeliveryRow {
@@ -33,45 +33,40 @@ const MAX_ERROR_LENGTH = 500;
  */
 @Injectable()
 export class WebhookDeliveriesRepository {
-  constructor(private readonly database: DatabaseService) {}
+  constructor(private readonly store: SqlStore) {}
 
   /** A new delivery, due at once. */
-  enqueue(delivery: { id: string; eventType: string; payload: string; createdAt: string }): void {
-    this.database
-      .statement(
-        `INSERT INTO webhook_deliveries (id, event_type, payload, status, created_at, next_attempt_at)
-         VALUES (?, ?, ?, 'pending', ?, ?)`,
-      )
-      .run(
-        delivery.id,
-        delivery.eventType,
-        delivery.payload,
-        delivery.createdAt,
-        delivery.createdAt,
-      );
+  async enqueue(delivery: {
+    id: string;
+    eventType: string;
+    payload: string;
+    createdAt: string;
+  }): Promise<void> {
+    await this.store.run(
+      `INSERT INTO webhook_deliveries (id, event_type, payload, status, created_at, next_attempt_at)
+       VALUES (?, ?, ?, 'pending', ?, ?)`,
+      [delivery.id, delivery.eventType, delivery.payload, delivery.createdAt, delivery.createdAt],
+    );
   }
 
   /** Takes the delivery that has been due longest, if any, and marks it `delivering`. */
-  claimDue(now: string): WebhookDelivery | null {
-    const row = this.database
-      .statement<[string], DeliveryRow>(
-        `UPDATE webhook_deliveries SET status = 'delivering'
-         WHERE id = (SELECT id FROM webhook_deliveries
-                      WHERE status = 'pending' AND next_attempt_at <= ?
-                      ORDER BY next_attempt_at, created_at, id LIMIT 1)
-         RETURNING *`,
-      )
-      .get(now);
+  async claimDue(now: string): Promise<WebhookDelivery | null> {
+    const row = await this.store.get<DeliveryRow>(
+      `UPDATE webhook_deliveries SET status = 'delivering'
+       WHERE id = (SELECT id FROM webhook_deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, created_at, id LIMIT 1)
+       RETURNING *`,
+      [now],
+    );
     return row ? toDelivery(row) : null;
   }
 
   /** When the next pending delivery is due, or null when none waits. */
-  nextDueAt(): string | null {
-    const row = this.database
-      .statement<[], { due: string | null }>(
-        `SELECT MIN(next_attempt_at) AS due FROM webhook_deliveries WHERE status = 'pending'`,
-      )
-      .get();
+  async nextDueAt(): Promise<string | null> {
+    const row = await this.store.get<{ due: string | null }>(
+      `SELECT MIN(next_attempt_at) AS due FROM webhook_deliveries WHERE status = 'pending'`,
+    );
     return row?.due ?? null;
   }
 
@@ -79,20 +74,18 @@ export class WebhookDeliveriesRepository {
    * Records an attempt: `delivered` on a 2xx; otherwise `pending` again until `nextAttemptAt`, or
    * `failed` when that is null (no attempt left).
    */
-  recordAttempt(
+  async recordAttempt(
     id: string,
     result: AttemptResult,
     attemptedAt: string,
     nextAttemptAt: string | null,
-  ): void {
+  ): Promise<void> {
     const status = result.ok ? 'delivered' : nextAttemptAt ? 'pending' : 'failed';
-    this.database
-      .statement(
-        `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?,
-           last_response_status = ?, last_error = ?, next_attempt_at = ?, delivered_at = ?
-         WHERE id = ?`,
-      )
-      .run(
+    await this.store.run(
+      `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?,
+         last_response_status = ?, last_error = ?, next_attempt_at = ?, delivered_at = ?
+       WHERE id = ?`,
+      [
         status,
         attemptedAt,
         result.responseStatus,
@@ -100,34 +93,35 @@ export class WebhookDeliveriesRepository {
         result.ok ? null : nextAttemptAt,
         result.ok ? attemptedAt : null,
         id,
-      );
+      ],
+    );
   }
 
   /**
    * Puts `delivering` deliveries back to `pending`, as they were before the attempt: one cut short
    * by a shutdown (`id`), or all that a crash left (no `id`). Answers how many.
    */
-  release(id?: string): number {
-    if (id !== undefined) {
-      return this.database
-        .statement(
-          `UPDATE webhook_deliveries SET status = 'pending' WHERE id = ? AND status = 'delivering'`,
-        )
-        .run(id).changes;
-    }
-    return this.database
-      .statement(`UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'delivering'`)
-      .run().changes;
+  async release(id?: string): Promise<number> {
+    const { changes } =
+      id === undefined
+        ? await this.store.run(
+            `UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'delivering'`,
+          )
+        : await this.store.run(
+            `UPDATE webhook_deliveries SET status = 'pending' WHERE id = ? AND status = 'delivering'`,
+            [id],
+          );
+    return changes;
   }
 
-  get(id: string): WebhookDelivery | null {
-    const row = this.database
-      .statement<[string], DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = ?')
-      .get(id);
+  async get(id: string): Promise<WebhookDelivery | null> {
+    const row = await this.store.get<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE id = ?', [
+      id,
+    ]);
     return row ? toDelivery(row) : null;
   }
 
-  list(filter: DeliveryFilter): WebhookDelivery[] {
+  async list(filter: DeliveryFilter): Promise<WebhookDelivery[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.status !== undefined) {
@@ -145,20 +139,18 @@ export class WebhookDeliveriesRepository {
     const sql = `SELECT * FROM webhook_deliveries
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, id DESC LIMIT ?`;
-    return this.database
-      .statement<(string | number)[], DeliveryRow>(sql)
-      .all(...params, filter.limit)
-      .map(toDelivery);
+    const rows = await this.store.all<DeliveryRow>(sql, [...params, filter.limit]);
+    return rows.map(toDelivery);
   }
 
   /** Deletes the finished (delivered or failed) deliveries created before `cutoff`. */
-  pruneBefore(cutoff: string): number {
-    return this.database
-      .statement(
-        `DELETE FROM webhook_deliveries
-         WHERE created_at < ? AND status IN ('delivered', 'failed')`,
-      )
-      .run(cutoff).changes;
+  async pruneBefore(cutoff: string): Promise<number> {
+    const { changes } = await this.store.run(
+      `DELETE FROM webhook_deliveries
+       WHERE created_at < ? AND status IN ('delivered', 'failed')`,
+      [cutoff],
+    );
+    return changes;
   }
 }
 

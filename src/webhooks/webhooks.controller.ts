@@ -26,7 +26,9 @@ export class WebhooksController {
   @Get('deliveries')
   @RequiresScope(TokenAction.admin, ScopeEnvironment.all)
   @ApiOkResponse({ type: WebhookDeliveryListDto })
-  listWebhookDeliveries(@Query() query: ListWebhookDeliveriesQueryDto): WebhookDeliveryListDto {
+  listWebhookDeliveries(
+    @Query() query: ListWebhookDeliveriesQueryDto,
+  ): Promise<WebhookDeliveryListDto> {
     return this.webhooks.listDeliveries(query);
   }
 }

@@ -10,7 +10,7 @@ import { WebhookDelivery } from './webhook-delivery';
 export class WebhooksService {
   constructor(private readonly repository: WebhookDeliveriesRepository) {}
 
-  listDeliveries(query: ListWebhookDeliveriesQueryDto): WebhookDeliveryListDto {
+  listDeliveries(query: ListWebhookDeliveriesQueryDto): Promise<WebhookDeliveryListDto> {
     return pageNewestFirst(
       query,
       (before, limit) => this.repository.list({ ...query, before, limit }),

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { components } from '../../client/src';
 import { Clock } from '../../src/common/clock';
-import { DATABASE_FILE } from '../../src/store/database.service';
+import { DATABASE_FILE } from '../../src/store/sqlite-store';
 import { appWithFakeUpstreamSuite, envParams, startTestApp, TestApp } from '../support/test-app';
 
 type MintToken = components['schemas']['MintTokenDto'];

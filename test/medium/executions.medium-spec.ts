@@ -446,12 +446,12 @@ describe('executions: the real wiring and store around a fake runner', () => {
         [queuedId, 'staging'],
       ]) {
         const createdAt = new Date().toISOString();
-        store.insert(
+        await store.insert(
           { id, env, sessionId: randomUUID(), request: { env, prompt: id }, createdAt },
           'a-token',
         );
       }
-      store.markRunning(runningId, new Date().toISOString());
+      await store.markRunning(runningId, new Date().toISOString());
       await previous.app.close();
 
       const { runner, status, request } = await boot({ DATA_DIR: previous.config.dataDir });

@@ -231,8 +231,13 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
     const outbox = before.app.get(WebhookDeliveriesRepository);
     const payload = JSON.stringify({ type: 'container.idle_stopped', timestamp: 'x', data: {} });
     const createdAt = new Date().toISOString();
-    outbox.enqueue({ id: 'msg_inflight', eventType: 'container.idle_stopped', payload, createdAt });
-    expect(outbox.claimDue(new Date().toISOString())).toMatchObject({ status: 'delivering' });
+    await outbox.enqueue({
+      id: 'msg_inflight',
+      eventType: 'container.idle_stopped',
+      payload,
+      createdAt,
+    });
+    expect(await outbox.claimDue(new Date().toISOString())).toMatchObject({ status: 'delivering' });
     await before.app.close();
 
     const lifeos = await receiver();

@@ -31,7 +31,8 @@ export class BearerAuthGuard implements CanActivate {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  /** Synchronous but for an events token, whose run's end is read from the history. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.routes.of(context);
     if (route.isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -56,14 +57,14 @@ export class BearerAuthGuard implements CanActivate {
    * A run-scoped token in the query opens that run's stream, and nothing else, until a grace
    * after the run's end.
    */
-  private checkEventsToken(request: AuthenticatedRequest): boolean {
+  private async checkEventsToken(request: AuthenticatedRequest): Promise<boolean> {
     const { access_token: token } = request.query as { access_token?: unknown };
     const { id } = request.params as { id?: unknown };
     if (typeof token !== 'string' || typeof id !== 'string') {
       throw unauthorized('Missing bearer token', 'Bearer realm="claudecode-api"');
     }
     const runId = id.toLowerCase();
-    if (!this.eventsTokens.verify(token, runId, (run) => this.runEnds.endedAt(run))) {
+    if (!(await this.eventsTokens.verify(token, runId, (run) => this.runEnds.endedAt(run)))) {
       throw invalidToken('Invalid or expired events token');
     }
     request.principal = { tokenId: `run:${runId}`, environments: null };

@@ -13,7 +13,7 @@ export interface EventsToken {
  * auth guard reads the history without depending on that feature.
  */
 export abstract class RunEnds {
-  abstract endedAt(runId: string): number | null;
+  abstract endedAt(runId: string): Promise<number | null>;
 }
 
 /**
@@ -47,12 +47,12 @@ export class EventsTokens {
    * True when the token was issued for this run, has not expired, and the run has not ended more
    * than the grace ago. `runEndedAt` is asked only of a genuine token of this run.
    */
-  verify(
+  async verify(
     token: string,
     runId: string,
-    runEndedAt: (runId: string) => number | null,
+    runEndedAt: (runId: string) => Promise<number | null>,
     now = Date.now(),
-  ): boolean {
+  ): Promise<boolean> {
     const [encoded, signature, extra] = token.split('.');
     if (!encoded || !signature || extra !== undefined) return false;
     const payload = Buffer.from(encoded, 'base64url').toString('utf8');
@@ -61,7 +61,7 @@ export class EventsTokens {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return false;
     const [tokenRunId, expiresAt] = payload.split('.');
     if (tokenRunId !== runId || !(Number(expiresAt) > now)) return false;
-    const endedAt = runEndedAt(runId);
+    const endedAt = await runEndedAt(runId);
     return endedAt === null || now < endedAt + this.config.history.eventsTokenGraceMs;
   }
 

@@ -45,14 +45,14 @@ function isCreatedAtCursor(value: unknown): value is CreatedAtCursor {
  * One page of a list ordered by (createdAt, id) newest first: `read` is asked for one item more
  * than the page holds, which tells whether a next page exists.
  */
-export function pageNewestFirst<T extends CreatedAtCursor, D>(
+export async function pageNewestFirst<T extends CreatedAtCursor, D>(
   query: { limit?: number; cursor?: string },
-  read: (before: CreatedAtCursor | undefined, limit: number) => T[],
+  read: (before: CreatedAtCursor | undefined, limit: number) => Promise<T[]>,
   toDto: (item: T) => D,
-): { items: D[]; nextCursor: string | null } {
+): Promise<{ items: D[]; nextCursor: string | null }> {
   const limit = query.limit ?? 20;
   const before = query.cursor ? decodeCursor(query.cursor, isCreatedAtCursor) : undefined;
-  const records = read(before, limit + 1);
+  const records = await read(before, limit + 1);
   const page = records.slice(0, limit);
   const last = page.at(-1);
   return {

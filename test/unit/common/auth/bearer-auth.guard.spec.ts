@@ -72,7 +72,9 @@ function contextFor(
 
 function rejection(guard: BearerAuthGuard, context: ExecutionContext): ApiError {
   try {
-    guard.canActivate(context);
+    // A bearer token is checked synchronously (only an events token reads the history).
+    const allowed = guard.canActivate(context);
+    if (allowed instanceof Promise) throw new Error('expected a synchronous check');
   } catch (error) {
     if (error instanceof ApiError) return error;
     throw error;

@@ -3,14 +3,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../src/common/config/load-config';
+import { Migration, MIGRATIONS } from '../../../src/store/migrations';
 import {
   applyMigrations,
   DATABASE_FILE,
-  DatabaseService,
   openDatabase,
-} from '../../../src/store/database.service';
-import { Migration, MIGRATIONS } from '../../../src/store/migrations';
+  SqliteStore,
+} from '../../../src/store/sqlite-store';
 
 describe('the embedded store', () => {
   let dataDir: string;
@@ -27,8 +26,8 @@ describe('the embedded store', () => {
     rmSync(join(dataDir, '..', '..'), { recursive: true, force: true });
   });
 
-  function open(): DatabaseService {
-    return new DatabaseService(loadConfig({ API_TOKEN: 'x'.repeat(32), DATA_DIR: dataDir }));
+  function open(): SqliteStore {
+    return new SqliteStore(dataDir);
   }
 
   function versions(db: Database.Database): number[] {
@@ -38,7 +37,7 @@ describe('the embedded store', () => {
       .map((row) => row.version);
   }
 
-  it('creates the folder and applies every migration to a fresh database, in WAL mode', () => {
+  it('creates the folder and applies every migration to a fresh database, in WAL mode', async () => {
     const store = open();
     expect(versions(store.db)).toEqual(MIGRATIONS.map((migration) => migration.version));
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -57,16 +56,16 @@ describe('the embedded store', () => {
     expect(columns.map((column) => column.name)).toEqual(
       expect.arrayContaining(['reserved', 'updated_at', 'transcript_size', 'read_state']),
     );
-    store.onApplicationShutdown();
+    await store.onApplicationShutdown();
     expect(store.db.open).toBe(false);
   });
 
-  it('applies nothing again when it is opened a second time, and keeps the data', () => {
+  it('applies nothing again when it is opened a second time, and keeps the data', async () => {
     const first = open();
-    first.db
-      .prepare("INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', NULL, 'now')")
-      .run();
-    first.onApplicationShutdown();
+    await first.run(
+      "INSERT INTO sessions (id, env, title, created_at) VALUES ('a', 'dev', NULL, 'now')",
+    );
+    await first.onApplicationShutdown();
 
     const db = openDatabase(join(dataDir, DATABASE_FILE));
     expect(applyMigrations(db, MIGRATIONS)).toEqual([]);
@@ -93,8 +92,8 @@ describe('the embedded store', () => {
     db.close();
   });
 
-  it('applies only the migrations added since the last boot, in version order', () => {
-    open().onApplicationShutdown();
+  it('applies only the migrations added since the last boot, in version order', async () => {
+    await open().onApplicationShutdown();
     const next = MIGRATIONS.length + 1;
     const later: Migration[] = [
       { version: next + 1, name: 'second', up: 'CREATE TABLE second (id INTEGER);' },
@@ -107,8 +106,8 @@ describe('the embedded store', () => {
     db.close();
   });
 
-  it('rolls a failing migration back completely and records nothing for it', () => {
-    open().onApplicationShutdown();
+  it('rolls a failing migration back completely and records nothing for it', async () => {
+    await open().onApplicationShutdown();
     const db = openDatabase(join(dataDir, DATABASE_FILE));
     const broken: Migration = {
       version: MIGRATIONS.length + 1,
