@@ -1,5 +1,6 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import Database, { Statement } from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Migration, MIGRATIONS } from './migrations';
@@ -30,6 +31,8 @@ export class SqliteStore extends SqlStore implements OnApplicationShutdown {
   private transactionsDone: Promise<void> = Promise.resolve();
   /** Transactions open or queued: while there are any, statements outside them wait. */
   private transactionsPending = 0;
+  /** The transaction whose work is running, as its work sees it. */
+  private readonly inTransaction = new AsyncLocalStorage<{ open: boolean }>();
 
   constructor(dataDir: string) {
     super();
@@ -74,10 +77,10 @@ export class SqliteStore extends SqlStore implements OnApplicationShutdown {
   }
 
   private async runTransaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
-    let open = true;
+    const state = { open: true };
     const inside = <T>(statement: () => T): Promise<T> =>
       settled(() => {
-        if (!open) throw new Error('A statement was issued on a transaction that has ended');
+        if (!state.open) throw new Error('A statement was issued on a transaction that has ended');
         return statement();
       });
     const tx: SqlTransaction = {
@@ -92,14 +95,14 @@ export class SqliteStore extends SqlStore implements OnApplicationShutdown {
     // IMMEDIATE takes the write lock at once, so the transaction never fails half-way for it.
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const result = await work(tx);
+      const result = await this.inTransaction.run(state, () => work(tx));
       this.db.exec('COMMIT');
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
     } finally {
-      open = false;
+      state.open = false;
     }
   }
 
@@ -109,6 +112,12 @@ export class SqliteStore extends SqlStore implements OnApplicationShutdown {
    */
   private outsideTransactions<T>(statement: () => T): Promise<T> {
     if (this.transactionsPending === 0) return settled(statement);
+    // It would wait for the end of the very transaction it is part of: a bug, told at once.
+    if (this.inTransaction.getStore()?.open) {
+      return Promise.reject(
+        new Error('A transaction issued a statement through the store instead of through its tx'),
+      );
+    }
     return this.transactionsDone.then(() => this.outsideTransactions(statement));
   }
 

@@ -121,4 +121,16 @@ describe('the embedded store', () => {
     ).toBeUndefined();
     db.close();
   });
+
+  it('refuses, rather than waits forever, a statement a transaction issues through the store', async () => {
+    const store = open();
+    const misused = store.transaction(async (tx) => {
+      await tx.run("INSERT INTO session_scans (env, scanned_at) VALUES ('a', 'now')");
+      await store.run("INSERT INTO session_scans (env, scanned_at) VALUES ('b', 'now')");
+    });
+    await expect(misused).rejects.toThrow('instead of through its tx');
+    // Rolled back whole; and the store goes on.
+    expect(await store.all('SELECT env FROM session_scans')).toEqual([]);
+    await store.onApplicationShutdown();
+  });
 });
