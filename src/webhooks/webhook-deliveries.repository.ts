@@ -49,13 +49,18 @@ export class WebhookDeliveriesRepository {
     );
   }
 
-  /** Takes the delivery that has been due longest, if any, and marks it `delivering`. */
+  /**
+   * Takes the delivery that has been due longest, if any, and marks it `delivering`. The outer
+   * `status = 'pending'` is checked again on the row itself, so two claims at once never both
+   * take it (on an engine that runs them side by side).
+   */
   async claimDue(now: string): Promise<WebhookDelivery | null> {
     const row = await this.store.get<DeliveryRow>(
       `UPDATE webhook_deliveries SET status = 'delivering'
-       WHERE id = (SELECT id FROM webhook_deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, created_at, id LIMIT 1)
+       WHERE status = 'pending'
+         AND id = (SELECT id FROM webhook_deliveries
+                   WHERE status = 'pending' AND next_attempt_at <= ?
+                   ORDER BY next_attempt_at, created_at, id LIMIT 1)
        RETURNING *`,
       [now],
     );
