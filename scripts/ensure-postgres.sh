@@ -20,16 +20,6 @@ WAIT_SECONDS="${ENSURE_POSTGRES_WAIT_SECONDS:-60}"
 
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (installs packages, starts the cluster)"
 
-install_packages() {
-  package_installed postgresql && return 0
-  wait_for_dpkg_lock
-  # The run we waited for may have installed it already.
-  package_installed postgresql && return 0
-  log "installing: ${PACKAGES[*]}"
-  apt_install "${PACKAGES[@]}"
-  package_installed postgresql || die "postgresql still missing after apt-get install"
-}
-
 # The newest cluster as "<version> <name>", made when the package did not make one.
 cluster() {
   local found
@@ -52,19 +42,6 @@ as_postgres() {
 
 cluster_up() { pg_isready -q -h 127.0.0.1 -p "$PORT"; }
 
-wait_for_cluster() {
-  local waited=0
-  until cluster_up; do
-    if (( waited >= WAIT_SECONDS )); then
-      log "last lines of $LOG_FILE:"
-      tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
-      die "PostgreSQL $VERSION/$NAME did not answer on 127.0.0.1:$PORT within ${WAIT_SECONDS}s"
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
-}
-
 ensure_test_role_and_database() {
   as_postgres <<SQL
 DO \$\$
@@ -82,7 +59,7 @@ SQL
   fi
 }
 
-install_packages
+ensure_packages "${PACKAGES[@]}"
 read -r VERSION NAME < <(cluster)
 LOG_FILE="/var/log/postgresql/postgresql-$VERSION-$NAME.log"
 [[ "$(pg_conftool -s "$VERSION" "$NAME" show port)" == "$PORT" ]] ||
@@ -105,7 +82,7 @@ if ! pg_ctlcluster "$VERSION" "$NAME" status >/dev/null 2>&1; then
   log "starting cluster $VERSION/$NAME (log: $LOG_FILE)"
   pg_ctlcluster "$VERSION" "$NAME" start || die "pg_ctlcluster $VERSION $NAME start failed (see $LOG_FILE)"
 fi
-wait_for_cluster
+wait_for "$WAIT_SECONDS" "$LOG_FILE" "PostgreSQL $VERSION/$NAME did not answer on 127.0.0.1:$PORT" cluster_up
 
 ensure_test_role_and_database
 PGPASSWORD="$TEST_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PORT" -U "$TEST_ROLE" -d "$TEST_DATABASE" \

@@ -20,27 +20,6 @@ WAIT_SECONDS="${ENSURE_REDIS_WAIT_SECONDS:-30}"
 
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (installs packages, starts redis-server)"
 
-missing_packages() {
-  local pkg
-  for pkg in "${PACKAGES[@]}"; do
-    package_installed "$pkg" || echo "$pkg"
-  done
-}
-
-install_packages() {
-  local missing
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) && return 0
-  wait_for_dpkg_lock
-  # The run we waited for may have installed them already.
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) && return 0
-  log "installing: ${missing[*]}"
-  apt_install "${missing[@]}"
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) || die "packages still missing after apt-get install: ${missing[*]}"
-}
-
 redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null)" == PONG ]]; }
 
 start_redis() {
@@ -55,26 +34,13 @@ start_redis() {
     die "redis-server did not start (see $REDIS_LOG)"
 }
 
-wait_for_redis() {
-  local waited=0
-  until redis_up; do
-    if (( waited >= WAIT_SECONDS )); then
-      log "last lines of $REDIS_LOG:"
-      tail -n 20 "$REDIS_LOG" >&2 2>/dev/null || true
-      die "Redis did not answer 'redis-cli -h 127.0.0.1 -p $PORT ping' within ${WAIT_SECONDS}s"
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
-}
-
-install_packages
+ensure_packages "${PACKAGES[@]}"
 command -v redis-server >/dev/null || die "redis-server not found (package redis-server)"
 command -v redis-cli >/dev/null || die "redis-cli not found (package redis-tools)"
 id "$REDIS_USER" >/dev/null 2>&1 || die "no user $REDIS_USER (package redis-server makes it)"
 
 if ! redis_up; then
   start_redis
-  wait_for_redis
+  wait_for "$WAIT_SECONDS" "$REDIS_LOG" "Redis did not answer 'redis-cli -h 127.0.0.1 -p $PORT ping'" redis_up
 fi
 log "up on 127.0.0.1:$PORT: redis $(redis-cli -h 127.0.0.1 -p "$PORT" info server | sed -n 's/^redis_version:\(.*\)\r$/\1/p')"
