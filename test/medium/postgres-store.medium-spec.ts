@@ -188,17 +188,22 @@ describe('PostgresStore', () => {
         await tx.lock('counter');
         await increment(tx, 'second');
       });
-      await waitUntil(async () => (await waitingAdvisoryLocks(store)) === 1, 'the second to wait');
-
-      // Another name is not held up by either.
-      await store.transaction(async (tx) => {
-        await tx.lock('another name');
-        order.push('other');
-      });
-      expect(order).toEqual(['other']);
-
-      releaseFirst();
-      await Promise.all([first, second]);
+      try {
+        await waitUntil(
+          async () => (await waitingAdvisoryLocks(store)) === 1,
+          'the second to wait',
+        );
+        // Another name is not held up by either.
+        await store.transaction(async (tx) => {
+          await tx.lock('another name');
+          order.push('other');
+        });
+        expect(order).toEqual(['other']);
+      } finally {
+        // Should the above fail, the first still ends, and the store can close.
+        releaseFirst();
+        await Promise.allSettled([first, second]);
+      }
       expect(order).toEqual(['other', 'first', 'second']);
       expect(await store.get('SELECT size FROM items WHERE id = ?', ['counter'])).toEqual({
         size: 2,
