@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolClient, QueryResultRow, TypeOverrides, types } from 'pg';
 import { DatabaseConfig, redactDatabaseUrl } from '../common/config/database-config';
 import { applyPostgresMigrations, POSTGRES_MIGRATIONS } from './postgres-migrations';
@@ -31,7 +31,7 @@ const POSTGRES_DIALECT: SqlDialect = {
  * written with `?` placeholders, as for SQLite, and numbered here; integers of every width and
  * numerics come back as JS numbers, as SQLite's do.
  */
-export class PostgresStore extends SqlStore {
+export class PostgresStore extends SqlStore implements OnApplicationShutdown {
   readonly dialect = POSTGRES_DIALECT;
   private readonly executor: PostgresExecutor;
 
@@ -77,6 +77,11 @@ export class PostgresStore extends SqlStore {
   /** Closes every connection; statements still running finish first. */
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
+  }
+
+  // The last hook of a shutdown: runs that are stopped during it are still recorded.
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import { SqlTransaction } from '../../src/store/sql-store';
 import {
   createTestDatabase,
+  makePostgresStore,
   silentLogger,
   TEST_DATABASE_URL,
   TestDatabase,
@@ -303,6 +304,17 @@ describe('createPostgresStore', () => {
     expect(failure.message).not.toContain(PASSWORD);
     return failure;
   }
+
+  it('closes its connections at shutdown, and a second close does nothing', async () => {
+    const { store, close } = await makePostgresStore();
+    try {
+      expect(await store.get('SELECT 1 AS one')).toEqual({ one: 1 });
+      await store.onApplicationShutdown();
+      await expect(store.get('SELECT 1 AS one')).rejects.toThrow('after calling end');
+    } finally {
+      await close();
+    }
+  });
 
   // These boots point at the server's own database, or at nothing: they never change anything.
   it('stops the boot naming the database, not its password, when nothing listens', async () => {
