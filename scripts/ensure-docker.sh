@@ -17,29 +17,6 @@ WAIT_SECONDS="${ENSURE_DOCKER_WAIT_SECONDS:-60}"
 
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (installs packages, starts dockerd)"
 
-missing_packages() {
-  local pkg
-  for pkg in "${PACKAGES[@]}"; do
-    package_installed "$pkg" || echo "$pkg"
-  done
-}
-
-install_packages() {
-  local missing
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) && return 0
-  wait_for_dpkg_lock
-  # The run we waited for may have installed them already.
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) && return 0
-  log "installing: ${missing[*]}"
-  # Recommends stay on: the verified setup had them (cgroupfs-mount, uidmap,
-  # fakeroot... for dockerd and mmdebstrap).
-  apt_install "${missing[@]}"
-  mapfile -t missing < <(missing_packages)
-  (( ${#missing[@]} == 0 )) || die "packages still missing after apt-get install: ${missing[*]}"
-}
-
 start_dockerd() {
   if pgrep -x dockerd >/dev/null 2>&1; then
     log "dockerd is running but not answering yet; waiting for it"
@@ -55,25 +32,14 @@ start_dockerd() {
   setsid nohup "$DOCKERD" >>"$DOCKERD_LOG" 2>&1 </dev/null &
 }
 
-wait_for_engine() {
-  local waited=0
-  until engine_up; do
-    if (( waited >= WAIT_SECONDS )); then
-      log "last lines of $DOCKERD_LOG:"
-      tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
-      die "Docker engine did not answer '$DOCKER info' within ${WAIT_SECONDS}s"
-    fi
-    sleep 1
-    waited=$((waited + 1))
-  done
-}
-
-install_packages
+# Recommends stay on: the verified setup had them (cgroupfs-mount, uidmap, fakeroot... for
+# dockerd and mmdebstrap).
+ensure_packages "${PACKAGES[@]}"
 [[ -x "$DOCKER" ]] || die "$DOCKER not found (package docker.io)"
 [[ -x "$DOCKERD" ]] || die "$DOCKERD not found (package docker.io)"
 
 if ! engine_up; then
   start_dockerd
-  wait_for_engine
+  wait_for "$WAIT_SECONDS" "$DOCKERD_LOG" "Docker engine did not answer '$DOCKER info'" engine_up
 fi
 log "engine up: $("$DOCKER" version --format 'server {{.Server.Version}}, client {{.Client.Version}}')"

@@ -3,7 +3,8 @@
 # LOG_PREFIX (its name, e.g. LOG_PREFIX=test) first, then:
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Sets ROOT (the repository) and DOCKER (the client); defines log, die, have_image, engine_up,
-# package_installed, wait_for_dpkg_lock, apt_install and ensure_node_modules.
+# package_installed, wait_for_dpkg_lock, apt_install, ensure_packages, wait_for and
+# ensure_node_modules.
 
 : "${LOG_PREFIX:?set LOG_PREFIX before sourcing lib.sh}"
 
@@ -43,6 +44,40 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+}
+
+# ensure_packages packages...: installs those of Debian's packages that are missing, after any
+# other apt run, and dies when one is still missing.
+ensure_packages() {
+  local pkg missing=()
+  for pkg in "$@"; do package_installed "$pkg" || missing+=("$pkg"); done
+  (( ${#missing[@]} == 0 )) && return 0
+  wait_for_dpkg_lock
+  # The run we waited for may have installed them already.
+  local still=()
+  for pkg in "${missing[@]}"; do package_installed "$pkg" || still+=("$pkg"); done
+  (( ${#still[@]} == 0 )) && return 0
+  log "installing: ${still[*]}"
+  apt_install "${still[@]}"
+  for pkg in "${still[@]}"; do
+    package_installed "$pkg" || die "$pkg still missing after apt-get install"
+  done
+}
+
+# wait_for SECONDS LOG_FILE WHAT CHECK...: runs CHECK every second until it succeeds; past
+# SECONDS, shows LOG_FILE's last lines and dies: "WHAT within SECONDSs".
+wait_for() {
+  local seconds="$1" log_file="$2" what="$3" waited=0
+  shift 3
+  until "$@"; do
+    if (( waited >= seconds )); then
+      log "last lines of $log_file:"
+      tail -n 20 "$log_file" >&2 2>/dev/null || true
+      die "$what within ${seconds}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
 }
 
 # npm ci in the repository when there is no node_modules yet.

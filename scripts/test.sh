@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: static checks, the spec drift check, unit tests, the e2e tests against the
 # real Docker engine with the real Claude Code CLI in the agent image, Swagger UI in Debian's
-# chromium, and the compose stack's smoke test. On a fresh machine it first installs and starts
-# what the tests need (Docker, the images, chromium, npm ci).
+# chromium, the store against a real PostgreSQL, and the compose stack's smoke test. On a fresh
+# machine it first installs and starts what the tests need (Docker, the images, chromium,
+# PostgreSQL, Redis, npm ci).
 #
 # Usage: scripts/test.sh [jest args...]
 set -euo pipefail
@@ -13,6 +14,8 @@ cd "$ROOT"
 
 "$ROOT/scripts/build-images.sh" --with-api
 "$ROOT/scripts/ensure-chromium.sh"
+"$ROOT/scripts/ensure-postgres.sh"
+"$ROOT/scripts/ensure-redis.sh"
 ensure_node_modules
 
 log "the images: non-root, health checks, the API image's size budget"

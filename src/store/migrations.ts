@@ -8,6 +8,7 @@ export interface Migration {
 
 /**
  * The schema, oldest first. Append new steps; never change or reorder one that has shipped.
+ * Write them in the SQL PostgreSQL shares: postgres-migrations.ts runs the same steps there.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {

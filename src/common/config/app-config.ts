@@ -1,5 +1,6 @@
 import { PermissionPolicy } from './permission-policy';
 import { AgentLimits } from './agent-limits';
+import { DatabaseConfig } from './database-config';
 import { LogFormat, LogLevel } from './environment-variables';
 import { McpServers } from './mcp-config';
 import { WebhookConfig } from './webhook-config';
@@ -21,6 +22,8 @@ export interface AppConfig {
   readonly docsEnabled: boolean;
   /** Where the service keeps its SQLite store. */
   readonly dataDir: string;
+  /** The store's engine: the embedded SQLite default, or PostgreSQL when DATABASE_URL is set. */
+  readonly database: DatabaseConfig;
   readonly execution: ExecutionLimits;
   readonly warm: WarmConfig;
   /**

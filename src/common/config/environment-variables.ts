@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { SERVICE_EVENT_TYPES } from '../events/service-events';
+import { isDatabaseUrl } from './database-config';
 import {
   ArrayNotEmpty,
   IsBoolean,
@@ -148,6 +149,13 @@ const IsWebhookSecret = stringRule(
   },
 );
 
+/** A PostgreSQL URL; the message never repeats the value, which holds a password. */
+const IsDatabaseUrl = stringRule(
+  'isDatabaseUrl',
+  '$property must be postgres://user:password@host:5432/database (postgres:// or postgresql://, with a host and a database name)',
+  isDatabaseUrl,
+);
+
 /** A duration such as 500ms, 5s, 5m or 2h. */
 const IsDuration = stringRule(
   'isDuration',
@@ -258,6 +266,17 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(1)
   DATA_DIR: string = './data';
+
+  // Unset: the embedded SQLite store under DATA_DIR.
+  @IsOptional()
+  @IsDatabaseUrl()
+  DATABASE_URL?: string;
+
+  @IntegerSetting({ min: 1, max: 1000 })
+  DATABASE_POOL_SIZE: number = 10;
+
+  @IntegerSetting({ min: 100, max: 5 * 60 * 1000 })
+  DATABASE_CONNECT_TIMEOUT_MS: number = 10000;
 
   @IntegerSetting({ min: 1000 })
   EXECUTION_TIMEOUT_MS: number = 10 * 60 * 1000;

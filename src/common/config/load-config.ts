@@ -6,6 +6,7 @@ import { parseMcpConfigs } from './mcp-config';
 import { parsePermissionPolicies } from './permission-policy';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
 import { webhookConfig } from './webhook-config';
+import { databaseConfig } from './database-config';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
 export class ConfigValidationError extends Error {
@@ -77,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     bodyLimitBytes: variables.BODY_LIMIT_BYTES,
     docsEnabled: variables.DOCS_ENABLED,
     dataDir: variables.DATA_DIR,
+    database: databaseConfig(variables),
     execution: {
       timeoutMs: variables.EXECUTION_TIMEOUT_MS,
       maxPromptBytes: variables.MAX_PROMPT_BYTES,

@@ -14,6 +14,8 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'THROTTLE_CLAUDE_LIMIT', min: 1 },
   { name: 'THROTTLE_CLAUDE_TTL_MS', min: 1000 },
   { name: 'BODY_LIMIT_BYTES', min: 1024 },
+  { name: 'DATABASE_POOL_SIZE', min: 1, max: 1000 },
+  { name: 'DATABASE_CONNECT_TIMEOUT_MS', min: 100, max: 300000 },
   { name: 'EXECUTION_TIMEOUT_MS', min: 1000 },
   { name: 'MAX_PROMPT_BYTES', min: 1 },
   { name: 'MAX_OUTPUT_BYTES', min: 1024 },
