@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { createServer, Server, Socket } from 'node:net';
 import { AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
-import { applyMigrations } from '../../src/store/database.service';
+import { applyMigrations } from '../../src/store/sqlite-store';
 import { MIGRATIONS } from '../../src/store/migrations';
 import { applyPostgresMigrations, POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations';
 import {
