@@ -75,15 +75,18 @@ export function parseDockerConfig(
 ): DockerConfig {
   const list = env[DOCKER_HOSTS_VARIABLE]?.trim();
   let hosts: DockerHostConfig[];
+  // Every name DOCKER_HOSTS gives, a host refused for its address included.
+  const named = new Set<string>();
   if (list) {
     if (settings.dockerHost) {
       problems.push('DOCKER_HOST and DOCKER_HOSTS are both set; give the engines in DOCKER_HOSTS');
     }
-    hosts = parseHostList(list, env, problems);
+    hosts = parseHostList(list, env, named, problems);
   } else {
     hosts = [{ name: DEFAULT_DOCKER_HOST_NAME, connection: singleConnection(settings) }];
+    named.add(DEFAULT_DOCKER_HOST_NAME);
   }
-  checkTlsDirs(env, hosts, problems);
+  checkTlsDirs(env, named, problems);
   return {
     timeoutMs: settings.timeoutMs,
     hosts,
@@ -102,6 +105,7 @@ function singleConnection(settings: DockerSettings): DockerConnection {
 function parseHostList(
   list: string,
   env: NodeJS.ProcessEnv,
+  named: Set<string>,
   problems: string[],
 ): DockerHostConfig[] {
   const hosts: DockerHostConfig[] = [];
@@ -115,10 +119,11 @@ function parseHostList(
       );
       continue;
     }
-    if (hosts.some((host) => host.name === name)) {
+    if (named.has(name)) {
       problems.push(`${DOCKER_HOSTS_VARIABLE} names the host "${name}" twice`);
       continue;
     }
+    named.add(name);
     const tlsVariable = perEnvironmentVariable(DOCKER_TLS_DIR_VARIABLE, name);
     const tls = tlsFiles(env[tlsVariable]?.trim(), tlsVariable, problems);
     const connection = withSshAgent(parseAddress(address, tls), env.SSH_AUTH_SOCK);
@@ -220,13 +225,9 @@ function tlsFiles(
 }
 
 /** A DOCKER_TLS_DIR_<X> that names no host of the pool is a typo, not a setting to ignore. */
-function checkTlsDirs(
-  env: NodeJS.ProcessEnv,
-  hosts: readonly DockerHostConfig[],
-  problems: string[],
-): void {
+function checkTlsDirs(env: NodeJS.ProcessEnv, named: Set<string>, problems: string[]): void {
   const known = new Set(
-    hosts.map((host) => perEnvironmentVariable(DOCKER_TLS_DIR_VARIABLE, host.name)),
+    [...named].map((name) => perEnvironmentVariable(DOCKER_TLS_DIR_VARIABLE, name)),
   );
   for (const name of Object.keys(env)) {
     if (name.startsWith(`${DOCKER_TLS_DIR_VARIABLE}_`) && !known.has(name) && env[name]) {
