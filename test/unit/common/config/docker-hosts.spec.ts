@@ -1,19 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigValidationError, loadConfig } from '../../../../src/common/config/load-config';
-
-const TOKEN = 't'.repeat(32);
-
-function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
-  try {
-    loadConfig({ API_TOKEN: TOKEN, ...env });
-  } catch (error) {
-    if (error instanceof ConfigValidationError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
+import { loadConfig } from '../../../../src/common/config/load-config';
+import {
+  CONFIG_TOKEN as TOKEN,
+  configProblems as problemsOf,
+} from '../../../support/config-problems';
 
 /** A folder with ca.pem, cert.pem and key.pem (their content is not read at boot). */
 function tlsDir(files: readonly string[] = ['ca.pem', 'cert.pem', 'key.pem']): string {
