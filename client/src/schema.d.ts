@@ -534,6 +534,11 @@ export interface components {
             /** @description Whether the container exists at all. */
             exists: boolean;
             /**
+             * @description The Docker host of the pool (DOCKER_HOSTS) the container lives on, or will be made on;
+             *     `local` when the service has one engine.
+             */
+            host: string;
+            /**
              * @description ISO time since which nothing has used the running container (no run, no event stream; warm
              *     and spare CLIs do not count), or null while something does or when it does not run.
              */
@@ -588,6 +593,12 @@ export interface components {
             sessionId: string;
             /** @description The title given, or null. */
             title: string | null;
+        };
+        DockerHostHealthDto: {
+            /** @description Its name in DOCKER_HOSTS (`local` when the service has one engine). */
+            name: string;
+            /** @description Whether it answered a ping; its environments are 503 DOCKER_UNAVAILABLE while not. */
+            reachable: boolean;
         };
         /** @enum {string} */
         ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
@@ -957,8 +968,10 @@ export interface components {
             preview?: string;
         };
         ReadinessDto: {
-            /** @description The Docker engine answered a ping. */
+            /** @description A Docker engine answered a ping: the only one, or at least one host of the pool. */
             docker: string;
+            /** @description Each host of the pool, in order: one that is down fails only its own environments. */
+            hosts: components["schemas"]["DockerHostHealthDto"][];
             /** @description Always `ok` (a 503 is sent otherwise). */
             status: string;
         };

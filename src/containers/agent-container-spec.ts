@@ -21,7 +21,7 @@ import { ContainerSpec, VolumeMount } from '../docker/docker.types';
  * settings, hooks, MCP servers and CLAUDE.md; the workspace with the project's) is the
  * environment's own.
  */
-function agentVolumeMounts(agent: AgentConfig, env: string): VolumeMount[] {
+export function agentVolumeMounts(agent: AgentConfig, env: string): VolumeMount[] {
   const prefix = agent.volumePrefix;
   return [
     { volume: `${prefix}credentials`, target: AGENT_CREDENTIALS_DIR },

@@ -11,6 +11,7 @@ import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { DockerService } from '../docker/docker.service';
 import { ContainerInfo, DockerEvent, EventWatch } from '../docker/docker.types';
+import { ContainerPlacement } from './container-placement';
 import { isManaged } from './containers.errors';
 
 const RETRY_MIN_MS = 250;
@@ -39,7 +40,8 @@ const RETRY_MAX_MS = 5000;
  * current from Docker's event stream, so a status read never waits on Docker. A change made
  * behind the service's back (the `docker` CLI, a crash, a restart policy) arrives as an event
  * within milliseconds. While the stream is down (Docker away, a proxy timeout), reads fall
- * back to a live inspect, and the state is read afresh once the stream is back.
+ * back to a live inspect, and the state is read afresh once the stream is back. Each host of
+ * the pool has its own stream: one host down leaves the others' states kept.
  */
 @Injectable()
 export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy {
@@ -50,14 +52,16 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly kept = new Map<string, number>();
   private readonly envByName: ReadonlyMap<string, string>;
   private readonly changeListeners: ((env: string, info: ContainerInfo | null) => void)[] = [];
-  private synced = false;
+  /** The hosts whose event stream is followed and whose environments were read since. */
+  private readonly synced = new Set<string>();
   private stopped = false;
-  private watch: EventWatch | null = null;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly watches = new Map<string, EventWatch>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly docker: DockerService,
+    private readonly placement: ContainerPlacement,
     @Optional() private readonly runner?: RunExecutor,
   ) {
     this.envByName = new Map(
@@ -66,18 +70,21 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   onApplicationBootstrap(): void {
-    void this.follow(RETRY_MIN_MS);
+    for (const host of this.placement.hostNames()) void this.follow(host, RETRY_MIN_MS);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
-    clearTimeout(this.retry);
-    this.watch?.stop();
+    for (const retry of this.retries.values()) clearTimeout(retry);
+    for (const watch of this.watches.values()) watch.stop();
   }
 
-  /** The environment's container as last seen, or a live inspect while the stream is down. */
+  /** The environment's container as last seen, or a live inspect while its stream is down. */
   get(env: string): Promise<ContainerInfo | null> {
-    if (this.synced && this.known.has(env)) return Promise.resolve(this.known.get(env) ?? null);
+    const host = this.placement.knownHostOf(env);
+    if (host !== undefined && this.synced.has(host) && this.known.has(env)) {
+      return Promise.resolve(this.known.get(env) ?? null);
+    }
     return this.refresh(env);
   }
 
@@ -107,39 +114,49 @@ export class ContainerStates implements OnApplicationBootstrap, OnModuleDestroy 
     return agentContainerName(this.config.agent, env);
   }
 
-  /** Follows the event stream for as long as the service runs, reconnecting with backoff. */
-  private async follow(delayMs: number): Promise<void> {
+  /**
+   * Follows one host's event stream for as long as the service runs, reconnecting with backoff.
+   * The environments placed there are read once it is open; one placed later is read then.
+   */
+  private async follow(host: string, delayMs: number): Promise<void> {
     if (this.stopped) return;
     let nextDelay = Math.min(delayMs * 2, RETRY_MAX_MS);
     try {
-      this.watch = await this.docker.watchEvents(
+      const watch = await this.docker.watchEvents(
+        host,
         { type: ['container'], label: [`${MANAGED_LABEL}=true`], event: STATE_EVENTS },
-        (event) => this.onEvent(event),
+        (event) => this.onEvent(host, event),
       );
+      this.watches.set(host, watch);
       // The service may have begun to close while the stream was being opened.
-      if (this.stopped) this.watch.stop();
+      if (this.stopped) watch.stop();
       // Subscribed first, then read: no change can fall between the two.
-      await Promise.all(this.config.environments.map((env) => this.refresh(env)));
-      this.synced = true;
+      const placedHere = this.config.environments.filter(
+        (env) => this.placement.knownHostOf(env) === host,
+      );
+      await Promise.all(placedHere.map((env) => this.refresh(env)));
+      this.synced.add(host);
       nextDelay = RETRY_MIN_MS;
-      await this.watch.ended;
-      if (!this.stopped) this.logger.warn('The Docker event stream ended; reconnecting');
+      await watch.ended;
+      if (!this.stopped) this.logger.warn(`The Docker event stream of ${host} ended; reconnecting`);
     } catch (error) {
       if (delayMs === RETRY_MIN_MS) {
-        this.logger.warn(`Cannot follow Docker's events (${String(error)}); retrying`);
+        this.logger.warn(`Cannot follow the Docker events of ${host} (${String(error)}); retrying`);
       }
     }
-    this.synced = false;
-    this.watch?.stop();
-    this.watch = null;
+    this.synced.delete(host);
+    this.watches.get(host)?.stop();
+    this.watches.delete(host);
     if (this.stopped) return;
-    this.retry = setTimeout(() => void this.follow(nextDelay), nextDelay);
-    this.retry.unref();
+    const retry = setTimeout(() => void this.follow(host, nextDelay), nextDelay);
+    retry.unref();
+    this.retries.set(host, retry);
   }
 
-  private onEvent(event: DockerEvent): void {
+  private onEvent(host: string, event: DockerEvent): void {
     const env = this.envByName.get(event.attributes.name ?? '');
-    if (env === undefined) return;
+    // A container of that name on another host than the environment's is not its container.
+    if (env === undefined || this.placement.knownHostOf(env) !== host) return;
     this.refresh(env).catch((error: unknown) => {
       // The next read inspects live again rather than trust a state it could not refresh.
       this.known.delete(env);

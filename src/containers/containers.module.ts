@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
 import { ContainerActivity } from './container-activity';
 import { ContainerMcp } from './container-mcp';
+import { ContainerPlacement } from './container-placement';
 import { ContainerStates } from './container-states';
 import { ContainersController } from './containers.controller';
 import { ContainersService } from './containers.service';
@@ -15,6 +16,7 @@ import { IdleStop } from './idle-stop';
     ContainersService,
     ContainerActivity,
     ContainerMcp,
+    ContainerPlacement,
     ContainerStates,
     EnvironmentPipe,
     IdleStop,

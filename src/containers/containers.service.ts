@@ -18,6 +18,7 @@ import { checkManaged, containerExists, containerNotFound, isManaged } from './c
 import { ContainerActivity } from './container-activity';
 import { AgentAuthMethod } from './dto/agent-auth.dto';
 import { ContainerLimitsDto, ContainerStatusDto } from './dto/container-status.dto';
+import { ContainerPlacement } from './container-placement';
 import { ContainerStates } from './container-states';
 import { EnvironmentPipe } from './environment.pipe';
 
@@ -43,10 +44,10 @@ export class ContainersService {
   /** Environments whose container an idle stop is stopping: the state kept still says running. */
   private readonly stopping = new Set<string>();
   private readonly authChecks = new Map<string, AuthCheck>();
-  /** The agent image's id as last read; undefined until then, null when the engine lacks it. */
-  private imageId: string | null | undefined;
-  /** Each environment's expected settings hash for that image id, made once: reads are hot. */
-  private readonly expectedHashes = new Map<string, string>();
+  /** The agent image's id on each host as last read; null when that engine lacks it. */
+  private readonly imageIds = new Map<string, string | null>();
+  /** Each environment's expected settings hash, made once per image id: reads are hot. */
+  private readonly expectedHashes = new Map<string, { imageId: string; hash: string }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,6 +55,7 @@ export class ContainersService {
     private readonly states: ContainerStates,
     private readonly environments: EnvironmentPipe,
     private readonly activity: ContainerActivity,
+    private readonly placement: ContainerPlacement,
   ) {}
 
   /** Throws 404 ENV_NOT_FOUND unless the environment is configured. */
@@ -81,11 +83,13 @@ export class ContainersService {
     const method = await this.authMethod(env, info);
     const idleSince = this.activity.idleSince(env, info);
     const idleStopAt = this.activity.stopAt(idleSince);
+    const host = this.placement.knownHostOf(env) ?? (await this.placement.hostOf(env));
     // Every value is ready before the literal: an await inside it, or a spread, makes V8 build
     // the object slowly, and this is the hottest read.
     return {
       env,
       name: this.containerName(env),
+      host,
       exists: info !== null,
       running: info?.running ?? false,
       state: info?.state ?? 'missing',
@@ -107,25 +111,28 @@ export class ContainersService {
    * (each start reads it afresh); null when the image cannot be read.
    */
   private async knownSettingsHash(env: string): Promise<string | null> {
-    if (this.imageId === undefined) {
-      try {
-        this.keepImageId(await this.docker.imageId(this.config.agent.image));
-      } catch {
-        return null;
-      }
+    let imageId: string | null | undefined;
+    try {
+      const host = await this.placement.hostOf(env);
+      imageId = this.imageIds.get(host);
+      if (imageId === undefined) imageId = await this.readImageId(host);
+    } catch {
+      return null;
     }
-    if (this.imageId === null || this.imageId === undefined) return null;
-    let hash = this.expectedHashes.get(env);
-    if (hash === undefined) {
-      hash = agentContainerSpec(this.config.agent, env, this.imageId).labels[SETTINGS_HASH_LABEL];
-      this.expectedHashes.set(env, hash);
+    if (imageId === null) return null;
+    let expected = this.expectedHashes.get(env);
+    if (expected?.imageId !== imageId) {
+      const spec = agentContainerSpec(this.config.agent, env, imageId);
+      expected = { imageId, hash: spec.labels[SETTINGS_HASH_LABEL] };
+      this.expectedHashes.set(env, expected);
     }
-    return hash;
+    return expected.hash;
   }
 
-  private keepImageId(imageId: string | null): void {
-    if (imageId !== this.imageId) this.expectedHashes.clear();
-    this.imageId = imageId;
+  private async readImageId(host: string): Promise<string | null> {
+    const imageId = await this.docker.imageId(host, this.config.agent.image);
+    this.imageIds.set(host, imageId);
+    return imageId;
   }
 
   private limitsOf(env: string): ContainerLimitsDto {
@@ -261,7 +268,7 @@ export class ContainersService {
       await this.docker.removeContainer(name);
       existing = null;
     }
-    if (!existing) await this.createFrom(spec);
+    if (!existing) await this.createFrom(env, spec);
     await this.startCreated(name);
     // A container (re)started may come with other credentials: check them afresh.
     this.authChecks.delete(env);
@@ -324,13 +331,13 @@ export class ContainersService {
 
   /** The container the current settings make, or null when the agent image is missing. */
   private async currentSpec(env: string): Promise<ContainerSpec | null> {
-    const imageId = await this.docker.imageId(this.config.agent.image);
-    this.keepImageId(imageId);
+    const imageId = await this.readImageId(await this.placement.hostOf(env));
     return imageId === null ? null : agentContainerSpec(this.config.agent, env, imageId);
   }
 
-  private async createFrom(spec: ContainerSpec | null): Promise<void> {
+  private async createFrom(env: string, spec: ContainerSpec | null): Promise<void> {
     const { agent } = this.config;
+    const host = await this.placement.hostOf(env);
     if (!spec) {
       throw new ApiError(
         HttpStatus.SERVICE_UNAVAILABLE,
@@ -338,9 +345,9 @@ export class ContainersService {
         `The agent image ${agent.image} is not on the Docker host; build it with scripts/build-images.sh`,
       );
     }
-    await this.docker.ensureNetwork(agent.network, { [MANAGED_LABEL]: 'true' });
+    await this.docker.ensureNetwork(host, agent.network, { [MANAGED_LABEL]: 'true' });
     for (const { volume } of spec.mounts) {
-      await this.docker.ensureVolume(volume, { [MANAGED_LABEL]: 'true' });
+      await this.docker.ensureVolume(host, volume, { [MANAGED_LABEL]: 'true' });
     }
     await this.docker.createContainer(spec);
   }

@@ -2,13 +2,18 @@ import { HttpStatus } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 
-/** The engine cannot be reached (socket missing, connection refused or reset). */
+/**
+ * The engine cannot be reached (socket missing, connection refused or reset). With a pool of
+ * hosts the message names the one that is down.
+ */
 export class DockerUnavailableError extends ApiError {
-  constructor() {
+  constructor(host?: string) {
     super(
       HttpStatus.SERVICE_UNAVAILABLE,
       ErrorCode.DOCKER_UNAVAILABLE,
-      'The Docker engine is not reachable; try again shortly',
+      host === undefined
+        ? 'The Docker engine is not reachable; try again shortly'
+        : `The Docker engine of host ${host} is not reachable; try again shortly`,
       { headers: { 'Retry-After': '5' } },
     );
   }

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
 import { Duplex, PassThrough, Readable } from 'node:stream';
-import { APP_CONFIG, AppConfig, DockerConnectionConfig } from '../common/config/app-config';
+import { readFileSync } from 'node:fs';
+import { APP_CONFIG, AppConfig } from '../common/config/app-config';
+import { DockerConnection } from '../common/config/docker-hosts';
 import { METRIC_PREFIX, Metrics } from '../common/metrics/metrics';
 import {
   DockerConflictError,
@@ -60,6 +62,24 @@ done); [ -z "$pids" ] || kill -s "$3" $pids 2>/dev/null; exit 0`;
 /** Networks Docker always has; they are never created. */
 const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none']);
 
+/** One engine of the pool (DOCKER_HOSTS), with its own client. */
+interface DockerHost {
+  readonly name: string;
+  readonly client: Docker;
+}
+
+/**
+ * Tells on which host of the pool an agent container lives (or will); it fails (DOCKER_UNAVAILABLE)
+ * rather than guess. The containers module, which places environments, provides it.
+ */
+export type ContainerRouter = (containerName: string) => Promise<string>;
+
+/** A container's memory limit as the engine holds it (0: none). */
+export interface ContainerMemory {
+  readonly name: string;
+  readonly memoryBytes: number;
+}
+
 /**
  * The only code that talks to Docker. Thin, typed methods over dockerode that return this
  * project's types and translate the engine's failures into this project's errors. No business
@@ -68,13 +88,22 @@ const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none']);
 @Injectable()
 export class DockerService {
   private readonly logger = new Logger(DockerService.name);
-  private readonly docker: Docker;
+  private readonly hosts: ReadonlyMap<string, DockerHost>;
+  /** The pool's only host, when it has one: every call goes there, as before the pool. */
+  private readonly onlyHost: DockerHost | null;
+  private router?: ContainerRouter;
   private readonly timeoutMs: number;
 
   private readonly errors;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
-    this.docker = new Docker(connectionOptions(config.docker));
+    this.hosts = new Map(
+      config.docker.hosts.map((host) => [
+        host.name,
+        { name: host.name, client: new Docker(connectionOptions(host.connection)) },
+      ]),
+    );
+    this.onlyHost = this.hosts.size === 1 ? [...this.hosts.values()][0] : null;
     this.timeoutMs = config.docker.timeoutMs;
     this.errors = metrics.counter({
       name: `${METRIC_PREFIX}docker_errors_total`,
@@ -83,25 +112,96 @@ export class DockerService {
     });
   }
 
-  async ping(): Promise<void> {
-    await this.call('ping', () => this.docker.ping());
+  /** The pool's hosts by name, in pool order. */
+  hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  /**
+   * Sets how calls that name a container find its host. Until then, with more than one host,
+   * they fail: no call goes to a host by default.
+   */
+  routeContainersWith(router: ContainerRouter): void {
+    this.router = router;
+  }
+
+  async ping(hostName: string): Promise<void> {
+    const host = this.host(hostName);
+    await this.call('ping', host, () => host.client.ping());
   }
 
   /** The id of the image a reference names, or null when the engine does not have it. */
-  async imageId(reference: string): Promise<string | null> {
+  async imageId(hostName: string, reference: string): Promise<string | null> {
+    const host = this.host(hostName);
     const image = await this.call(
       'inspect the image',
-      () => this.docker.getImage(reference).inspect(),
+      host,
+      () => host.client.getImage(reference).inspect(),
       { notFoundIsNull: true },
     );
     return image?.Id ?? null;
   }
 
+  /** The engine's memory (`docker info` MemTotal) in bytes. */
+  async hostMemoryBytes(hostName: string): Promise<number> {
+    const host = this.host(hostName);
+    const info = (await this.call('read the engine info', host, () => host.client.info())) as {
+      MemTotal?: unknown;
+    };
+    return typeof info.MemTotal === 'number' ? info.MemTotal : 0;
+  }
+
+  /** The memory limit of each container on the host that carries `label` (`key=value`). */
+  async containerMemoryLimits(hostName: string, label: string): Promise<ContainerMemory[]> {
+    const host = this.host(hostName);
+    const listed = await this.call('list the containers', host, () =>
+      host.client.listContainers({ all: true, filters: { label: [label] } }),
+    );
+    const limits = await Promise.all(
+      listed.map((container) =>
+        this.call(
+          'inspect the container',
+          host,
+          () => host.client.getContainer(container.Id).inspect(),
+          { notFoundIsNull: true },
+        ),
+      ),
+    );
+    return limits
+      .filter((info) => info !== null)
+      .map((info) => ({
+        name: info.Name.replace(/^\//, ''),
+        memoryBytes: info.HostConfig.Memory ?? 0,
+      }));
+  }
+
+  /** Whether the host has a container of that name. */
+  async containerExistsOn(hostName: string, name: string): Promise<boolean> {
+    return (await this.inspectOn(this.host(hostName), name)) !== null;
+  }
+
+  /** Whether the host has a volume of that name. */
+  async volumeExistsOn(hostName: string, name: string): Promise<boolean> {
+    const host = this.host(hostName);
+    const volume = await this.call(
+      'inspect the volume',
+      host,
+      () => host.client.getVolume(name).inspect(),
+      { notFoundIsNull: true },
+    );
+    return volume !== null;
+  }
+
   /** The container's state, or null when there is no container of that name. */
   async inspectContainer(name: string): Promise<ContainerInfo | null> {
+    return this.inspectOn(await this.hostOfContainer(name), name);
+  }
+
+  private async inspectOn(host: DockerHost, name: string): Promise<ContainerInfo | null> {
     const info = await this.call(
       'inspect the container',
-      () => this.docker.getContainer(name).inspect(),
+      host,
+      () => host.client.getContainer(name).inspect(),
       { notFoundIsNull: true },
     );
     if (info === null) return null;
@@ -119,9 +219,10 @@ export class DockerService {
 
   /** Creates the container; false when one of that name exists already. */
   async createContainer(spec: ContainerSpec): Promise<boolean> {
+    const host = await this.hostOfContainer(spec.name);
     try {
-      await this.call('create the container', () =>
-        this.docker.createContainer(containerCreateBody(spec)),
+      await this.call('create the container', host, () =>
+        host.client.createContainer(containerCreateBody(spec)),
       );
       return true;
     } catch (error) {
@@ -132,39 +233,49 @@ export class DockerService {
 
   /** Starts the container; a container that is already running is fine. */
   async startContainer(name: string): Promise<void> {
-    await this.call('start the container', () => this.docker.getContainer(name).start(), {
+    const host = await this.hostOfContainer(name);
+    await this.call('start the container', host, () => host.client.getContainer(name).start(), {
       notModifiedIsSuccess: true,
     });
   }
 
   /** Stops the container; one that is already stopped is fine. */
   async stopContainer(name: string, graceSeconds: number): Promise<void> {
+    const host = await this.hostOfContainer(name);
     await this.call(
       'stop the container',
-      () => this.docker.getContainer(name).stop({ t: graceSeconds }),
+      host,
+      () => host.client.getContainer(name).stop({ t: graceSeconds }),
       { notModifiedIsSuccess: true, timeoutMs: this.timeoutMs + graceSeconds * 1000 },
     );
   }
 
   /** Removes the container (volumes stay); a missing container is fine. */
   async removeContainer(name: string): Promise<void> {
+    const host = await this.hostOfContainer(name);
     await this.call(
       'remove the container',
-      () => this.docker.getContainer(name).remove({ force: true }),
+      host,
+      () => host.client.getContainer(name).remove({ force: true }),
       { notFoundIsNull: true },
     );
   }
 
   /** Creates a bridge network unless it exists (or is one of Docker's built-in ones). */
-  async ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
+  async ensureNetwork(
+    hostName: string,
+    name: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void> {
     if (BUILTIN_NETWORKS.has(name)) return;
-    const existing = await this.call('list networks', () =>
-      this.docker.listNetworks({ filters: { name: [name] } }),
+    const host = this.host(hostName);
+    const existing = await this.call('list networks', host, () =>
+      host.client.listNetworks({ filters: { name: [name] } }),
     );
     if (existing.some((network) => network.Name === name)) return;
     try {
-      await this.call('create the network', () =>
-        this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels } }),
+      await this.call('create the network', host, () =>
+        host.client.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels } }),
       );
     } catch (error) {
       if (!(error instanceof DockerConflictError)) throw error;
@@ -172,14 +283,20 @@ export class DockerService {
   }
 
   /** Creates a named volume with labels; Docker returns the existing one when it is there. */
-  async ensureVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
-    await this.call('create the volume', () =>
-      this.docker.createVolume({ Name: name, Labels: { ...labels } }),
+  async ensureVolume(
+    hostName: string,
+    name: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const host = this.host(hostName);
+    await this.call('create the volume', host, () =>
+      host.client.createVolume({ Name: name, Labels: { ...labels } }),
     );
   }
 
-  async removeVolume(name: string): Promise<void> {
-    await this.call('remove the volume', () => this.docker.getVolume(name).remove(), {
+  async removeVolume(hostName: string, name: string): Promise<void> {
+    const host = this.host(hostName);
+    await this.call('remove the volume', host, () => host.client.getVolume(name).remove(), {
       notFoundIsNull: true,
     });
   }
@@ -187,10 +304,10 @@ export class DockerService {
   /** Runs a process in a running container to its end and collects its output. */
   async exec(containerName: string, options: ExecOptions): Promise<ExecResult> {
     const withStdin = options.stdin !== undefined;
-    const { exec, stream } = await this.startExec(containerName, options, withStdin);
+    const { host, exec, stream } = await this.startExec(containerName, options, withStdin);
     const stdout = collect();
     const stderr = collect();
-    this.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
+    this.demux(stream, stdout.sink, stderr.sink);
     const ended = new Promise<void>((resolve, reject) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
@@ -200,9 +317,9 @@ export class DockerService {
     try {
       await ended;
     } catch (error) {
-      throw this.translate(error, 'read the exec output');
+      throw this.translate(error, 'read the exec output', host);
     }
-    const { ExitCode } = await this.call('inspect the exec', () => exec.inspect());
+    const { ExitCode } = await this.call('inspect the exec', host, () => exec.inspect());
     return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
   }
 
@@ -213,9 +330,10 @@ export class DockerService {
       env?: Readonly<Record<string, string | undefined>>;
     },
     withStdin: boolean,
-  ): Promise<{ exec: Docker.Exec; stream: Duplex }> {
-    const exec = await this.call('create the exec', () =>
-      this.docker.getContainer(containerName).exec({
+  ): Promise<{ host: DockerHost; exec: Docker.Exec; stream: Duplex }> {
+    const host = await this.hostOfContainer(containerName);
+    const exec = await this.call('create the exec', host, () =>
+      host.client.getContainer(containerName).exec({
         Cmd: [...options.cmd],
         Env: envList(options.env),
         User: options.user,
@@ -226,10 +344,10 @@ export class DockerService {
         Tty: false,
       }),
     );
-    const stream = await this.call('start the exec', () =>
+    const stream = await this.call('start the exec', host, () =>
       exec.start({ hijack: true, stdin: withStdin }),
     );
-    return { exec, stream };
+    return { host, exec, stream };
   }
 
   /**
@@ -238,22 +356,22 @@ export class DockerService {
    * their environment, which is how `kill()` finds them inside the container.
    */
   spawn(containerName: string, options: SpawnOptions): DockerProcess {
-    let exec: Docker.Exec | undefined;
+    let started: { host: DockerHost; exec: Docker.Exec } | undefined;
     return new DockerProcess({
       start: async () => {
-        const started = await this.startExec(
+        const exec = await this.startExec(
           containerName,
           { ...options, env: { ...options.env, [RUN_MARKER]: options.runId } },
           true,
         );
-        exec = started.exec;
-        return started.stream;
+        started = exec;
+        return exec.stream;
       },
-      demux: (stream, stdout, stderr) => this.docker.modem.demuxStream(stream, stdout, stderr),
+      demux: (stream, stdout, stderr) => this.demux(stream, stdout, stderr),
       exitCode: async () => {
-        const started = exec;
-        if (!started) return null;
-        return (await this.call('inspect the exec', () => started.inspect())).ExitCode;
+        const exec = started;
+        if (!exec) return null;
+        return (await this.call('inspect the exec', exec.host, () => exec.exec.inspect())).ExitCode;
       },
       signal: (signal) => this.signalRun(containerName, options.runId, signal, options.user),
     });
@@ -308,10 +426,12 @@ export class DockerService {
   // needs no process inside. 404 (no such container or no such path) is null.
 
   /** What is at a path in the container, or null when the container or the path is missing. */
-  statPath(containerName: string, path: string): Promise<PathStat | null> {
+  async statPath(containerName: string, path: string): Promise<PathStat | null> {
+    const host = await this.hostOfContainer(containerName);
     return this.call(
       'stat a path in the container',
-      async () => pathStatOf(await this.docker.getContainer(containerName).infoArchive({ path })),
+      host,
+      async () => pathStatOf(await host.client.getContainer(containerName).infoArchive({ path })),
       { notFoundIsNull: true },
     );
   }
@@ -328,13 +448,15 @@ export class DockerService {
     consume: (archive: Readable) => Promise<T>,
     deadlineMs = this.timeoutMs,
   ): Promise<T | null> {
+    const host = await this.hostOfContainer(containerName);
     const archive = await this.call(
       operation,
-      async () => asReadable(await this.docker.getContainer(containerName).getArchive({ path })),
+      host,
+      async () => asReadable(await host.client.getContainer(containerName).getArchive({ path })),
       { notFoundIsNull: true },
     );
     if (archive === null) return null;
-    return this.consumeStream(operation, archive, consume, deadlineMs);
+    return this.consumeStream(operation, host, archive, consume, deadlineMs);
   }
 
   /**
@@ -348,14 +470,14 @@ export class DockerService {
     consume: (stdout: Readable) => Promise<T>,
     deadlineMs = this.timeoutMs,
   ): Promise<T> {
-    const { stream } = await this.startExec(containerName, options, false);
+    const { host, stream } = await this.startExec(containerName, options, false);
     const stdout = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, new PassThrough().resume());
+    this.demux(stream, stdout, new PassThrough().resume());
     stream.once('end', () => stdout.end());
     stream.once('close', () => stdout.end());
     stream.once('error', (error) => stdout.destroy(error));
     try {
-      return await this.consumeStream(operation, stdout, consume, deadlineMs);
+      return await this.consumeStream(operation, host, stdout, consume, deadlineMs);
     } finally {
       stream.destroy();
     }
@@ -367,11 +489,13 @@ export class DockerService {
    * any reason (the engine went away, a proxy timed it out, or `stop`).
    */
   async watchEvents(
+    hostName: string,
     filters: Record<string, string[]>,
     onEvent: (event: DockerEvent) => void,
   ): Promise<EventWatch> {
-    const stream = await this.call('follow the events', async () =>
-      asReadable(await this.docker.getEvents({ filters })),
+    const host = this.host(hostName);
+    const stream = await this.call('follow the events', host, async () =>
+      asReadable(await host.client.getEvents({ filters })),
     );
     const ended = new Promise<void>((resolve) => {
       stream.once('close', resolve);
@@ -394,6 +518,7 @@ export class DockerService {
 
   private async consumeStream<T>(
     operation: string,
+    host: DockerHost,
     stream: Readable,
     consume: (stream: Readable) => Promise<T>,
     deadlineMs: number,
@@ -409,7 +534,7 @@ export class DockerService {
       return await Promise.race([consume(stream), deadline]);
     } catch (error) {
       if (error instanceof DockerTimeoutError) throw error;
-      throw this.translate(error, operation);
+      throw this.translate(error, operation, host);
     } finally {
       clearTimeout(timer);
       stream.destroy();
@@ -423,12 +548,19 @@ export class DockerService {
    */
   private call<T>(
     operation: string,
+    host: DockerHost,
     run: () => Promise<T>,
     options: CallOptions & { notFoundIsNull: true },
   ): Promise<T | null>;
-  private call<T>(operation: string, run: () => Promise<T>, options?: CallOptions): Promise<T>;
+  private call<T>(
+    operation: string,
+    host: DockerHost,
+    run: () => Promise<T>,
+    options?: CallOptions,
+  ): Promise<T>;
   private async call<T>(
     operation: string,
+    host: DockerHost,
     run: () => Promise<T>,
     options: CallOptions = {},
   ): Promise<T | null> {
@@ -444,18 +576,42 @@ export class DockerService {
       const status = statusCodeOf(error);
       if (options.notModifiedIsSuccess && status === 304) return undefined as T;
       if (options.notFoundIsNull && status === 404) return null;
-      throw this.translate(error, operation);
+      throw this.translate(error, operation, host);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private translate(error: unknown, operation: string): Error {
+  /** The engine a container lives on: the pool's only one, or the one its router names. */
+  private async hostOfContainer(containerName: string): Promise<DockerHost> {
+    if (this.onlyHost) return this.onlyHost;
+    if (!this.router) {
+      throw new Error(`No route to the host of ${containerName}: the container router is not set`);
+    }
+    return this.host(await this.router(containerName));
+  }
+
+  private host(name: string): DockerHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new Error(`No Docker host "${name}" in the pool`);
+    return host;
+  }
+
+  /** Splits Docker's stdout/stderr framing; it talks to no engine, so any client's modem does. */
+  private demux(stream: Duplex, stdout: PassThrough, stderr: PassThrough): void {
+    const [first] = this.hosts.values();
+    first.client.modem.demuxStream(stream, stdout, stderr);
+  }
+
+  private translate(error: unknown, operation: string, host: DockerHost): Error {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-      this.logger.warn(`Docker unavailable while trying to ${operation}: ${code}`);
+      this.logger.warn(
+        `Docker host ${host.name} unavailable while trying to ${operation}: ${code}`,
+      );
       this.errors.inc({ operation, kind: 'unavailable' });
-      return new DockerUnavailableError();
+      // With one engine the message stays as it was; in a pool it says which host is down.
+      return new DockerUnavailableError(this.onlyHost ? undefined : host.name);
     }
     const status = statusCodeOf(error);
     if (status === 404) return new DockerNotFoundError(operation);
@@ -531,12 +687,33 @@ function parseEvent(line: string): DockerEvent | null {
   }
 }
 
-function connectionOptions(config: DockerConnectionConfig): Docker.DockerOptions {
-  switch (config.kind) {
+function connectionOptions(connection: DockerConnection): Docker.DockerOptions {
+  switch (connection.kind) {
     case 'socket':
-      return { socketPath: config.socketPath };
-    case 'tcp':
-      return { protocol: config.protocol, host: config.host, port: config.port };
+      return { socketPath: connection.socketPath };
+    case 'tcp': {
+      const { tls } = connection;
+      return {
+        protocol: connection.protocol,
+        host: connection.host,
+        port: connection.port,
+        ...(tls
+          ? {
+              ca: readFileSync(tls.caPath),
+              cert: readFileSync(tls.certPath),
+              key: readFileSync(tls.keyPath),
+            }
+          : {}),
+      };
+    }
+    case 'ssh':
+      return {
+        protocol: 'ssh',
+        host: connection.host,
+        port: connection.port,
+        username: connection.username,
+        sshOptions: connection.agentSocket ? { agent: connection.agentSocket } : {},
+      };
   }
 }
 

@@ -67,6 +67,7 @@ describe('containers (real engine)', () => {
     expect(res.data).toEqual({
       env: 'dev',
       name,
+      host: 'local',
       exists: false,
       running: false,
       state: 'missing',

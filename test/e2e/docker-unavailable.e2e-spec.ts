@@ -45,7 +45,11 @@ describe('when Docker is unavailable', () => {
       // Readiness too: its answer is reused for a second, so the 503 above may be served again.
       const readiness = () => t.client.GET('/health/ready');
       await waitUntil(async () => (await readiness()).response.ok, 'readiness to see Docker');
-      expect((await readiness()).data).toEqual({ status: 'ok', docker: 'ok' });
+      expect((await readiness()).data).toEqual({
+        status: 'ok',
+        docker: 'ok',
+        hosts: [{ name: 'local', reachable: true }],
+      });
     } finally {
       await t.close();
       await relay.down();

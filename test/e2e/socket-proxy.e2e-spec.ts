@@ -85,7 +85,11 @@ describe('the API behind the socket proxy (docker/socket-proxy)', () => {
   it('is ready through the proxy', async () => {
     const ready = await t.client.GET('/health/ready');
     expect(ready.response.status).toBe(200);
-    expect(ready.data).toEqual({ status: 'ok', docker: 'ok' });
+    expect(ready.data).toEqual({
+      status: 'ok',
+      docker: 'ok',
+      hosts: [{ name: 'local', reachable: true }],
+    });
   });
 
   it('starts an environment, runs a prompt in it, lists and forks its sessions and stops it', async () => {

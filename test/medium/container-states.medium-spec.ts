@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/common/config/load-config';
+import { ContainerPlacement } from '../../src/containers/container-placement';
 import { ContainerStates } from '../../src/containers/container-states';
 import { DockerService } from '../../src/docker/docker.service';
 import { ContainerInfo, DockerEvent } from '../../src/docker/docker.types';
@@ -18,7 +19,7 @@ function fakeDocker() {
   const docker = strictMock<DockerService>('DockerService', {
     inspectContainer: jest.fn((_name: string) => Promise.resolve(current)),
     watchEvents: jest.fn(
-      (_filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void) => {
+      (_host: string, _filters: Record<string, string[]>, onEvent: (e: DockerEvent) => void) => {
         emit = onEvent;
         const ended = new Promise<void>((resolve) => (endStream = resolve));
         return Promise.resolve({ stop: () => endStream(), ended });
@@ -40,7 +41,7 @@ describe('ContainerStates: container status kept from the event stream', () => {
   afterEach(() => states?.onModuleDestroy());
 
   async function synced(fake: ReturnType<typeof fakeDocker>): Promise<ContainerStates> {
-    states = new ContainerStates(config, fake.docker);
+    states = new ContainerStates(config, fake.docker, new ContainerPlacement(config, fake.docker));
     states.onApplicationBootstrap();
     // One inspect per environment once the stream is open.
     await waitUntil(
@@ -57,6 +58,7 @@ describe('ContainerStates: container status kept from the event stream', () => {
     for (let i = 0; i < 5; i++) expect(await kept.get('dev')).toEqual(running);
     expect(fake.docker.inspectContainer).toHaveBeenCalledTimes(2);
     expect(fake.docker.watchEvents).toHaveBeenCalledWith(
+      'local',
       {
         type: ['container'],
         label: ['com.claudecode-api.managed=true'],
@@ -70,7 +72,12 @@ describe('ContainerStates: container status kept from the event stream', () => {
     const runner = new FakeRunExecutor();
     const told = jest.spyOn(runner, 'containerRunning');
     const fake = fakeDocker();
-    states = new ContainerStates(config, fake.docker, runner);
+    states = new ContainerStates(
+      config,
+      fake.docker,
+      new ContainerPlacement(config, fake.docker),
+      runner,
+    );
     await states.refresh('dev');
     fake.set({ ...running, labels: {} });
     await states.refresh('dev');

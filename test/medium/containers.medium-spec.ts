@@ -40,12 +40,16 @@ describe('ContainersController (through the real pipe, guards and filter)', () =
     const res = await post(app, '/api/containers/dev/start');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ env: 'dev', exists: true, running: true });
-    expect(docker.ensureNetwork).toHaveBeenCalledWith('claude-network', expect.any(Object));
-    expect(docker.ensureVolume.mock.calls.map(([volume]) => volume)).toEqual([
-      'claude-credentials',
-      'claude-config-dev',
-      'claude-sessions-dev',
-      'claude-workspace-dev',
+    expect(docker.ensureNetwork).toHaveBeenCalledWith(
+      'local',
+      'claude-network',
+      expect.any(Object),
+    );
+    expect(docker.ensureVolume.mock.calls.map(([host, volume]) => `${host}:${volume}`)).toEqual([
+      'local:claude-credentials',
+      'local:claude-config-dev',
+      'local:claude-sessions-dev',
+      'local:claude-workspace-dev',
     ]);
     expect(docker.createContainer).toHaveBeenCalledWith(
       expect.objectContaining({ name: 'claude-agent-dev', user: 'node', workdir: '/workspace' }),

@@ -38,7 +38,11 @@ function fakeDocker() {
   const docker = strictMock<DockerService>('DockerService', {
     inspectContainer: jest.fn((name: string) => Promise.resolve(name === NAME ? current : null)),
     watchEvents: jest.fn(
-      (_filters: Record<string, string[]>, onEvent: (event: DockerEvent) => void) => {
+      (
+        _host: string,
+        _filters: Record<string, string[]>,
+        onEvent: (event: DockerEvent) => void,
+      ) => {
         emit = onEvent;
         return Promise.resolve({ stop: () => undefined, ended: new Promise<void>(() => {}) });
       },

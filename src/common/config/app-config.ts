@@ -4,6 +4,7 @@ import { DatabaseConfig } from './database-config';
 import { LogFormat, LogLevel } from './environment-variables';
 import { McpServers } from './mcp-config';
 import { WebhookConfig } from './webhook-config';
+import { DockerConfig } from './docker-hosts';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
@@ -13,7 +14,7 @@ export interface AppConfig {
   readonly apiTokens: readonly string[];
   readonly allowedOrigins: readonly string[];
   readonly environments: readonly string[];
-  readonly docker: DockerConnectionConfig;
+  readonly docker: DockerConfig;
   readonly agent: AgentConfig;
   readonly throttle: ThrottleConfig;
   /** Fastify's `trustProxy`: false, true, a hop count, or a list of proxy addresses/CIDRs. */
@@ -104,16 +105,6 @@ export interface HistoryConfig {
   readonly maxStreams: number;
   readonly maxStreamsPerToken: number;
 }
-
-export type DockerConnectionConfig =
-  | { readonly kind: 'socket'; readonly socketPath: string; readonly timeoutMs: number }
-  | {
-      readonly kind: 'tcp';
-      readonly protocol: 'http' | 'https';
-      readonly host: string;
-      readonly port: number;
-      readonly timeoutMs: number;
-    };
 
 export interface AgentConfig {
   readonly image: string;

@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { AppConfig, DockerConnectionConfig } from './app-config';
+import { AppConfig } from './app-config';
+import { parseDockerConfig } from './docker-hosts';
 import { parseAgentLimits } from './agent-limits';
 import { parseMcpConfigs } from './mcp-config';
 import { parsePermissionPolicies } from './permission-policy';
@@ -33,6 +34,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const limits = parseAgentLimits(present, variables.ENVIRONMENTS ?? [], problems);
   const mcpServers = parseMcpConfigs(present, variables.ENVIRONMENTS ?? [], problems);
   const permissions = parsePermissionPolicies(present, variables.ENVIRONMENTS ?? [], problems);
+  const docker = parseDockerConfig(
+    present,
+    {
+      timeoutMs: variables.DOCKER_TIMEOUT_MS,
+      socket: variables.DOCKER_SOCKET,
+      dockerHost: variables.DOCKER_HOST,
+    },
+    variables.ENVIRONMENTS ?? [],
+    problems,
+  );
   if (variables.BODY_LIMIT_BYTES <= variables.MAX_PROMPT_BYTES) {
     problems.push(
       'BODY_LIMIT_BYTES must be larger than MAX_PROMPT_BYTES (a prompt travels in the body)',
@@ -58,7 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     apiTokens: [...new Set([variables.API_TOKEN, ...variables.API_TOKENS])],
     allowedOrigins: variables.ALLOWED_ORIGINS,
     environments: variables.ENVIRONMENTS,
-    docker: dockerConnection(variables),
+    docker,
     agent: {
       image: variables.AGENT_IMAGE,
       containerPrefix: variables.CONTAINER_PREFIX,
@@ -147,26 +158,6 @@ function checkDuplicates(values: readonly string[], name: string, problems: stri
     if (seen.has(value)) problems.push(`${name} lists "${value}" twice`);
     seen.add(value);
   }
-}
-
-function dockerConnection(variables: EnvironmentVariables): DockerConnectionConfig {
-  const timeoutMs = variables.DOCKER_TIMEOUT_MS;
-  if (!variables.DOCKER_HOST) {
-    return { kind: 'socket', socketPath: variables.DOCKER_SOCKET, timeoutMs };
-  }
-  if (variables.DOCKER_HOST.startsWith('unix://')) {
-    return { kind: 'socket', socketPath: variables.DOCKER_HOST.slice('unix://'.length), timeoutMs };
-  }
-  const url = new URL(variables.DOCKER_HOST);
-  const protocol = url.protocol === 'https:' ? 'https' : 'http';
-  const defaultPort = protocol === 'https' ? 2376 : 2375;
-  return {
-    kind: 'tcp',
-    protocol,
-    host: url.hostname,
-    port: url.port ? Number(url.port) : defaultPort,
-    timeoutMs,
-  };
 }
 
 function parseTrustProxy(value: string): boolean | number | string[] {

@@ -36,6 +36,12 @@ export class ContainerStatusDto {
   /** The container's name, e.g. `claude-agent-dev`. */
   name!: string;
 
+  /**
+   * The Docker host of the pool (DOCKER_HOSTS) the container lives on, or will be made on;
+   * `local` when the service has one engine.
+   */
+  host!: string;
+
   /** Whether the container exists at all. */
   exists!: boolean;
 

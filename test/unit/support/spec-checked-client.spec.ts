@@ -12,6 +12,7 @@ const BASE_URL = 'http://127.0.0.1:1';
 const status: ContainerStatus = {
   env: 'dev',
   name: 'claude-agent-dev',
+  host: 'local',
   exists: true,
   running: true,
   state: 'running',
@@ -142,7 +143,7 @@ describe('specCheckedFetch (for the calls the client cannot make)', () => {
   });
 
   it('tells a literal path from a template one, and the method too', async () => {
-    answer(json({ status: 'ok', docker: 'ok' }));
+    answer(json({ status: 'ok', docker: 'ok', hosts: [{ name: 'local', reachable: true }] }));
     await expect(specCheckedFetch(`${BASE_URL}/health/ready`)).resolves.toBeInstanceOf(Response);
     answer(json({ status: 'ok' }));
     await expect(

@@ -22,7 +22,12 @@ describe('loadConfig', () => {
       apiTokens: [TOKEN],
       allowedOrigins: [],
       environments: ['dev', 'staging', 'prod'],
-      docker: { kind: 'socket', socketPath: '/var/run/docker.sock' },
+      docker: {
+        hosts: [
+          { name: 'local', connection: { kind: 'socket', socketPath: '/var/run/docker.sock' } },
+        ],
+        pins: {},
+      },
       agent: {
         image: 'claudecode-agent:2.1.332',
         containerPrefix: 'claude-agent-',
@@ -80,19 +85,19 @@ describe('loadConfig', () => {
   it('honours DOCKER_HOST over DOCKER_SOCKET', () => {
     expect(loadConfig({ API_TOKEN: TOKEN, DOCKER_HOST: 'tcp://socket-proxy:2375' }).docker).toEqual(
       {
-        kind: 'tcp',
-        protocol: 'http',
-        host: 'socket-proxy',
-        port: 2375,
         timeoutMs: 15000,
+        hosts: [
+          {
+            name: 'local',
+            connection: { kind: 'tcp', protocol: 'http', host: 'socket-proxy', port: 2375 },
+          },
+        ],
+        pins: {},
       },
     );
     expect(
-      loadConfig({ API_TOKEN: TOKEN, DOCKER_HOST: 'unix:///run/docker.sock' }).docker,
-    ).toMatchObject({
-      kind: 'socket',
-      socketPath: '/run/docker.sock',
-    });
+      loadConfig({ API_TOKEN: TOKEN, DOCKER_HOST: 'unix:///run/docker.sock' }).docker.hosts,
+    ).toEqual([{ name: 'local', connection: { kind: 'socket', socketPath: '/run/docker.sock' } }]);
   });
 
   it('requires API_TOKEN', () => {

@@ -121,14 +121,18 @@ describe('readiness (open, but cached and counted per IP)', () => {
     app!.inject({ method: 'GET', url: '/health/ready', remoteAddress });
 
   it('pings Docker at most once a second, whatever the number of probes, failures included', async () => {
-    const ping = jest.fn(() => Promise.resolve());
+    const ping = jest.fn((_host: string) => Promise.resolve());
     app = await appWithMockedDocker(strictMock<DockerService>('DockerService', { ping }), {
       API_TOKEN: TOKEN,
     });
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const answers = await Promise.all([ready(), ready(), ready()]);
     expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
-    expect((await ready()).json()).toEqual({ status: 'ok', docker: 'ok' });
+    expect((await ready()).json()).toEqual({
+      status: 'ok',
+      docker: 'ok',
+      hosts: [{ name: 'local', reachable: true }],
+    });
     expect(ping).toHaveBeenCalledTimes(1);
 
     ping.mockRejectedValue(
@@ -144,7 +148,7 @@ describe('readiness (open, but cached and counted per IP)', () => {
   });
 
   it('counts each probe in the client IP bucket (429 past it), and leaves /health unlimited', async () => {
-    const ping = jest.fn(() => Promise.resolve());
+    const ping = jest.fn((_host: string) => Promise.resolve());
     app = await appWithMockedDocker(strictMock<DockerService>('DockerService', { ping }), {
       API_TOKEN: TOKEN,
       THROTTLE_IP_LIMIT: '2',
