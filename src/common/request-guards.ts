@@ -1,11 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
-import { IpThrottlerGuard, TokenThrottlerGuard } from './throttling/throttling';
+import { IpThrottlerGuard, TokenThrottlerGuard, Verdict } from './throttling/throttling';
 
 /**
  * The one APP_GUARD: the IP bucket first (it counts failed logins too), then the bearer token,
  * then the token's buckets. One guard rather than three, because Nest awaits each guard's answer
- * in turn and all three answer synchronously, on every request.
+ * in turn and all three answer synchronously, on every request, in one process; only what waits
+ * on Redis or the store (REDIS_URL) is awaited.
  */
 @Injectable()
 export class RequestGuards implements CanActivate {
@@ -15,11 +16,15 @@ export class RequestGuards implements CanActivate {
     private readonly tokenThrottler: TokenThrottlerGuard,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    return (
-      this.ipThrottler.canActivate(context) &&
-      this.auth.canActivate(context) &&
-      this.tokenThrottler.canActivate(context)
+  canActivate(context: ExecutionContext): Verdict {
+    return andThen(this.ipThrottler.canActivate(context), () =>
+      andThen(this.auth.canActivate(context), () => this.tokenThrottler.canActivate(context)),
     );
   }
+}
+
+/** `verdict && next()`, awaiting `verdict` only when it is a promise. */
+function andThen(verdict: Verdict, next: () => Verdict): Verdict {
+  if (verdict instanceof Promise) return verdict.then((passed) => passed && next());
+  return verdict && next();
 }
