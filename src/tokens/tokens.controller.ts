@@ -62,7 +62,7 @@ export class TokensController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiParam({ name: 'id', description: 'The token id', format: 'uuid' })
   @ApiErrors({ 404: [ErrorCode.TOKEN_NOT_FOUND] })
-  revokeToken(@Param('id', UuidParamPipe) id: string): void {
-    this.tokens.revoke(id);
+  revokeToken(@Param('id', UuidParamPipe) id: string): Promise<void> {
+    return this.tokens.revoke(id);
   }
 }

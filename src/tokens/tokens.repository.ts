@@ -55,6 +55,14 @@ export class TokensRepository {
     return row ? toStoredToken(row) : null;
   }
 
+  /** The token of that hash, whatever its state (asynchronous, as every store call is to be). */
+  byHash(tokenHash: string): Promise<StoredToken | null> {
+    const row = this.database
+      .statement<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?')
+      .get(tokenHash);
+    return Promise.resolve(row ? toStoredToken(row) : null);
+  }
+
   /** Kept tokens, newest first: `limit` of them from just after `before` (from the newest without). */
   list(before: CreatedAtCursor | undefined, limit: number): StoredToken[] {
     const rows = before

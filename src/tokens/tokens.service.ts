@@ -79,14 +79,18 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  /** Revokes the token (again is harmless); it is refused from the next request on. */
-  revoke(id: string): void {
+  /**
+   * Revokes the token (again is harmless, and announces it again); it is refused from the next
+   * request on, on every replica.
+   */
+  async revoke(id: string): Promise<void> {
     const stored = this.repository.get(id);
     if (!stored) {
       throw new ApiError(HttpStatus.NOT_FOUND, ErrorCode.TOKEN_NOT_FOUND, `No token ${id}`);
     }
     this.repository.revoke(id, new Date(this.clock.now()).toISOString());
     this.live.remove(stored);
+    await this.live.announce(stored);
   }
 
   /** Configured names only, or `*` alone: a DTO cannot know the settings. */
