@@ -71,7 +71,11 @@ abstract class PhaseThrottlerGuard implements CanActivate {
   protected abstract readonly names: readonly ThrottlerName[];
   /** Open routes marked `@CountedPerIp()` count here: only the IP bucket, as they have no token. */
   protected readonly countsOpenRoutes: boolean = false;
-  private buckets: Bucket[] = [];
+  /** Counted on every route, and on the routes that run Claude (those plus `claude`). */
+  private buckets: { everyRoute: Bucket[]; claudeRoute: Bucket[] } = {
+    everyRoute: [],
+    claudeRoute: [],
+  };
   private readonly storage: WindowCounterStorage | RedisWindowCounterStorage;
 
   constructor(
@@ -89,7 +93,7 @@ abstract class PhaseThrottlerGuard implements CanActivate {
 
   onModuleInit(): void {
     if (Array.isArray(this.options)) throw new Error('The throttler options are not ours');
-    this.buckets = this.options.throttlers.flatMap(({ name, limit, ttl }) => {
+    const buckets = this.options.throttlers.flatMap(({ name, limit, ttl }) => {
       if (!this.names.includes(name as ThrottlerName)) return [];
       if (typeof limit !== 'number' || typeof ttl !== 'number') {
         throw new Error(`The ${name} throttler needs a fixed limit and ttl`);
@@ -102,6 +106,10 @@ abstract class PhaseThrottlerGuard implements CanActivate {
       };
       return [{ name: name as ThrottlerName, limit, ttl, headers }];
     });
+    this.buckets = {
+      everyRoute: buckets.filter(({ name }) => name !== ThrottlerName.claude),
+      claudeRoute: buckets,
+    };
   }
 
   canActivate(context: ExecutionContext): Verdict {
@@ -110,9 +118,7 @@ abstract class PhaseThrottlerGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const buckets = this.buckets.filter(
-      ({ name }) => name !== ThrottlerName.claude || route.runsClaude,
-    );
+    const buckets = route.runsClaude ? this.buckets.claudeRoute : this.buckets.everyRoute;
     return this.count(buckets, 0, request, reply);
   }
 
