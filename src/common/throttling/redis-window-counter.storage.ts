@@ -65,13 +65,9 @@ export class RedisWindowCounterStorage implements ThrottlerStorage, OnApplicatio
     private readonly keyPrefix: string,
   ) {}
 
-  increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-  ): Promise<ThrottlerStorageRecord> {
-    return this.hit(key, ttl, limit, blockDuration);
+  /** The library's name for `hit`. */
+  increment(...hit: Parameters<RedisWindowCounterStorage['hit']>): Promise<ThrottlerStorageRecord> {
+    return this.hit(...hit);
   }
 
   async hit(
