@@ -6,6 +6,7 @@ import { BearerAuthGuard } from './common/auth/bearer-auth.guard';
 import { AuthModule } from './common/auth/auth.module';
 import { AppConfig } from './common/config/app-config';
 import { AppConfigModule } from './common/config/config.module';
+import { Coordination, CoordinationModule } from './common/coordination/coordination.module';
 import { EventsModule } from './common/events/events.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { MetricsModule } from './common/metrics/metrics.module';
@@ -41,7 +42,11 @@ export class AppModule {
         MetricsModule.forRoot(config),
         AuthModule,
         EventsModule,
-        ThrottlerModule.forRoot(throttlerOptions(config)),
+        CoordinationModule.forRoot(config.coordination),
+        ThrottlerModule.forRootAsync({
+          inject: [Coordination],
+          useFactory: (coordination: Coordination) => throttlerOptions(config, coordination),
+        }),
         DockerModule,
         HealthModule,
         ContainersModule,

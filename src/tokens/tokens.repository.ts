@@ -52,6 +52,14 @@ export class TokensRepository {
     return row ? toStoredToken(row) : null;
   }
 
+  /** The token of that hash, whatever its state. */
+  async byHash(tokenHash: string): Promise<StoredToken | null> {
+    const row = await this.store.get<TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?', [
+      tokenHash,
+    ]);
+    return row ? toStoredToken(row) : null;
+  }
+
   /** Kept tokens, newest first: `limit` of them from just after `before` (from the newest without). */
   async list(before: CreatedAtCursor | undefined, limit: number): Promise<StoredToken[]> {
     const rows = before

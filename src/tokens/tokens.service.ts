@@ -79,7 +79,10 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  /** Revokes the token (again is harmless); it is refused from the next request on. */
+  /**
+   * Revokes the token (again is harmless, and announces it again); it is refused from the next
+   * request on, on every replica.
+   */
   async revoke(id: string): Promise<void> {
     const stored = await this.repository.get(id);
     if (!stored) {
@@ -87,6 +90,7 @@ export class TokensService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     await this.repository.revoke(id, new Date(this.clock.now()).toISOString());
     this.live.remove(stored);
+    await this.live.announce(stored);
   }
 
   /** Configured names only, or `*` alone: a DTO cannot know the settings. */

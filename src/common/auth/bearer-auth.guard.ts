@@ -6,8 +6,9 @@ import { AuthenticatedRequest } from './authenticated-request';
 import { EventsTokens, RunEnds } from './events-tokens';
 import { RouteTraitsReader } from '../routes/route-traits';
 import { checkScope } from './scope-check';
-import { ScopedTokens } from './scoped-tokens';
+import { ScopedTokens, TokenGrant } from './scoped-tokens';
 import { TokenVerifier } from './token-verifier';
+import { RequiredScope } from '../routes/required-scope.decorator';
 
 // RFC 6750 b64token.
 const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -31,7 +32,6 @@ export class BearerAuthGuard implements CanActivate {
     this.verifier = new TokenVerifier(config.apiTokens);
   }
 
-  /** Synchronous but for an events token, whose run's end is read from the history. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.routes.of(context);
     if (route.isPublic) return true;
@@ -44,13 +44,9 @@ export class BearerAuthGuard implements CanActivate {
       request.principal = { tokenId: masterId, environments: null };
       return true;
     }
-    // An expired or revoked token is refused exactly as an unknown one.
     const grant = this.scopedTokens.verify(token);
-    if (!grant) throw invalidToken('Invalid bearer token');
-    // Set first, so the access line of a refusal names the token.
-    request.principal = { tokenId: grant.id, environments: grant.environments };
-    checkScope(route.scope, grant, request);
-    return true;
+    if (grant instanceof Promise) return grant.then((found) => admit(found, route.scope, request));
+    return admit(grant, route.scope, request);
   }
 
   /**
@@ -70,6 +66,20 @@ export class BearerAuthGuard implements CanActivate {
     request.principal = { tokenId: `run:${runId}`, environments: null };
     return true;
   }
+}
+
+/** Admits a scoped token's request within its scope. */
+function admit(
+  grant: TokenGrant | null,
+  scope: RequiredScope | null,
+  request: AuthenticatedRequest,
+): boolean {
+  // An expired or revoked token is refused exactly as an unknown one.
+  if (!grant) throw invalidToken('Invalid bearer token');
+  // Set first, so the access line of a refusal names the token.
+  request.principal = { tokenId: grant.id, environments: grant.environments };
+  checkScope(scope, grant, request);
+  return true;
 }
 
 /** The token of an `Authorization: Bearer <token>` header; 401 when it is missing or malformed. */

@@ -15,6 +15,9 @@ export interface TokenGrant {
  * checks them without depending on that feature.
  */
 export abstract class ScopedTokens {
-  /** The grant of a token that exists, has not expired and is not revoked; else null. */
-  abstract verify(token: string): TokenGrant | null;
+  /**
+   * The grant of a token that exists, has not expired and is not revoked; else null. At once from
+   * memory; a promise when the store must be asked (replicas, a token minted on another one).
+   */
+  abstract verify(token: string): TokenGrant | null | Promise<TokenGrant | null>;
 }

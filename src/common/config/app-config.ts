@@ -5,6 +5,7 @@ import { LogFormat, LogLevel } from './environment-variables';
 import { McpServers } from './mcp-config';
 import { WebhookConfig } from './webhook-config';
 import { DockerConfig } from './docker-hosts';
+import { CoordinationConfig } from './coordination-config';
 
 /** The service's settings, parsed and validated once at boot (see `loadConfig`). */
 export interface AppConfig {
@@ -39,6 +40,8 @@ export interface AppConfig {
   /** The bearer token of GET /metrics; null turns the endpoint off. */
   readonly metricsToken: string | null;
   readonly budgets: BudgetConfig;
+  /** Redis between the API replicas (`REDIS_URL`), or everything in this process. */
+  readonly coordination: CoordinationConfig;
 }
 
 export interface LogConfig {

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { SERVICE_EVENT_TYPES } from '../events/service-events';
 import { isDatabaseUrl } from './database-config';
+import { isRedisUrl, REPLICA_ID_PATTERN } from './coordination-config';
 import {
   ArrayNotEmpty,
   IsBoolean,
@@ -154,6 +155,13 @@ const IsDatabaseUrl = stringRule(
   'isDatabaseUrl',
   '$property must be postgres://user:password@host:5432/database (postgres:// or postgresql://, with a host and a database name)',
   isDatabaseUrl,
+);
+
+/** redis:// or rediss://; the message never repeats the value, which may hold a password. */
+const IsRedisUrl = stringRule(
+  'isRedisUrl',
+  '$property must be a redis:// or rediss:// URL such as redis://:password@redis:6379/0',
+  isRedisUrl,
 );
 
 /** A duration such as 500ms, 5s, 5m or 2h. */
@@ -394,6 +402,26 @@ export class EnvironmentVariables {
   @ArrayNotEmpty({ message: 'WEBHOOK_RETRY_DELAYS must list at least one duration' })
   @IsDuration({ each: true })
   WEBHOOK_RETRY_DELAYS: string[] = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
+
+  // Coordination between API replicas; unset, everything stays in this process.
+  @IsOptional()
+  @IsRedisUrl()
+  REDIS_URL?: string;
+
+  @IntegerSetting({ min: 100, max: 60000 })
+  REDIS_TIMEOUT_MS: number = 5000;
+
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, {
+    message: 'REDIS_KEY_PREFIX must be letters, digits and : . _ - (at most 64)',
+  })
+  REDIS_KEY_PREFIX: string = 'claudecode:';
+
+  @IsOptional()
+  @Matches(REPLICA_ID_PATTERN, {
+    message:
+      'REPLICA_ID must be letters, digits and . _ - (at most 64), starting with a letter or digit',
+  })
+  REPLICA_ID?: string;
 
   @IsOptional()
   @IsIn(['development', 'production', 'test'])

@@ -8,6 +8,7 @@ import { parsePermissionPolicies } from './permission-policy';
 import { AGENT_ENV_PREFIX, EnvironmentVariables } from './environment-variables';
 import { webhookConfig } from './webhook-config';
 import { databaseConfig } from './database-config';
+import { coordinationConfig } from './coordination-config';
 
 /** Thrown at boot when the environment is unusable; its message names every bad value. */
 export class ConfigValidationError extends Error {
@@ -130,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       content: variables.LOG_CONTENT,
     },
     metricsToken: variables.METRICS_TOKEN ?? null,
+    coordination: coordinationConfig(variables),
   };
 }
 

@@ -72,9 +72,9 @@ function contextFor(
 
 function rejection(guard: BearerAuthGuard, context: ExecutionContext): ApiError {
   try {
-    // A bearer token is checked synchronously (only an events token reads the history).
-    const allowed = guard.canActivate(context);
-    if (allowed instanceof Promise) throw new Error('expected a synchronous check');
+    // The stubbed scoped tokens answer at once, so the guard does too.
+    const verdict = guard.canActivate(context);
+    if (verdict instanceof Promise) throw new Error('expected the guard to answer at once');
   } catch (error) {
     if (error instanceof ApiError) return error;
     throw error;
@@ -230,6 +230,27 @@ describe('BearerAuthGuard with scoped tokens', () => {
     const error = rejection(guard, context('cca_revoked', 'readInPath').context);
     expect(error.statusCode).toBe(401);
     expect(error.message).toBe('Invalid bearer token');
+  });
+
+  it('awaits a token the store must be asked about (replicas), then checks its scope alike', async () => {
+    const asking = new BearerAuthGuard(
+      config,
+      new RouteTraitsReader(new Reflector()),
+      new EventsTokens(config),
+      strictMock<RunEnds>('RunEnds'),
+      { verify: (token) => Promise.resolve(grants[token] ?? null) },
+    );
+    const admitted = context('cca_dev-reader', 'readInPath', { params: { env: 'dev' } });
+    await expect(asking.canActivate(admitted.context)).resolves.toBe(true);
+    expect(admitted.request.principal?.tokenId).toBe('dev-reader');
+    await expect(
+      asking.canActivate(
+        context('cca_dev-reader', 'readInPath', { params: { env: 'prod' } }).context,
+      ),
+    ).rejects.toMatchObject({ code: 'SCOPE_DENIED' });
+    await expect(
+      asking.canActivate(context('cca_unknown', 'readInPath').context),
+    ).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: 'Invalid bearer token' });
   });
 
   it('lets a master token through every route, declared or not', () => {

@@ -41,6 +41,7 @@ const INTEGER_SETTINGS: { name: string; min: number; max?: number }[] = [
   { name: 'TOKEN_RUN_QUOTA_WINDOW_MS', min: 1000, max: 2_592_000_000 },
   { name: 'WEBHOOK_MAX_ATTEMPTS', min: 1, max: 100 },
   { name: 'WEBHOOK_TIMEOUT_MS', min: 100, max: 300000 },
+  { name: 'REDIS_TIMEOUT_MS', min: 100, max: 60000 },
 ];
 
 /** The problems with `env`; a small MAX_PROMPT_BYTES keeps a bad BODY_LIMIT_BYTES to its own. */
