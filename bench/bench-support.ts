@@ -117,7 +117,9 @@ export async function startRig(
   };
 }
 
-export { freePort } from '../test/support/service-process';
+import { freePort } from '../test/support/service-process';
+
+export { freePort };
 export { sleep };
 
 export interface ServiceChild {
@@ -176,15 +178,82 @@ export async function spawnService(
   }
 }
 
+export interface BenchService {
+  service: ServiceChild;
+  /** The prefix of its containers and volumes. */
+  prefix: string;
+  /** `authorization: Bearer <its API token>`. */
+  auth: Record<string, string>;
+  /** Stops it and removes its data directory, containers and volumes. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The built service as its own process (see spawnService) with containers, volumes and data of
+ * its own, the throttles out of the way, and its agents pointed at the fake upstream `fakeUrl`.
+ * `settings` add to or override those.
+ */
+export async function startBenchService(
+  fakeUrl: string,
+  environments: readonly string[],
+  settings: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<BenchService> {
+  const prefix = `cca-bench-${randomBytes(3).toString('hex')}-`;
+  const token = randomBytes(24).toString('hex');
+  const dataDir = `/tmp/${prefix}data`;
+  const cleanUp = (): void => {
+    rmSync(dataDir, { recursive: true, force: true });
+    removeDockerObjects(prefix);
+  };
+  const service = await spawnService(
+    {
+      API_TOKEN: token,
+      CONTAINER_PREFIX: prefix,
+      VOLUME_PREFIX: prefix,
+      AGENT_NETWORK: 'host',
+      ENVIRONMENTS: environments.join(','),
+      DATA_DIR: dataDir,
+      DOCS_ENABLED: 'false',
+      THROTTLE_CLAUDE_LIMIT: '100000',
+      THROTTLE_TOKEN_LIMIT: '100000',
+      THROTTLE_IP_LIMIT: '100000',
+      AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
+      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-bench',
+      ...settings,
+    },
+    await freePort(),
+    nodeArgs,
+  ).catch((error: unknown) => {
+    cleanUp();
+    throw error;
+  });
+  return {
+    service,
+    prefix,
+    auth: { authorization: `Bearer ${token}` },
+    close: async () => {
+      await service.stop();
+      cleanUp();
+    },
+  };
+}
+
 /**
  * CPU time (user + system, ms) a process has used, from /proc; 0 once it is gone. On a busy
- * machine, CPU per request is steadier than requests per second.
+ * machine, CPU per request is steadier than requests per second. With `children`, the CPU of
+ * the children it has waited for counts too (a containerd shim's runc calls, for one).
  */
-export function cpuMs(pid: number): number {
+export function cpuMs(pid: number, children = false): number {
   try {
-    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15,
+    // cutime 16, cstime 17.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+    const ticks = [11, 12, ...(children ? [13, 14] : [])].reduce(
+      (sum, field) => sum + Number(fields[field]),
+      0,
+    );
+    return (ticks * 1000) / CLOCK_TICKS_PER_S;
   } catch {
     return 0;
   }
