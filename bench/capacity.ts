@@ -13,9 +13,10 @@
  *  3. Turns per host: c = 1, 2, 4, 8 clients at once, each on its own session, for warm turns
  *     (POST /api/execute on a warm session), the same as background runs each followed by an SSE
  *     client, and cold turns (a CLI of its own, started and ended with the turn): p50 and p90,
- *     p50 against c = 1, turns per second, and CPU per turn of the CLIs (the container's
- *     cpuacct), of the service and of Docker (dockerd, containerd, the container's shim with its
- *     runc calls), and the container's peak memory.
+ *     p50 against c = 1, turns per second, the cores they got, and CPU per turn of the CLIs (the
+ *     container's cpuacct), of the service and of Docker (the container's shim; dockerd and
+ *     containerd), and the container's peak memory. On a shared host the latencies move with the
+ *     neighbours' load (printed); the CPU per turn does not.
  * The container gets `memory=6g,cpus=2,pids=2048`: the host's two CPUs and room for 8 warm CLIs
  * with 8 cold ones beside them.
  * Run: npm run bench:capacity [-- --warm-turns 32 --cold-turns 12]
@@ -66,7 +67,10 @@ interface ServiceMemory {
 interface Cpu {
   cliMs: number;
   serviceMs: number;
-  /** The container's shim with the runc calls it made: the container's own. */
+  /**
+   * The container's shim, its own CPU only: its reaped children are the runc calls but also every
+   * exec'd process, so a cold turn's CLI would count twice.
+   */
   shimMs: number;
   /** dockerd and containerd: shared with anything else the host runs. */
   daemonsMs: number;
@@ -112,7 +116,7 @@ function agentMemory(container: string, cgroup: Cgroup): AgentMemory {
   };
 }
 
-/** Docker's side of the host: dockerd, its containerd, and the container's shim with its runc calls. */
+/** Docker's side of the host: dockerd, its containerd, and the container's shim. */
 function dockerPids(containerId: string): { daemons: number[]; shim: number } {
   const daemons = ['/var/run/docker.pid', '/var/run/docker/containerd/containerd.pid'].map(
     readNumber,
@@ -135,7 +139,7 @@ function cpuNow(cgroup: Cgroup, servicePid: number, docker: ReturnType<typeof do
   return {
     cliMs: readNumber(join(cgroup.cpuacct, 'cpuacct.usage')) / 1e6,
     serviceMs: cpuMs(servicePid),
-    shimMs: cpuMs(docker.shim, true),
+    shimMs: cpuMs(docker.shim),
     daemonsMs: docker.daemons.reduce((sum, pid) => sum + cpuMs(pid), 0),
   };
 }
@@ -427,7 +431,7 @@ class CapacityBench {
       '\n3. Turns at once, each client on its own session; the fake answers at once (CPU per turn in ms)',
     );
     console.log(
-      'kind    c  turns   p50 ms   p90 ms  p50/c1  turns/s  CLI CPU  API CPU  shim CPU  daemons CPU  peak MiB',
+      'kind    c  turns   p50 ms   p90 ms  p50/c1  turns/s  cores  CLI CPU  API CPU  shim CPU  daemons CPU  peak MiB',
     );
     for (const kind of ['warm', 'stream', 'cold'] as const) {
       let base = 0;
@@ -454,11 +458,15 @@ class CapacityBench {
         const peak = readNumber(join(this.cgroup.memory, 'memory.max_usage_in_bytes')) / MIB;
         const p50 = percentile(samples, 50);
         base ||= p50;
+        // What the CLIs and the service got of the host's CPUs over the level.
+        const cores =
+          (after.cliMs - before.cliMs + after.serviceMs - before.serviceMs) / 1000 / seconds;
         const per = (key: keyof Cpu) => ((after[key] - before[key]) / samples.length).toFixed(0);
         console.log(
           `${kind.padEnd(6)} ${String(c).padStart(2)}  ${String(samples.length).padStart(5)}  ` +
             `${p50.toFixed(0).padStart(7)}  ${percentile(samples, 90).toFixed(0).padStart(7)}  ` +
             `${(p50 / base).toFixed(2).padStart(6)}  ${(samples.length / seconds).toFixed(2).padStart(7)}  ` +
+            `${cores.toFixed(2).padStart(5)}  ` +
             `${per('cliMs').padStart(7)}  ${per('serviceMs').padStart(7)}  ${per('shimMs').padStart(8)}  ` +
             `${per('daemonsMs').padStart(11)}  ${peak.toFixed(0).padStart(8)}`,
         );
@@ -470,8 +478,9 @@ class CapacityBench {
         .join('; '),
     );
     console.log(
-      'CLI CPU: the container cgroup (cpuacct.usage); API CPU: the service process; shim CPU: the ' +
-        "container's containerd shim with its runc calls; daemons CPU: dockerd and containerd, shared with the " +
+      'cores: CPU seconds of the CLIs and the service per second; CLI CPU: the container cgroup ' +
+        "(cpuacct.usage, the runc init of each exec too); API CPU: the service process; shim CPU: the container's " +
+        'containerd shim (not the runc calls it waits for); daemons CPU: dockerd and containerd, shared with the ' +
         `host's other work (idle here: ${background.toFixed(0)} ms/s, not subtracted)`,
     );
   }
