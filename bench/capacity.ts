@@ -40,6 +40,7 @@ import {
 
 const ENV = 'cap';
 const LEVELS = [1, 2, 4, 8];
+const MAX_CLIS = Math.max(...LEVELS);
 const STREAMS_PER_HELD_RUN = 2;
 const PROMPT = 'Say hello to the capacity benchmark.';
 const MIB = 1024 ** 2;
@@ -199,10 +200,10 @@ class CapacityBench {
       [ENV],
       {
         AGENT_LIMITS: LIMITS,
-        WARM_SESSIONS_PER_ENV: String(Math.max(...LEVELS)),
-        WARM_SESSIONS_TOTAL: String(Math.max(...LEVELS)),
+        WARM_SESSIONS_PER_ENV: String(MAX_CLIS),
+        WARM_SESSIONS_TOTAL: String(MAX_CLIS),
         SPARE_PROCESSES: '0',
-        MAX_CONCURRENT_PER_ENV: String(Math.max(...LEVELS)),
+        MAX_CONCURRENT_PER_ENV: String(MAX_CLIS),
         MAX_QUEUE_PER_ENV: '64',
         SSE_MAX_STREAMS_PER_TOKEN: '64',
         METRICS_TOKEN: metricsToken,
@@ -325,7 +326,7 @@ class CapacityBench {
       rows.push({ n, idle, busy, serviceIdle, serviceBusy });
 
       let streams: Promise<void>[] = [];
-      if (n === Math.max(...LEVELS)) {
+      if (n === MAX_CLIS) {
         streams = ids.flatMap((id) =>
           Array.from({ length: STREAMS_PER_HELD_RUN }, () => this.follow(id)),
         );
@@ -396,7 +397,7 @@ class CapacityBench {
     if (withStreams) {
       const last = rows[rows.length - 1].serviceBusy;
       console.log(
-        `per open event stream (${streamsOpened} on ${Math.max(...LEVELS)} held runs): heap ` +
+        `per open event stream (${streamsOpened} on ${MAX_CLIS} held runs): heap ` +
           `${kb((withStreams.heapMb - last.heapMb) / streamsOpened)}`,
       );
     }
