@@ -241,19 +241,13 @@ export async function startBenchService(
 
 /**
  * CPU time (user + system, ms) a process has used, from /proc; 0 once it is gone. On a busy
- * machine, CPU per request is steadier than requests per second. With `children`, the CPU of
- * the children it has waited for counts too (a containerd shim's runc calls, for one).
+ * machine, CPU per request is steadier than requests per second.
  */
-export function cpuMs(pid: number, children = false): number {
+export function cpuMs(pid: number): number {
   try {
-    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15,
-    // cutime 16, cstime 17.
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    const ticks = [11, 12, ...(children ? [13, 14] : [])].reduce(
-      (sum, field) => sum + Number(fields[field]),
-      0,
-    );
-    return (ticks * 1000) / CLOCK_TICKS_PER_S;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
   } catch {
     return 0;
   }
