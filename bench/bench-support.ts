@@ -117,7 +117,9 @@ export async function startRig(
   };
 }
 
-export { freePort } from '../test/support/service-process';
+import { freePort } from '../test/support/service-process';
+
+export { freePort };
 export { sleep };
 
 export interface ServiceChild {
@@ -174,6 +176,67 @@ export async function spawnService(
     }
     await sleep(100);
   }
+}
+
+export interface BenchService {
+  service: ServiceChild;
+  /** The prefix of its containers and volumes. */
+  prefix: string;
+  /** `authorization: Bearer <its API token>`. */
+  auth: Record<string, string>;
+  /** Stops it and removes its data directory, containers and volumes. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The built service as its own process (see spawnService) with containers, volumes and data of
+ * its own, the throttles out of the way, and its agents pointed at the fake upstream `fakeUrl`.
+ * `settings` add to or override those.
+ */
+export async function startBenchService(
+  fakeUrl: string,
+  environments: readonly string[],
+  settings: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<BenchService> {
+  const prefix = `cca-bench-${randomBytes(3).toString('hex')}-`;
+  const token = randomBytes(24).toString('hex');
+  const dataDir = `/tmp/${prefix}data`;
+  const cleanUp = (): void => {
+    rmSync(dataDir, { recursive: true, force: true });
+    removeDockerObjects(prefix);
+  };
+  const service = await spawnService(
+    {
+      API_TOKEN: token,
+      CONTAINER_PREFIX: prefix,
+      VOLUME_PREFIX: prefix,
+      AGENT_NETWORK: 'host',
+      ENVIRONMENTS: environments.join(','),
+      DATA_DIR: dataDir,
+      DOCS_ENABLED: 'false',
+      THROTTLE_CLAUDE_LIMIT: '100000',
+      THROTTLE_TOKEN_LIMIT: '100000',
+      THROTTLE_IP_LIMIT: '100000',
+      AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
+      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-bench',
+      ...settings,
+    },
+    await freePort(),
+    nodeArgs,
+  ).catch((error: unknown) => {
+    cleanUp();
+    throw error;
+  });
+  return {
+    service,
+    prefix,
+    auth: { authorization: `Bearer ${token}` },
+    close: async () => {
+      await service.stop();
+      cleanUp();
+    },
+  };
 }
 
 /**

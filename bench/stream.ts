@@ -10,25 +10,22 @@
  *     against its target (< 20 ms, < 300 MB), pass or fail.
  * Run: npm run bench:stream [-- --rounds 15 --burst 50 --limits memory=1g,cpus=0.5]
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { DockerProcess } from '../src/docker/docker-process';
 import { SpawnOptions } from '../src/docker/docker.types';
-import { removeDockerObjects } from '../test/support/docker-cli';
 import { startFakeAnthropic } from '../test/support/fake-anthropic';
 import { readSse } from '../test/support/sse-client';
 import {
   BenchRig,
   flag,
-  freePort,
   nowMs,
   percentile,
   sampleRss,
   ServiceChild,
   sleep,
-  spawnService,
+  startBenchService,
   startRig,
   textFlag,
 } from './bench-support';
@@ -132,33 +129,18 @@ interface Verdict {
  * upstream nor the clients, which run here.
  */
 async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
-  const prefix = `cca-bench-burst-${randomBytes(3).toString('hex')}-`;
-  const token = randomBytes(24).toString('hex');
-  const dataDir = `/tmp/${prefix}data`;
   const limits = textFlag('--limits');
-  const service = await spawnService(
+  const { service, auth, close } = await startBenchService(
+    fakeUrl,
+    ENVS,
     {
-      API_TOKEN: token,
-      CONTAINER_PREFIX: prefix,
-      VOLUME_PREFIX: prefix,
-      AGENT_NETWORK: 'host',
-      ENVIRONMENTS: ENVS.join(','),
-      DATA_DIR: dataDir,
-      DOCS_ENABLED: 'false',
-      THROTTLE_CLAUDE_LIMIT: '100000',
-      THROTTLE_TOKEN_LIMIT: '100000',
-      THROTTLE_IP_LIMIT: '100000',
       MAX_QUEUE_PER_ENV: String(count),
       // The burst follows every run's events with the one token: above the per-token stream cap.
       SSE_MAX_STREAMS_PER_TOKEN: String(count),
-      AGENT_ENV_ANTHROPIC_BASE_URL: fakeUrl,
-      AGENT_ENV_ANTHROPIC_API_KEY: 'sk-ant-bench',
       ...(limits ? { AGENT_LIMITS: limits } : {}),
     },
-    await freePort(),
     ['--require', join(__dirname, 'loop-probe.js')],
   );
-  const auth = { authorization: `Bearer ${token}` };
   try {
     for (const env of ENVS) {
       const started = await fetch(`${service.baseUrl}/api/containers/${env}/start`, {
@@ -231,9 +213,7 @@ async function burst(fakeUrl: string, count: number): Promise<Verdict[]> {
       },
     ];
   } finally {
-    await service.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    removeDockerObjects(prefix);
+    await close();
   }
 }
 
