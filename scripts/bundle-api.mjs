@@ -45,6 +45,9 @@ const NOT_INSTALLED = [
   '@fastify/view',
   'class-transformer/storage',
   'cpu-features',
+  // pg's optional engines, required inside try blocks: the pure-JS client is the one used.
+  'pg-native',
+  'pg-cloudflare',
   '*.node',
 ];
 
