@@ -59,4 +59,7 @@ module.exports = {
   ],
   // Global only (Jest ignores it per project): e2e runs start real containers and CLIs.
   testTimeout: 120000,
+  // After every project: a socket, server or child process left open fails the run, named,
+  // instead of keeping Jest alive until CI's timeout.
+  globalTeardown: '<rootDir>/test/leak-check.ts',
 };

@@ -135,6 +135,14 @@ published="$("$COMPOSE" --ansi never --env-file "$WORK/env" -f docker-compose.ym
 [[ "$published" == 0 ]] || die "docker-compose.yml alone publishes a port"
 log "docker-compose.yml alone publishes no port: ok"
 
+# The replicas' variant cannot be brought up here (its PostgreSQL and Redis images would be
+# pulled); docker-compose validates it, and it publishes no port either.
+replicas="$(API_TOKEN="$TOKEN" POSTGRES_PASSWORD=smoke REDIS_PASSWORD=smoke API_DOMAIN=api.example.test \
+  "$COMPOSE" --ansi never --env-file "$WORK/env" -f docker-compose.replicas.yml config)" \
+  || die "docker-compose.replicas.yml is not a valid compose file"
+[[ "$(grep -c '^ *ports:' <<<"$replicas" || true)" == 0 ]] || die "docker-compose.replicas.yml publishes a port"
+log "docker-compose.replicas.yml is valid and publishes no port: ok"
+
 log "bringing up $PROJECT"
 compose up -d --no-build
 API_ADDR="$(compose port api 3000)"

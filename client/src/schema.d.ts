@@ -601,7 +601,7 @@ export interface components {
             reachable: boolean;
         };
         /** @enum {string} */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ENV_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "DOCKER_UNAVAILABLE" | "DOCKER_ERROR" | "DOCKER_TIMEOUT" | "CONTAINER_UNAVAILABLE" | "CONTAINER_EXISTS" | "CONTAINER_NOT_FOUND" | "CONTAINER_NOT_RUNNING" | "CONTAINER_NOT_MANAGED" | "AGENT_IMAGE_MISSING" | "SESSION_NOT_FOUND" | "SESSION_BUSY" | "SESSION_EMPTY" | "MESSAGE_NOT_FOUND" | "TRANSCRIPT_TOO_LARGE" | "PROMPT_TOO_LARGE" | "PERMISSION_MODE_NOT_ALLOWED" | "QUEUE_FULL" | "TOO_MANY_STREAMS" | "EXECUTION_NOT_FOUND" | "EXECUTION_FINISHED" | "APPROVAL_NOT_FOUND" | "APPROVAL_ANSWERED" | "QUESTION_NOT_FOUND" | "QUESTION_ANSWERED" | "SHUTTING_DOWN" | "REPLICA_UNREACHABLE" | "INTERNAL_ERROR" | "ENV_BUDGET_EXHAUSTED" | "RUN_QUOTA_EXHAUSTED" | "SCOPE_DENIED" | "TOKEN_NOT_FOUND";
         ErrorResponseDto: {
             code: components["schemas"]["ErrorCode"];
             /**
@@ -2378,6 +2378,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description REPLICA_UNREACHABLE: the replica that runs it did not answer; if it is gone, its runs end interrupted within 15 s */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     cancelExecution: {
@@ -2464,6 +2473,15 @@ export interface operations {
             };
             /** @description RATE_LIMITED: see the Retry-After header */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description REPLICA_UNREACHABLE: the replica that runs it did not answer; if it is gone, its runs end interrupted within 15 s */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2636,6 +2654,15 @@ export interface operations {
             };
             /** @description RATE_LIMITED: see the Retry-After header */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description REPLICA_UNREACHABLE: the replica that runs it did not answer; if it is gone, its runs end interrupted within 15 s */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

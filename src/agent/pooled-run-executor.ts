@@ -27,6 +27,11 @@ const MAX_SWEEP_INTERVAL_MS = 30_000;
 /** The start of the run marker of every warm CLI (see `kill`). */
 const WARM_MARKER = 'warm-';
 
+/** The start of the marker of every warm CLI a replica starts. */
+function warmMarkerOf(replicaId: string): string {
+  return `${WARM_MARKER}${replicaId}:`;
+}
+
 /** What the pool has done since boot; tests and the bench read it to tell warm from cold. */
 export interface WarmStats {
   /** Claude Code processes started (warm sessions, spares and one-off runs alike). */
@@ -56,8 +61,11 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
   private readonly sweeper: NodeJS.Timeout;
   private readonly startingSpares = new Set<WarmCli>();
   private closing = false;
-  /** This service's warm CLIs' marker prefix. */
-  private readonly markerPrefix = `${WARM_MARKER}${randomUUID()}-`;
+  /**
+   * This service's warm CLIs' marker prefix: its replica id (whose characters never include ':')
+   * tells whose they are when another replica cleans up after it, the random part this boot's.
+   */
+  private readonly markerPrefix: string;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -66,6 +74,7 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
     serviceEvents: ServiceEvents,
   ) {
     super();
+    this.markerPrefix = `${warmMarkerOf(config.coordination.replicaId)}${randomUUID()}-`;
     this.cold = new SdkRunExecutor(config, docker);
     this.limits = new LimitCounterReaders(docker);
     this.capacities = new Map(
@@ -152,15 +161,16 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
 
   /**
    * Kills the run's CLI. A warm CLI carries the marker of the service that started it, not of
-   * the runs it served: after a crash, every warm CLI of an earlier service is killed with it
-   * (idle ones have already ended when their service's connection closed).
+   * the runs it served: every warm CLI of the replica that ran it (of every earlier service when
+   * that is not known) is killed with it, never this service's own (idle ones of a crashed
+   * service have already ended when their connection closed).
    */
-  async kill(containerName: string, runId: string): Promise<void> {
+  async kill(containerName: string, runId: string, ownerReplica?: string | null): Promise<void> {
     await Promise.all([
       this.cold.kill(containerName, runId),
       this.docker.signalMarked(
         containerName,
-        WARM_MARKER,
+        ownerReplica ? warmMarkerOf(ownerReplica) : WARM_MARKER,
         this.markerPrefix,
         'SIGKILL',
         AGENT_USER,
@@ -176,6 +186,14 @@ export class PooledRunExecutor extends RunExecutor implements OnApplicationShutd
   /** Spares of the container ready now. */
   readySpares(containerName: string): number {
     return this.spares.ready(containerName);
+  }
+
+  override closeWarmSession(containerName: string, sessionId: string): Promise<void> {
+    return this.pool.closeSession(containerName, sessionId);
+  }
+
+  override closeWarmSessions(): Promise<void> {
+    return this.pool.closeIdle();
   }
 
   override containerRunning(containerName: string, running: boolean): void {

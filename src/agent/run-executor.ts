@@ -126,14 +126,31 @@ export interface McpServerReport {
  */
 export abstract class RunExecutor {
   abstract run(request: RunRequest): Promise<RunOutcome>;
-  /** Kills whatever is left of a run in the container (a CLI orphaned by a crash of the service). */
-  abstract kill(containerName: string, runId: string): Promise<void>;
+  /**
+   * Kills whatever is left of a run in the container (a CLI orphaned by a crash of the service, or
+   * of the replica `ownerReplica` that ran it: a warm CLI it served is killed with the others of
+   * that replica; with no owner known, with those of every service but this one).
+   */
+  abstract kill(containerName: string, runId: string, ownerReplica?: string | null): Promise<void>;
 
   /**
    * The MCP servers of the running container as a Claude Code process there reports them (the
    * SDK's `mcpServerStatus()`); no prompt is sent, so the model is never called.
    */
   abstract mcpServerStatus(containerName: string): Promise<McpServerReport[]>;
+
+  /**
+   * Closes the session's warm CLI, if one is kept and idle: a turn of the session ran elsewhere,
+   * so it is behind.
+   */
+  closeWarmSession(_containerName: string, _sessionId: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Closes every idle warm CLI (this replica may have missed turns run elsewhere). */
+  closeWarmSessions(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** Told whenever a container is seen running or not, so what a runner keeps there follows. */
   containerRunning(_containerName: string, _running: boolean): void {}

@@ -5,9 +5,10 @@ import { ContainerInfo } from '../docker/docker.types';
 /**
  * What uses each environment's container now, and since when nothing has. Runs and event streams
  * hold their environment's container while they last; a running container that nothing holds is
- * idle since the latest of: the last hold let go, its own start, the service's boot (what came
- * before is not known). Warm and spare CLIs do not hold it: an idle warm CLI only waits to be
- * recycled (WARM_IDLE_MS), and a spare waits for a session that may never come.
+ * idle since the latest of: the last hold let go (or another replica's run seen using it), its own
+ * start, the service's boot (what came before is not known). Warm and spare CLIs do not hold it:
+ * an idle warm CLI only waits to be recycled (WARM_IDLE_MS), and a spare waits for a session that
+ * may never come.
  */
 @Injectable()
 export class ContainerActivity {
@@ -15,6 +16,7 @@ export class ContainerActivity {
   private readonly lastLetGo = new Map<string, number>();
   private readonly bootedAt = Date.now();
   private readonly idleListeners: ((env: string) => void)[] = [];
+  private runsOfAllReplicas: ((env: string) => Promise<boolean>) | null = null;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -39,6 +41,25 @@ export class ContainerActivity {
   /** Calls `listener` with the environment each time the last hold of its container is let go. */
   onIdle(listener: (env: string) => void): void {
     this.idleListeners.push(listener);
+  }
+
+  /**
+   * With replicas on one store, other replicas' runs use the containers too, unseen by this
+   * process's holds: `inFlight` tells whether any replica has a run queued or running in an
+   * environment. The runs' feature sets it; without replicas it stays unset.
+   */
+  countRunsOfAllReplicas(inFlight: (env: string) => Promise<boolean>): void {
+    this.runsOfAllReplicas = inFlight;
+  }
+
+  /**
+   * Whether a run of any replica uses the environment's container now (always false when only
+   * this process's holds count). When one does, the container counts as used just now.
+   */
+  async usedByAnyReplica(env: string): Promise<boolean> {
+    if (!this.runsOfAllReplicas || !(await this.runsOfAllReplicas(env))) return false;
+    this.lastLetGo.set(env, Date.now());
+    return true;
   }
 
   /** Since when (epoch ms) the container `info` describes has been idle; null while held or not running. */

@@ -21,6 +21,7 @@ import { IdleStop } from './idle-stop';
     EnvironmentPipe,
     IdleStop,
   ],
-  exports: [ContainersService, EnvironmentPipe],
+  // ContainerActivity: the runs' feature tells it of other replicas' runs.
+  exports: [ContainersService, ContainerActivity, EnvironmentPipe],
 })
 export class ContainersModule {}

@@ -14,7 +14,8 @@ const RETRY_MS = 60_000;
  * ContainerActivity), and tells so on the service's events; the next run starts it again as
  * usual. One timer per environment, set for when its container is due: armed whenever the last
  * hold is let go or the container's state is read, and checked again under the lifecycle lock
- * when it fires (ContainersService.stopIfIdle).
+ * when it fires (ContainersService.stopIfIdle). With replicas, never while any replica has a run
+ * queued or running in the environment (ContainerActivity.usedByAnyReplica).
  */
 @Injectable()
 export class IdleStop implements OnModuleDestroy {
@@ -66,7 +67,10 @@ export class IdleStop implements OnModuleDestroy {
   private async stopIfDue(env: string): Promise<void> {
     this.timers.delete(env);
     try {
-      const stopped = await this.containers.stopIfIdle(env);
+      // Another replica's run holds nothing here: the store tells (then due an IDLE_STOP_MS later).
+      const stopped = (await this.activity.usedByAnyReplica(env))
+        ? null
+        : await this.containers.stopIfIdle(env);
       if (!stopped) {
         // Not due (held again, restarted since): set for when it is, if ever.
         await this.reschedule(env);

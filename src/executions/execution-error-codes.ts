@@ -20,7 +20,7 @@ export const ExecutionErrorCode = {
   CANCELLED: 'CANCELLED',
   /** Interrupted by a prompt sent to its session with `whenSessionBusy: steer`, which runs next. */
   STEERED: 'STEERED',
-  /** The service shut down (or crashed) during the run. */
+  /** The service shut down (or crashed, or its replica stopped answering) during the run. */
   INTERRUPTED: 'INTERRUPTED',
   // Budgets and structured output.
   /** The run spent its `maxBudgetUsd`; the CLI stopped it. */

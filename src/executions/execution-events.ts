@@ -123,7 +123,8 @@ export class ExecutionEvents {
           yield { event: 'end', data: JSON.stringify(endSummary(await this.find(id))) };
           return;
         }
-        if (live.isEmpty) await new Promise<void>((resolve) => (wake = resolve));
+        // A client that left during a read above woke nobody: it is checked before sleeping.
+        if (live.isEmpty && !signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       signal.removeEventListener('abort', onAbort);

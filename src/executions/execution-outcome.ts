@@ -108,8 +108,13 @@ function stopped(
   }
 }
 
-/** The end of a run that never reached the CLI. */
-export function endWithoutRun(why: 'cancelled' | 'shutdown' | 'crash'): ExecutionEnd {
+/**
+ * The end of a run that never reached the CLI, or that no process runs any more: `crash`, the
+ * service stopped with it in flight; `owner_lost`, the replica that ran it stopped answering.
+ */
+export function endWithoutRun(
+  why: 'cancelled' | 'shutdown' | 'crash' | 'owner_lost',
+): ExecutionEnd {
   switch (why) {
     case 'cancelled':
       return {
@@ -128,6 +133,12 @@ export function endWithoutRun(why: 'cancelled' | 'shutdown' | 'crash'): Executio
         ...emptyEnd(),
         ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
         error: 'The service stopped while the run was in flight',
+      };
+    case 'owner_lost':
+      return {
+        ...emptyEnd(),
+        ...failure(ExecutionStatus.interrupted, ExecutionErrorCode.INTERRUPTED),
+        error: 'The replica that ran it stopped answering; another replica ended it',
       };
   }
 }

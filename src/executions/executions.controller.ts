@@ -29,11 +29,15 @@ import { SubmitExecutionDto } from './dto/submit-execution.dto';
 import { ExecutionEvents } from './execution-events';
 import { ApiRunAdmissionErrors } from './executions.errors';
 import { ExecutionsService } from './executions.service';
+import { DEAD_REPLICA_RUNS_END_WITHIN_S } from './run-control';
 import {
   RequiresScope,
   ScopeEnvironment,
   TokenAction,
 } from '../common/routes/required-scope.decorator';
+
+/** With replicas: the replica that runs the execution did not answer. */
+const OWNER_UNREACHABLE = `the replica that runs it did not answer; if it is gone, its runs end interrupted within ${DEAD_REPLICA_RUNS_END_WITHIN_S} s`;
 
 @ApiTags('executions')
 @ApiAuthenticated()
@@ -95,8 +99,12 @@ export class ExecutionsController {
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: ExecutionDto })
   @ApiErrors(
-    { 404: [ErrorCode.EXECUTION_NOT_FOUND], 409: [ErrorCode.EXECUTION_FINISHED] },
-    { 409: 'the run has already ended' },
+    {
+      404: [ErrorCode.EXECUTION_NOT_FOUND],
+      409: [ErrorCode.EXECUTION_FINISHED],
+      503: [ErrorCode.REPLICA_UNREACHABLE],
+    },
+    { 409: 'the run has already ended', 503: OWNER_UNREACHABLE },
   )
   cancelExecution(
     @Param('id', UuidParamPipe) id: string,
@@ -119,8 +127,12 @@ export class ExecutionsController {
     {
       404: [ErrorCode.EXECUTION_NOT_FOUND, ErrorCode.APPROVAL_NOT_FOUND],
       409: [ErrorCode.APPROVAL_ANSWERED, ErrorCode.EXECUTION_FINISHED],
+      503: [ErrorCode.REPLICA_UNREACHABLE],
     },
-    { 409: 'the approval was answered (or timed out), or the run has ended' },
+    {
+      409: 'the approval was answered (or timed out), or the run has ended',
+      503: OWNER_UNREACHABLE,
+    },
   )
   answerApproval(
     @Param('id', UuidParamPipe) id: string,
@@ -145,8 +157,12 @@ export class ExecutionsController {
     {
       404: [ErrorCode.EXECUTION_NOT_FOUND, ErrorCode.QUESTION_NOT_FOUND],
       409: [ErrorCode.QUESTION_ANSWERED, ErrorCode.EXECUTION_FINISHED],
+      503: [ErrorCode.REPLICA_UNREACHABLE],
     },
-    { 409: 'the questions were answered (or timed out), or the run has ended' },
+    {
+      409: 'the questions were answered (or timed out), or the run has ended',
+      503: OWNER_UNREACHABLE,
+    },
   )
   answerQuestion(
     @Param('id', UuidParamPipe) id: string,

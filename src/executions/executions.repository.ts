@@ -37,6 +37,31 @@ export type ExecutionEnd = Pick<
   | 'errorCode'
 >;
 
+/** The statuses of a run that has not ended, and the SQL condition that keeps them. */
+const IN_FLIGHT_STATUSES: readonly ExecutionStatus[] = [
+  ExecutionStatus.queued,
+  ExecutionStatus.running,
+];
+const IN_FLIGHT = `status IN (${IN_FLIGHT_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+
+/** What a submit records of a new run. */
+export type NewExecution = Pick<
+  ExecutionRecord,
+  'id' | 'env' | 'sessionId' | 'request' | 'createdAt'
+> & {
+  /** The replica that took the submit (ReplicaBus.replicaId). */
+  ownerReplica: string;
+};
+
+/** A run queued or running, and the replica that owns it. */
+export interface InFlightRun {
+  id: string;
+  env: string;
+  status: ExecutionStatus;
+  /** null: recorded before runs had owners. */
+  ownerReplica: string | null;
+}
+
 export interface StoredEvent {
   seq: number;
   type: string;
@@ -101,15 +126,19 @@ export class ExecutionsRepository {
       error, error_code, event_count, events_dropped`;
   }
 
-  /** Records a queued run, and the token that submitted it (its runs count against its quota). */
+  /**
+   * Records a queued run, the token that submitted it (its runs count against its quota) and the
+   * replica that owns it (runs it, and holds what of it lives in memory).
+   */
   async insert(
-    record: Pick<ExecutionRecord, 'id' | 'env' | 'sessionId' | 'request' | 'createdAt'>,
+    record: NewExecution,
     tokenId: string,
     executor: SqlExecutor = this.store,
   ): Promise<void> {
     await executor.run(
-      `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
+      `INSERT INTO executions (id, env, session_id, status, request, created_at, token_id,
+         owner_replica)
+       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
       [
         record.id,
         record.env,
@@ -117,29 +146,67 @@ export class ExecutionsRepository {
         JSON.stringify(record.request),
         record.createdAt,
         tokenId,
+        record.ownerReplica,
       ],
     );
+  }
+
+  /** The replica that owns the run, or null when the run is unknown (or predates owners). */
+  async ownerOf(id: string, executor: SqlExecutor = this.store): Promise<string | null> {
+    const row = await executor.get<{ owner_replica: string | null }>(
+      'SELECT owner_replica FROM executions WHERE id = ?',
+      [id],
+    );
+    return row?.owner_replica ?? null;
   }
 
   async delete(id: string): Promise<void> {
     await this.store.run('DELETE FROM executions WHERE id = ?', [id]);
   }
 
+  /** Marks the run running, unless it has ended (another replica may have ended it meanwhile). */
   async markRunning(id: string, startedAt: string): Promise<void> {
-    await this.store.run(`UPDATE executions SET status = 'running', started_at = ? WHERE id = ?`, [
-      startedAt,
-      id,
-    ]);
+    await this.store.run(
+      `UPDATE executions SET status = 'running', started_at = ?
+       WHERE id = ? AND ${IN_FLIGHT}`,
+      [startedAt, id],
+    );
   }
 
-  finish(id: string, end: ExecutionEnd, finishedAt: string): Promise<void> {
+  /**
+   * Records the run's end, unless it has one already (a replica cut off for longer than its lease
+   * comes back to runs another ended `interrupted`: that end stays). Answers whether it was recorded.
+   */
+  finish(id: string, end: ExecutionEnd, finishedAt: string): Promise<boolean> {
+    return this.writeEnd(id, end, finishedAt, IN_FLIGHT_STATUSES);
+  }
+
+  /**
+   * Records the run's end only while the run is still `status`: of two replicas that end one run,
+   * one does. Answers whether it was recorded.
+   */
+  finishIfStill(
+    status: ExecutionStatus,
+    id: string,
+    end: ExecutionEnd,
+    finishedAt: string,
+  ): Promise<boolean> {
+    return this.writeEnd(id, end, finishedAt, [status]);
+  }
+
+  private writeEnd(
+    id: string,
+    end: ExecutionEnd,
+    finishedAt: string,
+    onlyFrom: readonly ExecutionStatus[],
+  ): Promise<boolean> {
     return this.store.transaction(async (tx) => {
       const totalBefore = end.costUsd === null ? 0 : await sessionTotalBefore(tx, id);
-      await tx.run(
+      const { changes } = await tx.run(
         `UPDATE executions SET status = ?, finished_at = ?, exit_code = ?, result = ?,
            truncated = ?, cost_usd = ?, spent_usd = ?, usage = ?, structured_output = ?,
            result_message = ?, error = ?, error_code = ?
-         WHERE id = ?`,
+         WHERE id = ? AND status IN (${onlyFrom.map(() => '?').join(', ')})`,
         [
           end.status,
           finishedAt,
@@ -154,8 +221,10 @@ export class ExecutionsRepository {
           end.error,
           end.errorCode,
           id,
+          ...onlyFrom,
         ],
       );
+      return changes > 0;
     });
   }
 
@@ -246,13 +315,21 @@ export class ExecutionsRepository {
     return rows.map(toSummary);
   }
 
-  async withStatus(statuses: readonly ExecutionStatus[]): Promise<ExecutionSummary[]> {
-    const marks = statuses.map(() => '?').join(', ');
-    const rows = await this.store.all<SummaryRow>(
-      `SELECT ${this.summaryColumns} FROM executions WHERE status IN (${marks})`,
-      statuses,
+  /** The runs queued or running, with their owners. */
+  inFlight(): Promise<InFlightRun[]> {
+    return this.store.all<InFlightRun>(
+      `SELECT id, env, status, owner_replica AS "ownerReplica" FROM executions
+       WHERE ${IN_FLIGHT}`,
     );
-    return rows.map(toSummary);
+  }
+
+  /** Whether a run of the environment is queued or running, on any replica. */
+  async hasRunInFlight(env: string): Promise<boolean> {
+    const row = await this.store.get<{ found: number }>(
+      `SELECT 1 AS found FROM executions WHERE env = ? AND ${IN_FLIGHT} LIMIT 1`,
+      [env],
+    );
+    return row !== undefined;
   }
 
   /** Stores one event, or counts it as dropped when it is past the run's bounds. */
@@ -291,7 +368,7 @@ export class ExecutionsRepository {
   /** Deletes runs (and their events) created before `cutoff`; returns how many. */
   async pruneBefore(cutoff: string): Promise<number> {
     const { changes } = await this.store.run(
-      `DELETE FROM executions WHERE created_at < ? AND status NOT IN ('queued', 'running')`,
+      `DELETE FROM executions WHERE created_at < ? AND NOT ${IN_FLIGHT}`,
       [cutoff],
     );
     return changes;

@@ -2,6 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EnvironmentScope } from '../common/auth/authenticated-request';
 import { EventsTokens } from '../common/auth/events-tokens';
+import { ReplicaBus } from '../common/coordination/replica-bus';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 import { pageNewestFirst } from '../common/http/cursor';
@@ -11,11 +12,12 @@ import { ExecutionDto, ExecutionListDto, SubmittedExecutionDto } from './dto/exe
 import { ListExecutionsQueryDto } from './dto/list-executions-query.dto';
 import { endWithoutRun, toExecutionDto } from './execution-outcome';
 import { ExecutionRequest, WhenSessionBusy } from './execution-request';
-import { isFinal } from './execution-status';
+import { ExecutionStatus, isFinal } from './execution-status';
 import { visibleRun } from './executions.errors';
 import { ExecutionRecord, ExecutionsRepository, ExecutionSummary } from './executions.repository';
 import { RunAdmission } from './run-admission';
 import { RunApprovals } from './run-approvals';
+import { RunControl } from './run-control';
 import { RunLifecycle } from './run-lifecycle';
 import { RunQueue } from './run-queue';
 
@@ -29,6 +31,8 @@ export class ExecutionsService {
     private readonly lifecycle: RunLifecycle,
     private readonly eventsTokens: EventsTokens,
     private readonly approvals: RunApprovals,
+    private readonly bus: ReplicaBus,
+    private readonly control: RunControl,
   ) {}
 
   /**
@@ -72,21 +76,26 @@ export class ExecutionsService {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
     const record = await this.admission.recordWithinBudgets(env, tokenId, async (tx) => {
-      await this.repository.insert({ id, env, sessionId, request, createdAt }, tokenId, tx);
+      const ownerReplica = this.bus.replicaId;
+      await this.repository.insert(
+        { id, env, sessionId, request, createdAt, ownerReplica },
+        tokenId,
+        tx,
+      );
       return visibleRun(await this.repository.get(id, tx), id, null);
     });
     // Only a run it stops lets it jump the queue: it takes that run's slot, and no other.
     const steered =
-      busy === WhenSessionBusy.steer ? this.queue.runningOf(env, sessionId) : undefined;
+      busy === WhenSessionBusy.steer ? await this.queue.runningOf(env, sessionId) : undefined;
     try {
       const start = () => this.lifecycle.run(record);
-      this.queue.submit({ id, env, sessionId, start }, { first: steered !== undefined });
+      await this.queue.submit({ id, env, sessionId, start }, { first: steered !== undefined });
     } catch (error) {
       await this.repository.delete(id);
       throw error;
     }
     // Queued first, then stopped: the slot the stopped run frees goes to this one.
-    if (steered) void this.lifecycle.stop(steered, 'steer');
+    if (steered) this.control.stopInBackground(steered, 'steer');
     return record;
   }
 
@@ -97,7 +106,7 @@ export class ExecutionsService {
   ): Promise<SubmittedExecutionDto> {
     const record = await this.submit(request, WhenSessionBusy.queue, tokenId);
     const { token, expiresAt } = this.eventsTokens.issue(record.id);
-    return { ...this.toDto(record), eventsToken: token, eventsTokenExpiresAt: expiresAt };
+    return { ...(await this.toDto(record)), eventsToken: token, eventsTokenExpiresAt: expiresAt };
   }
 
   /** The run, if it is in one of `environments` (else 404, as if it did not exist). */
@@ -117,13 +126,13 @@ export class ExecutionsService {
 
   /**
    * A queued run leaves the queue; a running one is interrupted (then killed after a grace).
-   * Either ends `cancelled`. A finished run is 409.
+   * Either ends `cancelled`, on whichever replica runs it. A finished run is 409.
    */
   async cancel(id: string, environments: EnvironmentScope): Promise<ExecutionDto> {
     const record = await this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
-    if (this.queue.remove(id)) await this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
-    else await this.lifecycle.stop(id, 'cancel');
+    if (await this.queue.remove(id)) await this.lifecycle.endQueued(id, endWithoutRun('cancelled'));
+    else await this.control.stop(id, 'cancel');
     return this.get(id, environments);
   }
 
@@ -134,7 +143,9 @@ export class ExecutionsService {
     answer: AnswerApprovalDto,
     environments: EnvironmentScope,
   ): Promise<ExecutionDto> {
-    return this.answerRunning(id, environments, () => this.approvals.answer(id, requestId, answer));
+    return this.answerRunning(id, environments, () =>
+      this.control.answerApproval(id, requestId, answer),
+    );
   }
 
   /** Answers the pending questions of a running run (409 once the run has ended). */
@@ -145,24 +156,31 @@ export class ExecutionsService {
     environments: EnvironmentScope,
   ): Promise<ExecutionDto> {
     return this.answerRunning(id, environments, () =>
-      this.approvals.answerQuestion(id, requestId, answer),
+      this.control.answerQuestion(id, requestId, answer),
     );
   }
 
   private async answerRunning(
     id: string,
     environments: EnvironmentScope,
-    answer: () => void,
+    answer: () => Promise<void>,
   ): Promise<ExecutionDto> {
     const record = await this.find(id, environments);
     if (isFinal(record.status)) throw executionFinished(record);
-    answer();
+    await answer();
     return this.toDto(record);
   }
 
   /** The stored run, with what it waits on now (kept in memory while it waits or runs). */
-  private toDto(record: ExecutionSummary): ExecutionDto {
-    return toExecutionDto(record, this.approvals.pending(record.id), this.queue.placeOf(record.id));
+  private async toDto(record: ExecutionSummary): Promise<ExecutionDto> {
+    const place =
+      record.status === ExecutionStatus.queued ? await this.queue.placeOf(record.id) : undefined;
+    // A running run may wait on a person on whichever replica runs it.
+    const pending =
+      record.status === ExecutionStatus.running
+        ? await this.control.pending(record.id)
+        : this.approvals.pending(record.id);
+    return toExecutionDto(record, pending, place);
   }
 
   /** The run, if it is in one of `environments`: a scoped token never learns of others' runs. */

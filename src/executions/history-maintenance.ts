@@ -5,18 +5,16 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
-import { RunExecutor } from '../agent/run-executor';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { ContainersService } from '../containers/containers.service';
+import { ReplicaBus } from '../common/coordination/replica-bus';
 import { pruneHourly, retentionCutoff } from '../store/retention';
 import { endWithoutRun } from './execution-outcome';
-import { ExecutionStatus } from './execution-status';
 import { ExecutionsRepository } from './executions.repository';
-import { RunRecorder } from './run-recorder';
+import { OrphanRuns } from './orphan-runs';
 
 /**
  * Keeps the history true and bounded: at boot, runs a crash left in flight are ended (their
- * CLIs killed); every hour, runs past HISTORY_RETENTION_DAYS are pruned.
+ * CLIs killed; with replicas, never a live replica's runs); every hour, runs past HISTORY_RETENTION_DAYS are pruned.
  */
 @Injectable()
 export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
@@ -26,9 +24,8 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: ExecutionsRepository,
-    private readonly recorder: RunRecorder,
-    private readonly containers: ContainersService,
-    private readonly executor: RunExecutor,
+    private readonly orphans: OrphanRuns,
+    private readonly bus: ReplicaBus,
   ) {}
 
   // Awaited by Nest: the application is ready once the history is true again.
@@ -41,24 +38,34 @@ export class HistoryMaintenance implements OnApplicationBootstrap, OnModuleDestr
     this.stopPruning();
   }
 
-  /** Runs left `queued` or `running` by a crash: their CLIs are killed and they end `interrupted`. */
+  /**
+   * Runs left `queued` or `running` by a crash: their CLIs are killed and they end `interrupted`.
+   * With replicas, only the runs no live replica runs: this replica's own (REPLICA_ID may outlive
+   * a restart), those of replicas that are gone, and those from before runs had owners.
+   */
   private async recoverAfterCrash(): Promise<void> {
-    const orphans = await this.repository.withStatus([
-      ExecutionStatus.queued,
-      ExecutionStatus.running,
-    ]);
-    for (const orphan of orphans) {
-      if (orphan.status === ExecutionStatus.running) {
-        this.executor
-          .kill(this.containers.containerName(orphan.env), orphan.id)
-          .catch((error: unknown) =>
-            this.logger.warn(`could not stop the CLI of run ${orphan.id}: ${String(error)}`),
-          );
-      }
-      await this.recorder.ended(orphan.id, endWithoutRun('crash'));
+    const inFlight = await this.repository.inFlight();
+    const self = this.bus.replicaId;
+    const leftHere = this.bus.shared
+      ? inFlight.filter(({ ownerReplica }) => ownerReplica === null || ownerReplica === self)
+      : inFlight;
+    let ended = 0;
+    for (const orphan of leftHere) {
+      if (await this.orphans.end(orphan, endWithoutRun('crash'))) ended += 1;
     }
-    if (orphans.length > 0)
-      this.logger.warn(`Marked ${orphans.length} run(s) left over by a crash as interrupted`);
+    if (ended > 0) this.logger.warn(`Marked ${ended} run(s) left over by a crash as interrupted`);
+    if (this.bus.shared) await this.endRunsOfGoneReplicas();
+  }
+
+  /** Ends the runs of other replicas that are gone; when Redis cannot tell, the reaper will. */
+  private async endRunsOfGoneReplicas(): Promise<void> {
+    try {
+      await this.orphans.endRunsOfGoneReplicas(this.bus.replicaId);
+    } catch (error) {
+      this.logger.warn(
+        `Could not tell which replicas are gone (${String(error)}): their runs are left to the reaper`,
+      );
+    }
   }
 
   private async prune(): Promise<void> {

@@ -63,7 +63,7 @@ export class RunAdmission {
       request.sessionId ??
       this.executor.takeSpareSessionId(this.containers.containerName(env), request) ??
       randomUUID();
-    if (options.rejectBusySession && this.queue.isSessionBusy(env, sessionId)) {
+    if (options.rejectBusySession && (await this.queue.isSessionBusy(env, sessionId))) {
       throw sessionBusy(sessionId);
     }
     // The container started here is not stopped for idleness before the run gets to it.
@@ -71,7 +71,7 @@ export class RunAdmission {
     try {
       await this.containers.ensureRunning(env);
       // A session whose first turn is still in flight may have no transcript yet, but it exists.
-      if (request.sessionId && !this.hasRunInFlight(env, sessionId)) {
+      if (request.sessionId && !(await this.queue.hasRunInFlight(env, sessionId))) {
         await this.sessions.prepareRun(env, request.sessionId);
       }
     } catch (error) {
@@ -91,13 +91,6 @@ export class RunAdmission {
     record: (tx: SqlExecutor) => Promise<T>,
   ): Promise<T> {
     return this.budgets.checkAndRecord(env, tokenId, record);
-  }
-
-  private hasRunInFlight(env: string, sessionId: string): boolean {
-    return (
-      this.queue.runningOf(env, sessionId) !== undefined ||
-      this.queue.waiting().some((run) => run.env === env && run.sessionId === sessionId)
-    );
   }
 
   /**

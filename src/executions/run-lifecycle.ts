@@ -10,6 +10,7 @@ import { endOfSetupFailure, StopReason, toEnd } from './execution-outcome';
 import { ExecutionEnd, ExecutionRecord } from './executions.repository';
 import { RunApprovals } from './run-approvals';
 import { EventTally, RunRecorder } from './run-recorder';
+import { WarmSessionReleases } from './warm-session-releases';
 
 /**
  * What a run can leave behind that keeps the next ones from working: forks that go on after the
@@ -42,6 +43,7 @@ export class RunLifecycle {
     private readonly executor: RunExecutor,
     private readonly recorder: RunRecorder,
     private readonly approvals: RunApprovals,
+    private readonly warmSessions: WarmSessionReleases,
   ) {}
 
   /** Throws 503 SHUTTING_DOWN once the drain has begun. */
@@ -113,6 +115,11 @@ export class RunLifecycle {
     return this.recorder.ended(id, end);
   }
 
+  /** Whether the run runs here. */
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
   /** Interrupts a running run and waits for its end; false when it is not running here. */
   async stop(id: string, reason: StopReason): Promise<boolean> {
     const active = this.active.get(id);
@@ -145,6 +152,8 @@ export class RunLifecycle {
     const resume = request.sessionId
       ? (await this.sessions.prepareRun(record.env, record.sessionId)).resume
       : false;
+    // Other replicas' warm CLIs of the session would miss this turn: they close them.
+    await this.warmSessions.turnStarting(containerName, record.sessionId);
     try {
       return await this.executor.run({
         ...request,

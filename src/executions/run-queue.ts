@@ -22,25 +22,27 @@ export interface QueuePlace {
 
 /**
  * Where runs wait for a slot: FIFO per environment, at most MAX_CONCURRENT_PER_ENV running,
- * one run per session at a time (a second one waits its turn). In-process here; a Redis-backed
- * queue can implement the same contract for several replicas.
+ * one run per session at a time (a second one waits its turn). In this process by default
+ * (InProcessRunQueue); across API replicas in the shared store (SharedRunQueue).
  */
 export abstract class RunQueue {
   /**
-   * Queues the run and starts it when its turn comes; throws 429 QUEUE_FULL. `first` puts it
-   * ahead of the waiting runs of its environment, behind those put there before it (a steer
-   * takes the slot of the run it stops; two steers keep their order).
+   * Queues the recorded run and starts it when its turn comes; rejects with 429 QUEUE_FULL.
+   * `first` puts it ahead of the waiting runs of its environment, behind those put there before
+   * it (a steer takes the slot of the run it stops; two steers keep their order).
    */
-  abstract submit(run: QueuedRun, options?: { first?: boolean }): void;
+  abstract submit(run: QueuedRun, options?: { first?: boolean }): Promise<void>;
   /** Takes a run out of the queue; false when it is not waiting (running, done, unknown). */
-  abstract remove(id: string): boolean;
+  abstract remove(id: string): Promise<boolean>;
+  /** True while a run of the session is running or waiting (or the session is held here). */
+  abstract isSessionBusy(env: string, sessionId: string): Promise<boolean>;
   /** True while a run of the session is running or waiting. */
-  abstract isSessionBusy(env: string, sessionId: string): boolean;
+  abstract hasRunInFlight(env: string, sessionId: string): Promise<boolean>;
   /** The id of the session's running run, if it has one. */
-  abstract runningOf(env: string, sessionId: string): string | undefined;
+  abstract runningOf(env: string, sessionId: string): Promise<string | undefined>;
   /** Where a waiting run stands; undefined when it is not waiting. */
-  abstract placeOf(id: string): QueuePlace | undefined;
-  /** Everything still waiting, oldest first. */
+  abstract placeOf(id: string): Promise<QueuePlace | undefined>;
+  /** The runs this process queued that still wait, oldest first. */
   abstract waiting(): QueuedRun[];
 }
 
@@ -60,17 +62,47 @@ export class InProcessRunQueue extends RunQueue {
     registry.onHoldReleased((env) => this.pump(env));
   }
 
-  submit(run: QueuedRun, options: { first?: boolean } = {}): void {
+  submit(run: QueuedRun, options: { first?: boolean } = {}): Promise<void> {
+    return now(() => this.submitNow(run, options));
+  }
+
+  remove(id: string): Promise<boolean> {
+    return now(() => this.removeNow(id));
+  }
+
+  isSessionBusy(env: string, sessionId: string): Promise<boolean> {
+    return now(
+      () =>
+        this.registry.isSessionRunning(env, sessionId) ||
+        this.queueOf(env).some((run) => run.sessionId === sessionId),
+    );
+  }
+
+  hasRunInFlight(env: string, sessionId: string): Promise<boolean> {
+    return now(
+      () =>
+        this.runningRunOf(env, sessionId) !== undefined ||
+        this.queueOf(env).some((run) => run.sessionId === sessionId),
+    );
+  }
+
+  runningOf(env: string, sessionId: string): Promise<string | undefined> {
+    return now(() => this.runningRunOf(env, sessionId));
+  }
+
+  placeOf(id: string): Promise<QueuePlace | undefined> {
+    return now(() => this.placeNow(id));
+  }
+
+  waiting(): QueuedRun[] {
+    return [...this.queues.values()].flat();
+  }
+
+  private submitNow(run: QueuedRun, options: { first?: boolean }): void {
     const queue = this.queueOf(run.env);
-    const { maxQueuePerEnv } = this.config.execution;
     // A run that can start now never waits, so it does not count against the queue's bound.
-    if (queue.length >= maxQueuePerEnv && !this.canStart(run, queue)) {
-      throw new ApiError(
-        HttpStatus.TOO_MANY_REQUESTS,
-        ErrorCode.QUEUE_FULL,
-        `Environment ${run.env} has ${queue.length} runs waiting (MAX_QUEUE_PER_ENV); retry later`,
-        { headers: { 'Retry-After': '10' } },
-      );
+    if (queue.length >= this.config.execution.maxQueuePerEnv && !this.canStart(run, queue)) {
+      throw queueFull(run.env, queue.length);
     }
     if (options.first) {
       this.placedFirst.add(run);
@@ -82,7 +114,7 @@ export class InProcessRunQueue extends RunQueue {
     this.pump(run.env);
   }
 
-  remove(id: string): boolean {
+  private removeNow(id: string): boolean {
     for (const queue of this.queues.values()) {
       const index = queue.findIndex((run) => run.id === id);
       if (index >= 0) {
@@ -93,33 +125,25 @@ export class InProcessRunQueue extends RunQueue {
     return false;
   }
 
-  isSessionBusy(env: string, sessionId: string): boolean {
-    return (
-      this.registry.isSessionRunning(env, sessionId) ||
-      this.queueOf(env).some((run) => run.sessionId === sessionId)
-    );
-  }
-
-  runningOf(env: string, sessionId: string): string | undefined {
-    for (const run of this.running.values()) {
-      if (run.env === env && run.sessionId === sessionId) return run.id;
-    }
-    return undefined;
-  }
-
-  placeOf(id: string): QueuePlace | undefined {
+  private placeNow(id: string): QueuePlace | undefined {
     for (const queue of this.queues.values()) {
       const index = queue.findIndex((run) => run.id === id);
       if (index < 0) continue;
       const { env, sessionId } = queue[index];
       const ahead = queue.slice(0, index).findLast((run) => run.sessionId === sessionId);
-      return { position: index + 1, behind: ahead?.id ?? this.runningOf(env, sessionId) ?? null };
+      return {
+        position: index + 1,
+        behind: ahead?.id ?? this.runningRunOf(env, sessionId) ?? null,
+      };
     }
     return undefined;
   }
 
-  waiting(): QueuedRun[] {
-    return [...this.queues.values()].flat();
+  private runningRunOf(env: string, sessionId: string): string | undefined {
+    for (const run of this.running.values()) {
+      if (run.env === env && run.sessionId === sessionId) return run.id;
+    }
+    return undefined;
   }
 
   private queueOf(env: string): QueuedRun[] {
@@ -163,4 +187,19 @@ export class InProcessRunQueue extends RunQueue {
         });
     }
   }
+}
+
+/** 429 QUEUE_FULL: the environment's queue holds MAX_QUEUE_PER_ENV runs already. */
+export function queueFull(env: string, waiting: number): ApiError {
+  return new ApiError(
+    HttpStatus.TOO_MANY_REQUESTS,
+    ErrorCode.QUEUE_FULL,
+    `Environment ${env} has ${waiting} runs waiting (MAX_QUEUE_PER_ENV); retry later`,
+    { headers: { 'Retry-After': '10' } },
+  );
+}
+
+/** `work`'s result as a promise, `work` done before this returns: the queue's state moves at once. */
+function now<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()));
 }

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
 import { RunEnded, ServiceEvents } from '../common/events/service-events';
 import { ExecutionEnd, ExecutionsRepository, ExecutionSummary } from './executions.repository';
+import { ExecutionStatus } from './execution-status';
 import { RunEventHub } from './run-event-hub';
 import { RunTelemetry } from './run-telemetry';
 
@@ -57,11 +58,14 @@ export class RunRecorder {
     const store = !tally.full;
     if (store) tally.storedBytes += data.length;
     void this.inOrder(id, `event ${event.seq}`, async () => {
+      let stored = false;
       try {
         await this.repository.appendEvent(id, event, store);
+        stored = store;
       } finally {
-        // Relayed even when it could not be stored: the live readers still get it.
-        this.hub.publish(id, event);
+        // Relayed even when it could not be stored: the live readers still get it (on this
+        // replica only: the others read what they relay from the store).
+        this.hub.publish(id, event, stored);
       }
     });
   }
@@ -71,16 +75,33 @@ export class RunRecorder {
    * end is told to its streams and waiters, the service's events to what lies outside (webhooks,
    * metrics). Resolves once it is told; never rejects.
    */
-  ended(id: string, end: ExecutionEnd): Promise<void> {
-    return this.inOrder(id, 'its end', async () => {
+  async ended(id: string, end: ExecutionEnd): Promise<void> {
+    await this.endWith(id, () => this.repository.finish(id, end, new Date().toISOString()));
+  }
+
+  /**
+   * As `ended`, but only while the run is still `status` (of replicas that end one run, one
+   * does): answers whether this call ended it. An end not recorded is not announced again.
+   */
+  endedIfStill(status: ExecutionStatus, id: string, end: ExecutionEnd): Promise<boolean> {
+    const finishedAt = new Date().toISOString();
+    return this.endWith(id, () => this.repository.finishIfStill(status, id, end, finishedAt));
+  }
+
+  private async endWith(id: string, write: () => Promise<boolean>): Promise<boolean> {
+    let recorded = false;
+    await this.inOrder(id, 'its end', async () => {
       try {
-        await this.repository.finish(id, end, new Date().toISOString());
+        recorded = await write();
       } finally {
         this.hub.end(id);
       }
+      // Ended elsewhere already (a reaper): that end was announced there.
+      if (!recorded) return;
       const record = await this.repository.get(id);
       if (record) this.serviceEvents.emit('run.ended', runEnded(record));
     });
+    return recorded;
   }
 
   /** Runs `write` after the run's earlier writes; a failure is logged, and the next goes on. */

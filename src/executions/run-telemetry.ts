@@ -62,7 +62,7 @@ export class RunTelemetry {
     const environments = config.environments;
     metrics.gauge({
       name: `${METRIC_PREFIX}queue_depth`,
-      help: 'Runs waiting for a slot now, by environment (MAX_QUEUE_PER_ENV bounds each)',
+      help: 'Runs waiting for a slot now, by environment: those this replica took (summed over the replicas, MAX_QUEUE_PER_ENV bounds each)',
       labelNames: ['env'] as const,
       collect() {
         const waiting = new Map(environments.map((env) => [env, 0]));

@@ -18,9 +18,10 @@ export class ShutdownDrain implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.lifecycle.stopAccepting();
-    const waitingEnded = this.queue.waiting().map((run) => {
-      this.queue.remove(run.id);
-      return this.lifecycle.endQueued(run.id, endWithoutRun('shutdown'));
+    const waitingEnded = this.queue.waiting().map(async (run) => {
+      if (await this.queue.remove(run.id)) {
+        await this.lifecycle.endQueued(run.id, endWithoutRun('shutdown'));
+      }
     });
     await Promise.all([
       ...waitingEnded,

@@ -10,6 +10,7 @@ export class RunRegistry {
   private readonly busySessions = new Set<string>();
   private readonly runsPerEnv = new Map<string, number>();
   private readonly holdListeners: ((env: string) => void)[] = [];
+  private runsElsewhere: SessionRunsElsewhere = () => Promise.resolve(false);
 
   isSessionRunning(env: string, sessionId: string): boolean {
     return this.busySessions.has(key(env, sessionId));
@@ -42,6 +43,19 @@ export class RunRegistry {
   }
 
   /**
+   * Throws 409 SESSION_BUSY while another replica runs the session. This replica's own runs are
+   * checked by `checkNotRunning` and `holdSession`; with one replica there is no other.
+   */
+  async checkNotRunningElsewhere(env: string, sessionId: string): Promise<void> {
+    if (await this.runsElsewhere(env, sessionId)) throw sessionBusy(sessionId);
+  }
+
+  /** With replicas, how to learn that another one runs a session (the shared queue knows). */
+  seeRunsElsewhere(check: SessionRunsElsewhere): void {
+    this.runsElsewhere = check;
+  }
+
+  /**
    * Holds the session without taking a run slot (while its files are deleted, say), or throws
    * 409 SESSION_BUSY. The returned function releases it.
    */
@@ -69,6 +83,9 @@ export class RunRegistry {
     return () => this.busySessions.delete(sessionKey);
   }
 }
+
+/** Whether a replica other than this one runs the session now. */
+export type SessionRunsElsewhere = (env: string, sessionId: string) => Promise<boolean>;
 
 function key(env: string, sessionId: string): string {
   return `${env}\u0000${sessionId}`;

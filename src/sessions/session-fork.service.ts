@@ -33,7 +33,8 @@ export class SessionForkService {
   ) {}
 
   /**
-   * Throws 409 SESSION_BUSY while a run (or a delete) holds the parent: its history is moving.
+   * Throws 409 SESSION_BUSY while a run on any replica (or a delete) holds the parent: its
+   * history is moving.
    * The fork holds nothing itself, so a run queued meanwhile never waits on it: the parent is
    * only read, and a run that starts during the read leaves the fork a prefix of its history
    * (the archive API copies the size it saw at the start; a torn last line is left out).
@@ -44,6 +45,7 @@ export class SessionForkService {
     { upToMessageId, title }: ForkSessionDto,
   ): Promise<ForkedSessionDto> {
     this.runs.checkNotRunning(env, parentId);
+    await this.runs.checkNotRunningElsewhere(env, parentId);
     const messageId = upToMessageId?.toLowerCase();
     const container = this.containers.containerName(env);
     const parent = await this.readParent(env, container, parentId);

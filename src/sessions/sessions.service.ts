@@ -98,9 +98,10 @@ export class SessionsService {
    */
   deleteSession(env: string, id: string): Promise<void> {
     return this.deletes.run(`${env}\u0000${id}`, async () => {
-      // Held while the files go, so no run can start on the session meanwhile.
+      // Held while the files go, so no run can start on the session here meanwhile.
       const release = this.runs.holdSession(env, id);
       try {
+        await this.runs.checkNotRunningElsewhere(env, id);
         await this.removeSession(env, id);
       } finally {
         release();

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { AppConfig } from '../common/config/app-config';
 import { createPostgresStore } from './postgres-store';
 import { SqlStore } from './sql-store';
@@ -11,6 +12,12 @@ export function createSqlStore(config: AppConfig): SqlStore | Promise<SqlStore> 
   const { database } = config;
   switch (database.engine) {
     case 'sqlite':
+      if (config.coordination.redis) {
+        // Allowed (one replica may use Redis alone), but replicas would each keep their own file.
+        new Logger('SqlStore').warn(
+          'REDIS_URL is set but DATABASE_URL is not: this replica keeps its history, queue and sessions in its own SQLite file, which no other replica sees. Give every replica the same DATABASE_URL.',
+        );
+      }
       return new SqliteStore(config.dataDir);
     case 'postgres':
       return createPostgresStore(database);

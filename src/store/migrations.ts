@@ -139,4 +139,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_tokens_newest_first ON api_tokens (created_at DESC, id DESC);
     `,
   },
+  {
+    version: 7,
+    name: 'runs shared by replicas',
+    // Which API replica owns each run (it runs it and holds what lives in memory: its CLI, its
+    // approvals), and the run's place in its environment's queue: queue_seq, numbered per
+    // environment when the run joins the queue (NULL while it is not waiting in it), steers
+    // (queue_first) ahead of the rest.
+    up: `
+      ALTER TABLE executions ADD COLUMN owner_replica TEXT NULL;
+      ALTER TABLE executions ADD COLUMN queue_seq INTEGER NULL;
+      ALTER TABLE executions ADD COLUMN queue_first INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX executions_in_flight ON executions (env, status, queue_first, queue_seq);
+      CREATE INDEX executions_by_owner ON executions (owner_replica, status);
+    `,
+  },
 ];

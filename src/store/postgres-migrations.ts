@@ -32,6 +32,13 @@ export function postgresSchemaSql({ version, name, up }: Migration): string {
 export const MIGRATION_LOCK = 'claudecode-api schema migrations';
 
 /**
+ * How long a boot waits for that lock. Our steps take milliseconds, so a lock held this long is
+ * a stuck session, and the boot stops saying so instead of hanging.
+ */
+const MIGRATION_LOCK_WAIT_MS = 120_000;
+const MIGRATION_LOCK_POLL_MS = 250;
+
+/**
  * Applies the migrations the database has not seen yet, each in its own transaction together
  * with its row in `schema_migrations`, under a session advisory lock, so replicas that boot
  * together apply each step once. Returns the versions it applied.
@@ -39,12 +46,13 @@ export const MIGRATION_LOCK = 'claudecode-api schema migrations';
 export async function applyPostgresMigrations(
   pool: Pool,
   migrations: readonly Migration[],
+  lockWaitMs = MIGRATION_LOCK_WAIT_MS,
 ): Promise<number[]> {
   const client = await pool.connect();
   // A connection that may still hold the lock or a transaction is closed, not reused.
   let broken: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [MIGRATION_LOCK]);
+    await takeMigrationLock(client, lockWaitMs);
     try {
       return await applyPending(client, migrations);
     } finally {
@@ -56,6 +64,24 @@ export async function applyPostgresMigrations(
     }
   } finally {
     client.release(broken);
+  }
+}
+
+/** Tries the lock until it is free, or throws once `waitMs` have passed. */
+async function takeMigrationLock(client: PoolClient, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const { rows } = await client.query<{ taken: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS taken',
+      [MIGRATION_LOCK],
+    );
+    if (rows[0]?.taken) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `another session has held the migration lock ("${MIGRATION_LOCK}") for over ${waitMs} ms: a replica still migrating, or a session left holding it (see pg_locks)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
   }
 }
 

@@ -28,7 +28,6 @@ describe('agents on several Docker hosts', () => {
       DOCKER_HOSTS: `local=unix:///var/run/docker.sock,second=${second.address}`,
       DOCKER_HOST_STAGING: 'second',
       DOCKER_HOST_DEV: 'local',
-      DOCKER_TIMEOUT_MS: '5000',
     });
   });
 

@@ -202,25 +202,29 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
   it('answers 409 SESSION_BUSY while the session runs, and /health stays fast meanwhile', async () => {
     const sessionId = (await execute(t, { env: 'dev', prompt: 'session start' })).data?.sessionId;
     const calls = fake.mainRequests.length;
-    fake.replySlow('finally', { delayMs: 3000 });
+    // Held until the checks are done, however slow the machine.
+    const release = fake.replyHeld('finally');
     let settled = false;
     const slow = execute(t, { env: 'dev', prompt: 'slow one', sessionId }).finally(() => {
       settled = true;
     });
-    await fake.waitForMainRequests(calls + 1, 30_000);
+    try {
+      await fake.waitForMainRequests(calls + 1, 30_000);
 
-    const busy = await execute(t, { env: 'dev', prompt: 'me too', sessionId });
-    expect(busy.response.status).toBe(409);
-    expect(busy.error).toMatchObject({ statusCode: 409, code: 'SESSION_BUSY' });
-    const deleting = await t.client.DELETE('/api/sessions/{env}/{id}', {
-      params: { path: { env: 'dev', id: sessionId ?? '' } },
-    });
-    expect(deleting.response.status).toBe(409);
-    expect(deleting.error).toMatchObject({ code: 'SESSION_BUSY' });
-    const health = await t.client.GET('/health', withoutToken);
-    expect(health.response.status).toBe(200);
-    expect(settled).toBe(false);
-
+      const busy = await execute(t, { env: 'dev', prompt: 'me too', sessionId });
+      expect(busy.response.status).toBe(409);
+      expect(busy.error).toMatchObject({ statusCode: 409, code: 'SESSION_BUSY' });
+      const deleting = await t.client.DELETE('/api/sessions/{env}/{id}', {
+        params: { path: { env: 'dev', id: sessionId ?? '' } },
+      });
+      expect(deleting.response.status).toBe(409);
+      expect(deleting.error).toMatchObject({ code: 'SESSION_BUSY' });
+      const health = await t.client.GET('/health', withoutToken);
+      expect(health.response.status).toBe(200);
+      expect(settled).toBe(false);
+    } finally {
+      release();
+    }
     expect((await slow).data).toMatchObject({ success: true, output: 'finally' });
   });
 
@@ -315,28 +319,34 @@ describe('POST /api/execute (real engine, real CLI, fake upstream)', () => {
 
     it('queues runs beyond MAX_CONCURRENT_PER_ENV and refuses 429 QUEUE_FULL beyond MAX_QUEUE_PER_ENV', async () => {
       const calls = fake.mainRequests.length;
-      fake.replySlow('first done', { delayMs: 3000 });
+      // The first run holds the slot until the checks are done, however slow the machine.
+      const release = fake.replyHeld('first done');
       const first = execute(tight, { env: 'staging', prompt: 'hold the slot' });
-      await fake.waitForMainRequests(calls + 1, 30_000);
+      let second: ReturnType<typeof execute> | undefined;
       let secondSettled = false;
-      const second = execute(tight, { env: 'staging', prompt: 'wait for it' }).finally(() => {
-        secondSettled = true;
-      });
-      // The second run is in the queue before the third arrives.
-      await waitUntil(async () => {
-        const queued = await tight.client.GET('/api/executions', {
-          params: { query: { env: 'staging', status: 'queued' } },
+      try {
+        await fake.waitForMainRequests(calls + 1, 30_000);
+        second = execute(tight, { env: 'staging', prompt: 'wait for it' }).finally(() => {
+          secondSettled = true;
         });
-        return queued.data?.items.length === 1;
-      }, 'the second run to be queued');
-      const full = await execute(tight, { env: 'staging', prompt: 'no room' });
-      expect(full.response.status).toBe(429);
-      expect(full.error).toMatchObject({ code: 'QUEUE_FULL' });
-      expect(full.response.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(secondSettled).toBe(false);
-      expect(fake.mainRequests.length).toBe(calls + 1);
+        // The second run is in the queue before the third arrives.
+        await waitUntil(async () => {
+          const queued = await tight.client.GET('/api/executions', {
+            params: { query: { env: 'staging', status: 'queued' } },
+          });
+          return queued.data?.items.length === 1;
+        }, 'the second run to be queued');
+        const full = await execute(tight, { env: 'staging', prompt: 'no room' });
+        expect(full.response.status).toBe(429);
+        expect(full.error).toMatchObject({ code: 'QUEUE_FULL' });
+        expect(full.response.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(secondSettled).toBe(false);
+        expect(fake.mainRequests.length).toBe(calls + 1);
+      } finally {
+        release();
+      }
       expect((await first).data).toMatchObject({ success: true, output: 'first done' });
-      expect((await second).data).toMatchObject({ success: true, output: 'echo: wait for it' });
+      expect((await second)?.data).toMatchObject({ success: true, output: 'echo: wait for it' });
     });
   });
 

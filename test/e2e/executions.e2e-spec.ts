@@ -184,8 +184,9 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
 
   it('runs FIFO per environment within the concurrency limit, serializes a session, and cancels a queued run', async () => {
     const serial = await app({ MAX_CONCURRENT_PER_ENV: '1', MAX_QUEUE_PER_ENV: '3' });
+    // A stays busy until the queue has been checked, however slow the machine.
+    const releaseA = fake.replyHeld('A done');
     try {
-      fake.replySlow('A done', { delayMs: 1500 });
       const a = await submit(serial.client, { env: 'dev', prompt: 'A' });
       await fake.waitForMainRequests(1, 60_000);
       const b = await submit(serial.client, { env: 'dev', prompt: 'B' });
@@ -199,6 +200,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
 
       const cancelled = await serial.client.POST('/api/executions/{id}/cancel', runParams(c.id));
       expect(cancelled.data).toMatchObject({ status: 'cancelled' });
+      releaseA();
       const results = await Promise.all([a, b, d].map((run) => finished(serial, run.id)));
       expect(results.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
       expect(
@@ -214,6 +216,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
       }
       expect(await finished(serial, c.id)).toMatchObject({ status: 'cancelled', startedAt: null });
     } finally {
+      releaseA();
       await serial.close();
     }
   });
@@ -264,7 +267,8 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
   });
 
   it("opens the stream with a run-scoped access_token, never another run's, never the main token, and not once expired", async () => {
-    const short = await app({ EVENTS_TOKEN_TTL_MS: '4000' });
+    // Long enough for the first opens on a loaded machine; the test then waits for the expiry.
+    const short = await app({ EVENTS_TOKEN_TTL_MS: '10000' });
     try {
       const one = await submit(short.client, { env: 'dev', prompt: 'token one' });
       const two = await submit(short.client, { env: 'dev', prompt: 'token two' });
@@ -283,7 +287,7 @@ describe('background runs: queue, events, cancel, history (real engine, real CLI
         { auth: false },
       );
       expect(elsewhere.status).toBe(401);
-      await sleep(4100);
+      await sleep(Date.parse(one.eventsTokenExpiresAt) - Date.now() + 100);
       expect((await open(one.id, one.eventsToken)).status).toBe(401);
     } finally {
       await short.close();
@@ -298,7 +302,8 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cca-proc-data-'));
   const env = () => ({
     ...fakeUpstreamProcessEnv({ token, prefix, dataDir, fakeUrl: fake.url }),
-    SHUTDOWN_GRACE_MS: '1500',
+    // The quick run, and a request that must be refused, both come within it on a loaded machine.
+    SHUTDOWN_GRACE_MS: '5000',
   });
   const clientOf = (baseUrl: string) => createSpecCheckedClient({ baseUrl, token });
 
@@ -370,9 +375,10 @@ describe('the service process: SIGTERM drain and crash recovery', () => {
         errorCode: 'INTERRUPTED',
       });
       // Only the orphan: the new service starts spares of its own.
-      for (let i = 0; i < 50 && claudeProcessesOf(`${prefix}dev`, run.sessionId).length > 0; i += 1)
-        await sleep(100);
-      expect(claudeProcessesOf(`${prefix}dev`, run.sessionId)).toEqual([]);
+      await waitUntil(
+        () => Promise.resolve(claudeProcessesOf(`${prefix}dev`, run.sessionId).length === 0),
+        'the orphaned CLI killed',
+      );
     } finally {
       after.child.kill('SIGTERM');
       await after.exited;

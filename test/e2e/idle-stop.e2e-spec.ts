@@ -7,7 +7,8 @@ import { waitUntil } from '../support/wait';
 
 type ExecuteRequest = components['schemas']['ExecuteRequestDto'];
 
-const IDLE_STOP_MS = 4000;
+// The checks right after a run must come before the stop, on a loaded machine too.
+const IDLE_STOP_MS = 8000;
 const dev = envParams('dev');
 
 /**

@@ -12,11 +12,19 @@ type MintedToken = components['schemas']['MintedTokenDto'];
 /** The system's time, moved forward by the test instead of waited for. */
 class MovableClock extends Clock {
   private aheadMs = 0;
+  private heldAt: number | null = null;
   now(): number {
-    return Date.now() + this.aheadMs;
+    return (this.heldAt ?? Date.now()) + this.aheadMs;
   }
   advance(ms: number): void {
     this.aheadMs += ms;
+  }
+  /** Until `release`, only `advance` moves the clock: a slow request costs no time. */
+  hold(): void {
+    this.heldAt = Date.now();
+  }
+  release(): void {
+    this.heldAt = null;
   }
 }
 
@@ -239,18 +247,23 @@ describe('scoped tokens (the real app over HTTP, real engine and CLI)', () => {
 
   it('refuses an expired token from the moment it expires, as an unknown one (401)', async () => {
     const t = suite.t;
-    const { token } = await mint(t, {
-      name: 'short',
-      environments: ['*'],
-      actions: ['read'],
-      ttlSeconds: 60,
-    });
-    clock.advance(59_000);
-    expect((await t.request('GET', '/api/executions', as(token))).status).toBe(200);
-    clock.advance(1_000);
-    const expired = await t.request('GET', '/api/executions', as(token));
-    expect(expired.status).toBe(401);
-    expect(expired.body).toMatchObject({ code: 'UNAUTHORIZED', message: 'Invalid bearer token' });
+    clock.hold();
+    try {
+      const { token } = await mint(t, {
+        name: 'short',
+        environments: ['*'],
+        actions: ['read'],
+        ttlSeconds: 60,
+      });
+      clock.advance(59_999);
+      expect((await t.request('GET', '/api/executions', as(token))).status).toBe(200);
+      clock.advance(1);
+      const expired = await t.request('GET', '/api/executions', as(token));
+      expect(expired.status).toBe(401);
+      expect(expired.body).toMatchObject({ code: 'UNAUTHORIZED', message: 'Invalid bearer token' });
+    } finally {
+      clock.release();
+    }
   });
 
   it.each<[string, Partial<MintToken>, RegExp]>([

@@ -97,8 +97,10 @@ describe('webhooks: the service process tells a receiver each run end, across it
     expect(await lifeos.runStored(failed)).toMatchObject({ status: 'failed' });
     fake.clear();
 
+    // Long enough for the CLI to make its model call (and take the hang) on a loaded machine:
+    // the calls are counted below.
     fake.enqueue({ kind: 'hang' });
-    const timedOut = await submit(first.client, 'take forever', 3000);
+    const timedOut = await submit(first.client, 'take forever', 10_000);
     expect(await lifeos.runStored(timedOut)).toMatchObject({ status: 'timed_out' });
 
     fake.enqueue({ kind: 'hang' });

@@ -4,7 +4,7 @@ import { executionsApps, TOKEN } from './executions-app';
 
 // Beside the run lifecycle (executions.medium-spec.ts): a run that waits for a person. Nothing
 // here waits on the clock longer than the tiny approval timeouts the tests set.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 describe('approvals: the real wiring and store around a fake runner', () => {
   const boot = executionsApps();
@@ -14,11 +14,9 @@ describe('approvals: the real wiring and store around a fake runner', () => {
     const app = await boot(settings);
     const id = await app.submit({ prompt: 'clean up', approvals: true });
     const run = await app.runner.runOf(id);
+    const asked = app.nextAskOf(id);
     const answer = run.askApproval('Bash', { command: 'rm -rf build/' });
-    const shown = (await app.request('GET', `/api/executions/${id}`)).json<{
-      pendingApprovals: { requestId: string }[];
-    }>();
-    const requestId = shown.pendingApprovals[0]?.requestId;
+    const requestId = await asked;
     const answerRoute = `/api/executions/${id}/approvals/${requestId}`;
     return { ...app, id, run, answer, requestId, answerRoute };
   }

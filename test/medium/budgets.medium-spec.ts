@@ -5,7 +5,7 @@ import { resultMessage } from '../support/fake-run-executor';
 import { executionsApps } from './executions-app';
 
 // Nothing here waits on the clock: a run that never ends fails its test in seconds.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 const DAY_MS = 86_400_000;
 const OTHER_TOKEN = 'o'.repeat(32);

@@ -40,26 +40,26 @@ function slowEngine(): { socketPath: string; served: Set<ServerResponse>; close(
 
 describe('DockerService against an engine that is slow, not gone', () => {
   let engine: ReturnType<typeof slowEngine>;
-  let docker: DockerService;
   let metrics: Metrics;
 
   beforeEach(() => {
     engine = slowEngine();
     metrics = new Metrics();
-    docker = new DockerService(
-      loadConfig({
-        API_TOKEN: 'x'.repeat(32),
-        DOCKER_SOCKET: engine.socketPath,
-        DOCKER_TIMEOUT_MS: '200',
-      }),
-      metrics,
-    );
   });
+
+  function dockerTimingOutAfter(timeoutMs: number): DockerService {
+    const config = loadConfig({
+      API_TOKEN: 'x'.repeat(32),
+      DOCKER_SOCKET: engine.socketPath,
+      DOCKER_TIMEOUT_MS: String(timeoutMs),
+    });
+    return new DockerService(config, metrics);
+  }
 
   afterEach(() => engine.close());
 
   it('answers a call that outlives DOCKER_TIMEOUT_MS with 504 DOCKER_TIMEOUT, not DOCKER_UNAVAILABLE', async () => {
-    const failure = await docker
+    const failure = await dockerTimingOutAfter(200)
       .inspectContainer('claude-agent-dev')
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DockerTimeoutError);
@@ -72,11 +72,19 @@ describe('DockerService against an engine that is slow, not gone', () => {
 
   it('destroys an archive read that runs past its deadline instead of leaving it streaming', async () => {
     let stream: Readable | undefined;
-    const failure = await docker
-      .readArchive('read a transcript', 'claude-agent-dev', '/x', async (archive) => {
-        stream = archive;
-        for await (const chunk of archive) void chunk;
-      })
+    // Opening the archive gets all the time a loaded machine may need; only its read has a short
+    // deadline, so the deadline always meets a stream that is open.
+    const failure = await dockerTimingOutAfter(60_000)
+      .readArchive(
+        'read a transcript',
+        'claude-agent-dev',
+        '/x',
+        async (archive) => {
+          stream = archive;
+          for await (const chunk of archive) void chunk;
+        },
+        200,
+      )
       .catch((error: unknown) => error);
     expect(failure).toMatchObject({ statusCode: 504, code: 'DOCKER_TIMEOUT' });
     expect(stream?.destroyed).toBe(true);

@@ -2,8 +2,10 @@ import { connect, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LIVE_BUFFER_BYTES } from '../../src/executions/execution-events';
+import { ExecutionsRepository } from '../../src/executions/executions.repository';
 import { assistantMessage } from '../support/fake-run-executor';
 import { outline, readSse } from '../support/sse-client';
+import { waitUntil } from '../support/wait';
 import { executionsApps, TOKEN } from './executions-app';
 
 // Apart from the run lifecycle (executions.medium-spec.ts): these push tens of MiB of events
@@ -68,7 +70,7 @@ describe('bounded event streams: the real wiring and store around a fake runner'
     expect(ids.slice(-2)).toEqual([EVENTS, EVENTS + 1]);
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
-  }, 60_000);
+  }, 180_000);
 
   it('relays a live event larger than the live buffer to a reader that keeps up, even when it is not stored', async () => {
     const { runner, submit, readEvents } = await boot({ EVENTS_MAX_BYTES_PER_RUN: '1024' });
@@ -144,6 +146,51 @@ describe('bounded event streams: the real wiring and store around a fake runner'
     await Promise.all(open);
     const replayed = await readEvents(one.id);
     expect(replayed.at(-1)?.event).toBe('end');
+  });
+
+  it('frees the slot of a client that goes away while the stream reads the store', async () => {
+    const { app, submit, listen } = await boot({ SSE_MAX_STREAMS_PER_TOKEN: '1' });
+    // A run that is running and quiet: nothing but the client's leaving can end its stream.
+    const id = await submit({ prompt: 'quiet' });
+    const base = await listen();
+    const serverSockets: Socket[] = [];
+    app.getHttpServer().on('connection', (socket: Socket) => serverSockets.push(socket));
+
+    // The stream's first read of the store waits until the client has gone.
+    const repository = app.get(ExecutionsRepository);
+    const read = repository.eventsAfter.bind(repository);
+    let reading: () => void = () => undefined;
+    const readStarted = new Promise<void>((resolve) => (reading = resolve));
+    let finishRead: () => void = () => undefined;
+    const readMayFinish = new Promise<void>((resolve) => (finishRead = resolve));
+    jest.spyOn(repository, 'eventsAfter').mockImplementationOnce(async (...args) => {
+      reading();
+      await readMayFinish;
+      return read(...args);
+    });
+
+    const client = await stalledEventsClient(base, id);
+    await client.headers;
+    await readStarted;
+    const [serverSide] = serverSockets;
+    const serverSawClose = new Promise((resolve) => serverSide.once('close', resolve));
+    client.close();
+    await serverSawClose;
+    // The server's own close listeners (they abort the stream) have run by the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    finishRead();
+
+    // The next stream of that token is let in: the one left behind has ended.
+    const opens = async () => {
+      const abort = new AbortController();
+      const response = await fetch(`${base}/api/executions/${id}/events`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: abort.signal,
+      });
+      abort.abort();
+      return response.status === 200;
+    };
+    await waitUntil(opens, 'a second stream of the token to be let in', 5_000);
   });
 
   it("refuses a run's events token once its run has ended EVENTS_TOKEN_GRACE_MS ago; a stream open at the end gets the end", async () => {

@@ -12,8 +12,9 @@ import { DockerService } from '../../src/docker/docker.service';
 import { ExecutionStatus } from '../../src/executions/execution-status';
 import { ExecutionEvents } from '../../src/executions/execution-events';
 import { ExecutionRecord } from '../../src/executions/executions.repository';
+import { ServiceEvents } from '../../src/common/events/service-events';
 import { SessionsService } from '../../src/sessions/sessions.service';
-import { appWithOverrides } from '../support/app-with-mocked-docker';
+import { appWithOverrides, ProviderOverride } from '../support/app-with-mocked-docker';
 import { trackApps } from '../support/app-tracker';
 import { FakeRunExecutor } from '../support/fake-run-executor';
 import { readSse, SseEvent } from '../support/sse-client';
@@ -47,6 +48,11 @@ export interface ExecutionsApp {
   ended(id: string): Promise<ExecutionRecord>;
   /** The app's base URL on a loopback port (it listens from the first call on). */
   listen(): Promise<string>;
+  /**
+   * The requestId of the run's next ask, as the service announces it. Call it before the ask:
+   * unlike a GET of the run, it cannot miss an ask that a short APPROVAL_TIMEOUT_MS has ended.
+   */
+  nextAskOf(id: string): Promise<string>;
   /** Reads GET /api/executions/:id/events over a real socket, as a client would. */
   readEvents(
     id: string,
@@ -57,14 +63,17 @@ export interface ExecutionsApp {
 /**
  * Boots apps for the medium specs: each one with its own store in a temp folder (or `DATA_DIR`
  * when given), closed after each test, whatever its outcome. SHUTDOWN_GRACE_MS is 0 unless set,
- * so a close stops whatever still runs at once.
+ * so a close stops whatever still runs at once. `overrides` replace more providers.
  */
-export function executionsApps(): (settings?: Record<string, string>) => Promise<ExecutionsApp> {
+export function executionsApps(): (
+  settings?: Record<string, string>,
+  overrides?: ProviderOverride[],
+) => Promise<ExecutionsApp> {
   const track = trackApps();
   const dataDirs: string[] = [];
   afterAll(() => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  return async (settings = {}) => {
+  return async (settings = {}, overrides = []) => {
     let dataDir = settings.DATA_DIR;
     if (!dataDir) {
       dataDir = mkdtempSync(join(tmpdir(), 'cca-medium-'));
@@ -101,6 +110,7 @@ export function executionsApps(): (settings?: Record<string, string>) => Promise
         { provide: SessionsService, useValue: sessions },
         // Nothing below those two may reach Docker: any call fails the test.
         { provide: DockerService, useValue: strictMock<DockerService>('DockerService') },
+        ...overrides,
       ]),
       () => runner.endAll(),
     );
@@ -125,6 +135,14 @@ export function executionsApps(): (settings?: Record<string, string>) => Promise
         (await request('GET', `/api/executions/${id}`)).json<{ status: ExecutionStatus }>().status,
       ended: (id) => app.get(ExecutionEvents).waitForEnd(id),
       listen: baseUrl,
+      nextAskOf: (id) =>
+        new Promise((resolve) => {
+          const stop = app.get(ServiceEvents).on('ask.requested', ({ runId, request }) => {
+            if (runId !== id) return;
+            stop();
+            resolve(request.requestId);
+          });
+        }),
       readEvents: async (id, { lastEventId, onEvent } = {}) => {
         const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
         if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;

@@ -12,7 +12,7 @@ import { executionsApps, TOKEN } from './executions-app';
 // The run lifecycle in one file: each spec file pays for loading the whole app again (the
 // bounded-stream tests, which push tens of MiB through sockets, are in event-streams.medium-spec.ts).
 // Nothing here waits on the clock, so a run that never ends fails its test in seconds, not after 120 s.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 describe('executions: the real wiring and store around a fake runner', () => {
   const boot = executionsApps();
@@ -447,7 +447,10 @@ describe('executions: the real wiring and store around a fake runner', () => {
       ]) {
         const createdAt = new Date().toISOString();
         await store.insert(
-          { id, env, sessionId: randomUUID(), request: { env, prompt: id }, createdAt },
+          {
+            ...{ id, env, sessionId: randomUUID(), request: { env, prompt: id }, createdAt },
+            ownerReplica: 'a-replica-that-crashed',
+          },
           'a-token',
         );
       }

@@ -9,16 +9,20 @@ import { ContainersService } from '../../src/containers/containers.service';
 import { DockerService } from '../../src/docker/docker.service';
 import { ContainerInfo, DockerEvent } from '../../src/docker/docker.types';
 import { ExecutionEvents } from '../../src/executions/execution-events';
+import { ExecutionsRepository } from '../../src/executions/executions.repository';
 import { appWithOverrides } from '../support/app-with-mocked-docker';
 import { trackApps } from '../support/app-tracker';
 import { runningContainer } from '../support/container-fixtures';
 import { FakeRunExecutor } from '../support/fake-run-executor';
+import { createTestDatabase, TestDatabase } from '../support/postgres';
 import { strictMock } from '../support/strict-mock';
+import { testRedisSettings } from '../support/test-redis';
 import { waitUntil } from '../support/wait';
 import { executionsApps } from './executions-app';
 
 const TOKEN = 'i'.repeat(32);
 const NAME = 'claude-agent-dev';
+const IDLE_MS = 8000;
 
 /**
  * A Docker with one container, `claude-agent-dev`, that starts and stops as told and reports it
@@ -86,7 +90,13 @@ describe('idle stop: a container nothing uses is stopped, and started again by t
   const dataDirs: string[] = [];
   afterAll(() => dataDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  async function boot(idleStopMs: number, { holdStops = false } = {}) {
+  async function boot(
+    idleStopMs: number,
+    {
+      holdStops = false,
+      settings = {},
+    }: { holdStops?: boolean; settings?: Record<string, string> } = {},
+  ) {
     const dataDir = mkdtempSync(join(tmpdir(), 'cca-medium-idle-'));
     dataDirs.push(dataDir);
     const config = loadConfig({
@@ -96,6 +106,7 @@ describe('idle stop: a container nothing uses is stopped, and started again by t
       SHUTDOWN_GRACE_MS: '0',
       IDLE_STOP_MS: String(idleStopMs),
       DATA_DIR: dataDir,
+      ...settings,
     });
     const fake = fakeDocker();
     if (holdStops) fake.holdStops();
@@ -135,11 +146,13 @@ describe('idle stop: a container nothing uses is stopped, and started again by t
   }
 
   it('stops a container nothing uses once IDLE_STOP_MS has passed, says when beforehand, and tells it once', async () => {
-    const t = await boot(2000);
+    // The idle clock starts during the boot, and the status checks below must come before the
+    // stop: a loaded machine may take seconds for both.
+    const t = await boot(IDLE_MS);
     await waitUntil(async () => (await t.status()).idleSince !== null, 'the state read');
     const idle = await t.status();
     expect(idle).toMatchObject({ running: true, idleSince: expect.any(String) });
-    expect(Date.parse(idle.idleStopAt ?? '')).toBe(Date.parse(idle.idleSince ?? '') + 2000);
+    expect(Date.parse(idle.idleStopAt ?? '')).toBe(Date.parse(idle.idleSince ?? '') + IDLE_MS);
 
     await waitUntil(() => Promise.resolve(t.stopped.length > 0), 'the idle stop');
     expect(t.fake.docker.stopContainer).toHaveBeenCalledWith(NAME, expect.any(Number));
@@ -210,6 +223,36 @@ describe('idle stop: a container nothing uses is stopped, and started again by t
     const [startOrder] = t.fake.docker.startContainer.mock.invocationCallOrder;
     expect(startOrder).toBeGreaterThan(stopOrder);
     run.succeed('done');
+  });
+
+  describe('with replicas on one store and one Redis', () => {
+    const bootReplica = executionsApps();
+    const databases: TestDatabase[] = [];
+    afterAll(() => Promise.all(databases.map((database) => database.drop())));
+
+    it("never stops a container while another replica's run uses it, and stops it once that run is over", async () => {
+      const database = await createTestDatabase();
+      databases.push(database);
+      const shared = { ...testRedisSettings(), DATABASE_URL: database.url };
+      const other = await bootReplica({ ...shared, REPLICA_ID: 'b' });
+      const id = await other.submit({ prompt: 'a long task' });
+      const run = await other.runner.runOf(id);
+
+      const t = await boot(100, { settings: { ...shared, REPLICA_ID: 'a' } });
+      const asked = jest.spyOn(t.app.get(ExecutionsRepository), 'hasRunInFlight');
+      const stops = t.fake.docker.stopContainer.mock.calls;
+      await waitUntil(
+        () => Promise.resolve(asked.mock.calls.length >= 3 || stops.length > 0),
+        'three idle checks',
+      );
+      expect(t.fake.docker.stopContainer).not.toHaveBeenCalled();
+      expect(t.fake.current.running).toBe(true);
+
+      run.succeed('done');
+      await other.ended(id);
+      await waitUntil(() => Promise.resolve(t.stopped.length === 1), 'the idle stop');
+      expect(t.fake.docker.stopContainer).toHaveBeenCalledTimes(1);
+    });
   });
 
   it('shows when the container went idle but never stops it when IDLE_STOP_MS is 0', async () => {

@@ -4,7 +4,11 @@ import { AddressInfo } from 'node:net';
 import { Client, Pool } from 'pg';
 import { applyMigrations } from '../../src/store/sqlite-store';
 import { MIGRATIONS } from '../../src/store/migrations';
-import { applyPostgresMigrations, POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations';
+import {
+  applyPostgresMigrations,
+  MIGRATION_LOCK,
+  POSTGRES_MIGRATIONS,
+} from '../../src/store/postgres-migrations';
 import {
   createPostgresStore,
   DatabaseUnavailableError,
@@ -18,7 +22,7 @@ import {
   TEST_DATABASE_URL,
   TestDatabase,
 } from '../support/postgres';
-import { waitUntil } from '../support/wait';
+import { sleep, waitUntil } from '../support/wait';
 
 // The store's semantics against the real server of scripts/ensure-postgres.sh (TEST_DATABASE_URL),
 // in a database of this file's own.
@@ -242,6 +246,30 @@ describe('PostgresStore migrations', () => {
       expect(rows).toEqual(POSTGRES_MIGRATIONS.map(({ version, name }) => ({ version, name })));
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
+      await database.drop();
+    }
+  });
+
+  it('stop a boot that waits past the deadline for a session holding the lock, and go on once it is let go', async () => {
+    const database = await createTestDatabase();
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    const pool = new Pool({ connectionString: database.url });
+    pool.on('error', () => undefined);
+    const lock = (fn: string) =>
+      holder.query(`SELECT ${fn}(hashtextextended($1, 0))`, [MIGRATION_LOCK]);
+    try {
+      await lock('pg_advisory_lock');
+      await expect(applyPostgresMigrations(pool, POSTGRES_MIGRATIONS, 500)).rejects.toThrow(
+        `another session has held the migration lock ("${MIGRATION_LOCK}") for over 500 ms`,
+      );
+      const waiting = applyPostgresMigrations(pool, POSTGRES_MIGRATIONS, 60_000);
+      await sleep(300);
+      await lock('pg_advisory_unlock');
+      await expect(waiting).resolves.toEqual(POSTGRES_MIGRATIONS.map(({ version }) => version));
+    } finally {
+      await holder.end();
+      await pool.end();
       await database.drop();
     }
   });

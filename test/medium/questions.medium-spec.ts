@@ -5,7 +5,7 @@ import { COLOR_QUESTION } from '../support/questions';
 
 // Beside the approvals (approvals.medium-spec.ts): the model's AskUserQuestion, shown as
 // questions with their options and answered through their own route.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 const QUESTIONS = [
   {
@@ -32,11 +32,9 @@ describe('questions: the model asks a person through the API (fake runner)', () 
     const id = await app.submit({ prompt: 'pick for me', approvals: true });
     const run = await app.runner.runOf(id);
     const input = { questions: QUESTIONS, metadata: { source: 'test' } };
+    const asked = app.nextAskOf(id);
     const answer = run.askApproval('AskUserQuestion', input);
-    const shown = (await app.request('GET', `/api/executions/${id}`)).json<{
-      pendingQuestions: { requestId: string }[];
-    }>();
-    const requestId = shown.pendingQuestions[0]?.requestId;
+    const requestId = await asked;
     const route = `/api/executions/${id}/questions/${requestId}`;
     return { ...app, id, run, input, answer, requestId, route };
   }

@@ -9,7 +9,7 @@ import {
 } from '../../src/common/coordination/redis-connections';
 import { RedisReplicaBus } from '../../src/common/coordination/redis-replica-bus';
 import { BusChannel, ReplicaBus } from '../../src/common/coordination/replica-bus';
-import { connectTestRedis, testRedisSettings } from '../support/test-redis';
+import { connectTestRedis, killConnection, testRedisSettings } from '../support/test-redis';
 
 jest.setTimeout(20_000);
 
@@ -188,14 +188,4 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-/** Has Redis drop the connection of that name (only ours: the name holds the replica id). */
-async function killConnection(through: Coordination, name: string): Promise<void> {
-  const commands = through.redis!.commands;
-  const list = (await commands.client('LIST')) as string;
-  const line = list.split('\n').find((entry) => entry.includes(` name=${name} `));
-  const id = line && /^id=(\d+) /.exec(line)?.[1];
-  if (!id) throw new Error(`no Redis connection named ${name}`);
-  await commands.client('KILL', 'ID', id);
 }

@@ -4,7 +4,7 @@ import { waitUntil } from '../support/wait';
 import { executionsApps } from './executions-app';
 
 // What GET /metrics tells of the runs, from the service's events and the queue itself.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 describe('run metrics', () => {
   const boot = executionsApps();

@@ -4,7 +4,7 @@ import { executionsApps, TOKEN } from './executions-app';
 
 // Beside the e2e of scoped tokens (tokens.e2e-spec.ts): what needs a run held in place, waiting on
 // an approval or streaming, which the fake runner gives in milliseconds.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 describe('scoped tokens on the runs: the real wiring and store around a fake runner', () => {
   const boot = executionsApps();

@@ -4,7 +4,7 @@ import { waitUntil } from '../support/wait';
 import { executionsApps } from './executions-app';
 
 // The bus the outward-facing parts (webhooks, metrics) listen on: each fact told once, in full.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 describe('service events: what the runs announce', () => {
   const boot = executionsApps();

@@ -3,7 +3,7 @@ import { executionsApps } from './executions-app';
 
 // Beside the run lifecycle (executions.medium-spec.ts): prompts sent to a session that is busy,
 // queued visibly behind its turn, or steering it.
-jest.setTimeout(10_000);
+jest.setTimeout(30_000);
 
 interface Shown {
   id: string;

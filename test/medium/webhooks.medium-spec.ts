@@ -162,7 +162,8 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
   it('gives up an attempt that gets no answer within WEBHOOK_TIMEOUT_MS', async () => {
     const lifeos = await receiver();
     lifeos.failNext(1, 'hang');
-    const app = await bootTo(lifeos.url, { WEBHOOK_TIMEOUT_MS: '300' });
+    // Long enough for the second attempt's answer on a loaded machine; the first never gets one.
+    const app = await bootTo(lifeos.url, { WEBHOOK_TIMEOUT_MS: '2000' });
     const id = await app.submit({ prompt: 'slow receiver' });
     (await app.runner.runOf(id)).succeed('ok');
     await lifeos.runStored(id);
@@ -255,7 +256,7 @@ describe('webhooks: signed deliveries of the service events, from the outbox', (
       idleSince: '2026-01-01T00:00:00.000Z',
       stoppedAt: new Date().toISOString(),
     };
-    bus.emit('ask.requested', { runId: 'r', kind: 'approval', request: {} });
+    bus.emit('ask.requested', { runId: 'r', kind: 'approval', request: { requestId: 'q' } });
     bus.emit('container.idle_stopped', idle);
     await waitUntil(() => Promise.resolve(lifeos.events.length > 0), 'the idle stop delivered');
     expect(lifeos.events).toEqual([

@@ -64,18 +64,29 @@ export async function startSecondDockerHost(): Promise<SecondDockerHost> {
   const remove = (): void => {
     if (removed) return;
     removed = true;
-    for (const child of children) child.kill('SIGKILL');
+    for (const child of children) {
+      child.kill('SIGKILL');
+      // containerd and its shims inherit the engine's output pipes: this end is let go of here,
+      // or a survivor would keep the test process from exiting.
+      child.stdio.forEach((pipe) => pipe?.destroy());
+    }
     // Whatever is left in the namespace: containerd, its shims, the containers (host network).
-    for (let round = 0; round < 5 && existsSync(netnsPath); round += 1) {
+    for (let round = 0; round < 50 && existsSync(netnsPath); round += 1) {
       const pids = pidsIn(id);
       if (pids.length === 0) break;
       for (const pid of pids) killQuietly(pid);
       execFileSync('sleep', ['0.2']);
     }
+    const survivors = existsSync(netnsPath) ? pidsIn(id).map(commandLine) : [];
     unmountUnder([dataRoot, execRoot]);
     rmSync(dataRoot, { recursive: true, force: true });
     rmSync(execRoot, { recursive: true, force: true });
     if (existsSync(netnsPath)) run('ip', 'netns', 'delete', id);
+    if (survivors.length > 0) {
+      throw new Error(
+        `processes of the second Docker host outlived SIGKILL:\n${survivors.join('\n')}`,
+      );
+    }
   };
 
   try {
@@ -186,6 +197,14 @@ function transpiledFakeAnthropic(dir: string): string {
 
 function pidsIn(netns: string): number[] {
   return run('ip', 'netns', 'pids', netns).split('\n').filter(Boolean).map(Number);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`;
+  } catch {
+    return `${pid} (gone since)`;
+  }
 }
 
 function killQuietly(pid: number): void {

@@ -18,8 +18,8 @@ export interface StoreUnderTest {
 /** Lets the event loop turn, so that whatever is free to go on does. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The end of a run that reports no cost. */
-const END: Omit<ExecutionEnd, 'status'> = {
+/** A run's end that reports no cost, but its status: a test adds the status it needs. */
+export const END: Omit<ExecutionEnd, 'status'> = {
   ...endWithoutRun('cancelled'),
   ...{ exitCode: 0, result: 'ok', error: null, errorCode: null },
 };
@@ -151,6 +151,7 @@ export function describeStoreContract(
             sessionId: 's',
             request: { env: 'dev', prompt: 'it\'s "here"' },
             createdAt: 'now',
+            ownerReplica: 'replica-a',
           },
           'a-token',
         );
@@ -179,6 +180,7 @@ export function describeStoreContract(
             sessionId: fields.sessionId ?? `s-${id}`,
             request: { env: fields.env ?? 'dev', prompt: `prompt ${id}` },
             createdAt,
+            ownerReplica: 'replica-a',
           },
           fields.tokenId ?? 'a-token',
         );
@@ -234,9 +236,7 @@ export function describeStoreContract(
         expect(
           await ids({ limit: 5, before: { createdAt: '2026-11-03T00:00:00.000Z', id: 'b' } }),
         ).toEqual(['a']);
-        expect(
-          (await repository.withStatus([ExecutionStatus.queued])).map((run) => run.id).sort(),
-        ).toEqual(['a', 'b']);
+        expect((await repository.inFlight()).map((run) => run.id).sort()).toEqual(['a', 'b']);
         await repository.delete('b');
         expect(await repository.get('b')).toBeNull();
       });
@@ -261,6 +261,24 @@ export function describeStoreContract(
           1, 2, 3,
         ]);
         expect((await repository.eventsAfter('large', 3)).map((event) => event.seq)).toEqual([4]);
+      });
+
+      it('records an end once: a later end of an ended run changes nothing', async () => {
+        await insert('reaped', '2026-11-02T00:00:00.000Z');
+        await repository.markRunning('reaped', '2026-11-02T00:00:01.000Z');
+        const interrupted = { ...END, status: 'interrupted' as const, error: 'owner lost' };
+        expect(await repository.finish('reaped', interrupted, '2026-11-02T00:00:02.000Z')).toBe(
+          true,
+        );
+        const late = { ...END, status: 'succeeded' as const, result: 'late' };
+        expect(await repository.finish('reaped', late, '2026-11-02T00:00:03.000Z')).toBe(false);
+        await repository.markRunning('reaped', '2026-11-02T00:00:04.000Z');
+        expect(await repository.get('reaped')).toMatchObject({
+          status: 'interrupted',
+          error: 'owner lost',
+          result: 'ok',
+          finishedAt: '2026-11-02T00:00:02.000Z',
+        });
       });
 
       it("records an end with what the run itself spent of its session's running cost", async () => {
@@ -336,6 +354,7 @@ export function describeStoreContract(
                 sessionId: id,
                 request: { env: 'dev', prompt: id },
                 createdAt: new Date().toISOString(),
+                ownerReplica: 'replica-a',
               },
               'quota-token',
               tx,

@@ -26,3 +26,13 @@ export async function connectTestRedis(
     );
   }
 }
+
+/** Has Redis drop the connection of that name (only ours: the name holds the replica id). */
+export async function killConnection(through: Coordination, name: string): Promise<void> {
+  const commands = through.redis!.commands;
+  const list = (await commands.client('LIST')) as string;
+  const line = list.split('\n').find((entry) => entry.includes(` name=${name} `));
+  const id = line && /^id=(\d+) /.exec(line)?.[1];
+  if (!id) throw new Error(`no Redis connection named ${name}`);
+  await commands.client('KILL', 'ID', id);
+}

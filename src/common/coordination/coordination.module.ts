@@ -10,6 +10,9 @@ import { CoordinationConfig } from '../config/coordination-config';
 import { RedisConnections } from './redis-connections';
 import { RedisReplicaBus } from './redis-replica-bus';
 import { InProcessReplicaBus, ReplicaBus } from './replica-bus';
+import { DEFAULT_LIVENESS_TIMINGS, LivenessTimings, ReplicaLiveness } from './replica-liveness';
+import { ReplicaLocks } from './replica-locks';
+import { ReplicaRequests } from './replica-requests';
 
 /**
  * This replica's link to the others: Redis when REDIS_URL is set (connected at boot, which stops
@@ -52,7 +55,21 @@ function replicaBus(coordination: Coordination): ReplicaBus {
     : new InProcessReplicaBus(config.replicaId);
 }
 
-/** Provides `Coordination` (the Redis connections) and the `ReplicaBus` to every module. */
+function replicaLiveness(coordination: Coordination, timings: LivenessTimings): ReplicaLiveness {
+  const { redis, config } = coordination;
+  const keyPrefix = config.redis?.keyPrefix ?? '';
+  return new ReplicaLiveness(redis?.commands ?? null, keyPrefix, config.replicaId, timings);
+}
+
+function replicaLocks(coordination: Coordination): ReplicaLocks {
+  const { redis, config } = coordination;
+  return new ReplicaLocks(redis?.commands ?? null, config.redis?.keyPrefix ?? '');
+}
+
+/**
+ * Provides `Coordination` (the Redis connections), the `ReplicaBus`, this replica's liveness,
+ * the locks across replicas and the `ReplicaRequests` over the bus to every module.
+ */
 @Global()
 @Module({})
 export class CoordinationModule {
@@ -62,8 +79,28 @@ export class CoordinationModule {
       providers: [
         { provide: Coordination, useFactory: () => Coordination.connect(config) },
         { provide: ReplicaBus, useFactory: replicaBus, inject: [Coordination] },
+        { provide: LivenessTimings, useValue: DEFAULT_LIVENESS_TIMINGS },
+        {
+          provide: ReplicaLiveness,
+          useFactory: replicaLiveness,
+          inject: [Coordination, LivenessTimings],
+        },
+        { provide: ReplicaLocks, useFactory: replicaLocks, inject: [Coordination] },
+        {
+          provide: ReplicaRequests,
+          useFactory: (bus: ReplicaBus, coordination: Coordination) =>
+            new ReplicaRequests(bus, coordination.config.redis?.timeoutMs ?? 0),
+          inject: [ReplicaBus, Coordination],
+        },
       ],
-      exports: [Coordination, ReplicaBus],
+      exports: [
+        Coordination,
+        ReplicaBus,
+        LivenessTimings,
+        ReplicaLiveness,
+        ReplicaLocks,
+        ReplicaRequests,
+      ],
     };
   }
 }

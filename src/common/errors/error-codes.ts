@@ -37,6 +37,8 @@ export const ErrorCode = {
   QUESTION_NOT_FOUND: 'QUESTION_NOT_FOUND',
   QUESTION_ANSWERED: 'QUESTION_ANSWERED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  // Replicas: the one that runs the execution did not answer (it may be gone).
+  REPLICA_UNREACHABLE: 'REPLICA_UNREACHABLE',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   // Budgets: a run refused at submit; the error's details say when it resets.
   ENV_BUDGET_EXHAUSTED: 'ENV_BUDGET_EXHAUSTED',

@@ -118,6 +118,10 @@ export const ERROR_EXAMPLES = {
     message: `The question ${APPROVAL_ID} of execution ${EXECUTION_ID} has already been answered`,
   },
   SHUTTING_DOWN: { status: 503, message: 'The service is shutting down; retry shortly' },
+  REPLICA_UNREACHABLE: {
+    status: 503,
+    message: `Execution ${EXECUTION_ID} runs on replica api-2, which did not take the request within 5000 ms; if that replica is gone, its runs end interrupted within 15 s`,
+  },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   ENV_BUDGET_EXHAUSTED: {
     status: 429,

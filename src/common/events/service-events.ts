@@ -26,7 +26,7 @@ export interface AskRequested {
   runId: string;
   kind: 'approval' | 'question';
   /** As the run's `approval_request` (`question_request`) event tells it: its requestId, expiry… */
-  request: object;
+  request: { requestId: string };
 }
 
 /** An environment's container was stopped because nothing had used it for IDLE_STOP_MS. */

@@ -48,7 +48,7 @@ function isCreatedAtCursor(value: unknown): value is CreatedAtCursor {
 export async function pageNewestFirst<T extends CreatedAtCursor, D>(
   query: { limit?: number; cursor?: string },
   read: (before: CreatedAtCursor | undefined, limit: number) => Promise<T[]>,
-  toDto: (item: T) => D,
+  toDto: (item: T) => D | Promise<D>,
 ): Promise<{ items: D[]; nextCursor: string | null }> {
   const limit = query.limit ?? 20;
   const before = query.cursor ? decodeCursor(query.cursor, isCreatedAtCursor) : undefined;
@@ -56,7 +56,7 @@ export async function pageNewestFirst<T extends CreatedAtCursor, D>(
   const page = records.slice(0, limit);
   const last = page.at(-1);
   return {
-    items: page.map(toDto),
+    items: await Promise.all(page.map(toDto)),
     nextCursor:
       records.length > limit && last
         ? encodeCursor({ createdAt: last.createdAt, id: last.id } satisfies CreatedAtCursor)

@@ -36,9 +36,10 @@ export async function sendSse(
   });
   const socket = new DrainingWriter(raw, disconnect.signal);
   socket.write(': stream open\n\n');
+  // The socket keeps the process up while the client is there; the heartbeat never does.
   const heartbeat = setInterval(() => {
     if (!socket.backedUp) socket.write(': heartbeat\n\n');
-  }, heartbeatMs);
+  }, heartbeatMs).unref();
   request.raw.once('close', () => disconnect.abort());
   raw.once('close', () => disconnect.abort());
   try {

@@ -62,4 +62,24 @@ describe('ContainerActivity: what holds a container, and since when it is idle',
     expect(since).toBe(BOOT);
     expect(off.stopAt(since)).toBeNull();
   });
+
+  it("counts only this process's holds until told of every replica's runs; a run seen elsewhere makes the container used just now", async () => {
+    const activity = activityWith(MINUTE);
+    const info = startedAt(BOOT);
+    expect(await activity.usedByAnyReplica('dev')).toBe(false);
+
+    const inFlight = new Set(['dev']);
+    activity.countRunsOfAllReplicas((env) => Promise.resolve(inFlight.has(env)));
+    jest.setSystemTime(BOOT + 5 * MINUTE);
+    expect(await activity.usedByAnyReplica('staging')).toBe(false);
+    expect(activity.idleSince('staging', info)).toBe(BOOT);
+    expect(await activity.usedByAnyReplica('dev')).toBe(true);
+    expect(activity.idleSince('dev', info)).toBe(BOOT + 5 * MINUTE);
+    expect(activity.stopAt(activity.idleSince('dev', info))).toBe(BOOT + 6 * MINUTE);
+
+    inFlight.clear();
+    jest.setSystemTime(BOOT + 7 * MINUTE);
+    expect(await activity.usedByAnyReplica('dev')).toBe(false);
+    expect(activity.idleSince('dev', info)).toBe(BOOT + 5 * MINUTE);
+  });
 });

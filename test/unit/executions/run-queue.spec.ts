@@ -30,7 +30,7 @@ function harness(settings: Record<string, string>) {
 describe('InProcessRunQueue', () => {
   it('starts runs in FIFO order per environment, never more than the limit at once', async () => {
     const { queue, registry, started, run, finish } = harness({ MAX_CONCURRENT_PER_ENV: '2' });
-    for (const id of ['a', 'b', 'c', 'd']) queue.submit(run(id, 'dev'));
+    for (const id of ['a', 'b', 'c', 'd']) void queue.submit(run(id, 'dev'));
     expect(started).toEqual(['a', 'b']);
     expect(registry.runningCount('dev')).toBe(2);
     await finish('b');
@@ -40,47 +40,47 @@ describe('InProcessRunQueue', () => {
     expect(registry.runningCount('dev')).toBe(2);
   });
 
-  it('starts a run that waited for a session held outside the queue once the hold ends', () => {
+  it('starts a run that waited for a session held outside the queue once the hold ends', async () => {
     const { queue, registry, started, run } = harness({ MAX_CONCURRENT_PER_ENV: '2' });
     const release = registry.holdSession('dev', 'deleting');
-    queue.submit(run('a', 'dev', 'deleting'));
+    void queue.submit(run('a', 'dev', 'deleting'));
     expect(started).toEqual([]);
     release();
     expect(started).toEqual(['a']);
-    expect(queue.isSessionBusy('dev', 'deleting')).toBe(true);
+    await expect(queue.isSessionBusy('dev', 'deleting')).resolves.toBe(true);
   });
 
   it('keeps environments independent', () => {
     const { queue, started, run } = harness({ MAX_CONCURRENT_PER_ENV: '1' });
-    queue.submit(run('a', 'dev'));
-    queue.submit(run('b', 'dev'));
-    queue.submit(run('c', 'staging'));
+    void queue.submit(run('a', 'dev'));
+    void queue.submit(run('b', 'dev'));
+    void queue.submit(run('c', 'staging'));
     expect(started).toEqual(['a', 'c']);
   });
 
   it('holds a run whose session is busy and lets later runs of other sessions pass it', async () => {
     const { queue, started, run, finish } = harness({ MAX_CONCURRENT_PER_ENV: '3' });
-    queue.submit(run('a', 'dev', 'shared'));
-    queue.submit(run('b', 'dev', 'shared'));
-    queue.submit(run('c', 'dev', 'other'));
+    void queue.submit(run('a', 'dev', 'shared'));
+    void queue.submit(run('b', 'dev', 'shared'));
+    void queue.submit(run('c', 'dev', 'other'));
     expect(started).toEqual(['a', 'c']);
-    expect(queue.isSessionBusy('dev', 'shared')).toBe(true);
+    await expect(queue.isSessionBusy('dev', 'shared')).resolves.toBe(true);
     await finish('a');
     expect(started).toEqual(['a', 'c', 'b']);
-    expect(queue.isSessionBusy('dev', 'shared')).toBe(true);
+    await expect(queue.isSessionBusy('dev', 'shared')).resolves.toBe(true);
     await finish('b');
-    expect(queue.isSessionBusy('dev', 'shared')).toBe(false);
+    await expect(queue.isSessionBusy('dev', 'shared')).resolves.toBe(false);
   });
 
   it('puts a run submitted first ahead of the waiting ones, behind those put first before it', async () => {
     const { queue, started, run, finish } = harness({ MAX_CONCURRENT_PER_ENV: '1' });
-    queue.submit(run('a', 'dev', 'shared'));
-    queue.submit(run('b', 'dev'));
-    queue.submit(run('steer-1', 'dev', 'shared'), { first: true });
-    queue.submit(run('steer-2', 'dev', 'shared'), { first: true });
-    expect(queue.placeOf('steer-1')).toEqual({ position: 1, behind: 'a' });
-    expect(queue.placeOf('steer-2')).toEqual({ position: 2, behind: 'steer-1' });
-    expect(queue.placeOf('b')).toEqual({ position: 3, behind: null });
+    void queue.submit(run('a', 'dev', 'shared'));
+    void queue.submit(run('b', 'dev'));
+    void queue.submit(run('steer-1', 'dev', 'shared'), { first: true });
+    void queue.submit(run('steer-2', 'dev', 'shared'), { first: true });
+    await expect(queue.placeOf('steer-1')).resolves.toEqual({ position: 1, behind: 'a' });
+    await expect(queue.placeOf('steer-2')).resolves.toEqual({ position: 2, behind: 'steer-1' });
+    await expect(queue.placeOf('b')).resolves.toEqual({ position: 3, behind: null });
     for (const id of ['a', 'steer-1', 'steer-2']) await finish(id);
     expect(started).toEqual(['a', 'steer-1', 'steer-2', 'b']);
   });
@@ -90,30 +90,25 @@ describe('InProcessRunQueue', () => {
       MAX_CONCURRENT_PER_ENV: '1',
       MAX_QUEUE_PER_ENV: '1',
     });
-    queue.submit(run('a', 'dev'));
-    queue.submit(run('b', 'dev'));
-    let refusal: unknown;
-    try {
-      queue.submit(run('c', 'dev'));
-    } catch (error) {
-      refusal = error;
-    }
-    expect(refusal).toBeInstanceOf(ApiError);
-    expect(refusal).toMatchObject({ statusCode: 429, code: 'QUEUE_FULL' });
-    expect(queue.remove('b')).toBe(true);
-    expect(queue.remove('b')).toBe(false);
+    void queue.submit(run('a', 'dev'));
+    void queue.submit(run('b', 'dev'));
+    const refusal = queue.submit(run('c', 'dev'));
+    await expect(refusal).rejects.toBeInstanceOf(ApiError);
+    await expect(refusal).rejects.toMatchObject({ statusCode: 429, code: 'QUEUE_FULL' });
+    await expect(queue.remove('b')).resolves.toBe(true);
+    await expect(queue.remove('b')).resolves.toBe(false);
     await finish('a');
     expect(started).toEqual(['a']);
     expect(queue.waiting()).toEqual([]);
   });
 
-  it('with no queue at all, still starts a run that can start at once', () => {
+  it('with no queue at all, still starts a run that can start at once', async () => {
     const { queue, started, run } = harness({
       MAX_CONCURRENT_PER_ENV: '1',
       MAX_QUEUE_PER_ENV: '0',
     });
-    queue.submit(run('a', 'dev'));
+    void queue.submit(run('a', 'dev'));
     expect(started).toEqual(['a']);
-    expect(() => queue.submit(run('b', 'dev'))).toThrow(ApiError);
+    await expect(queue.submit(run('b', 'dev'))).rejects.toBeInstanceOf(ApiError);
   });
 });

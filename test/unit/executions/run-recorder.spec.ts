@@ -7,7 +7,7 @@ import {
   ExecutionsRepository,
   StoredEvent,
 } from '../../../src/executions/executions.repository';
-import { RunEventHub } from '../../../src/executions/run-event-hub';
+import { LocalRunEventHub } from '../../../src/executions/run-event-hub';
 import { RunRecorder } from '../../../src/executions/run-recorder';
 import { RunTelemetry } from '../../../src/executions/run-telemetry';
 import { strictMock } from '../../support/strict-mock';
@@ -30,10 +30,12 @@ describe('RunRecorder: a run written to the store asynchronously', () => {
       appendEvent: jest.fn<Promise<void>, [string, StoredEvent, boolean]>((_id, event) =>
         slowly(`event ${event.seq}`)(),
       ),
-      finish: jest.fn<Promise<void>, [string, ExecutionEnd, string]>(slowly('end')),
+      finish: jest.fn<Promise<boolean>, [string, ExecutionEnd, string]>(() =>
+        slowly('end')().then(() => true),
+      ),
       get: jest.fn<Promise<ExecutionRecord | null>, [string]>(() => Promise.resolve(null)),
     });
-    const hub = new RunEventHub();
+    const hub = new LocalRunEventHub();
     const told: string[] = [];
     hub.subscribe('run', (event) => told.push(event ? `event ${event.seq}` : 'end'));
     const recorder = new RunRecorder(
@@ -71,5 +73,30 @@ describe('RunRecorder: a run written to the store asynchronously', () => {
       'end done',
     ]);
     expect(told).toEqual(['event 1', 'event 2', 'end']);
+  });
+
+  it('tells an end another replica recorded first to its listeners, but announces it only once', async () => {
+    const repository = strictMock<ExecutionsRepository>('ExecutionsRepository', {
+      finish: jest.fn<Promise<boolean>, [string, ExecutionEnd, string]>(() =>
+        Promise.resolve(false),
+      ),
+    });
+    const hub = new LocalRunEventHub();
+    const told: string[] = [];
+    hub.subscribe('run', (event) => told.push(event ? `event ${event.seq}` : 'end'));
+    const serviceEvents = new ServiceEvents();
+    const announced: string[] = [];
+    serviceEvents.on('run.ended', (run) => announced.push(run.id));
+    const recorder = new RunRecorder(
+      loadConfig({ API_TOKEN: 'r'.repeat(32) }),
+      repository,
+      hub,
+      serviceEvents,
+      strictMock<RunTelemetry>('RunTelemetry'),
+    );
+
+    await recorder.ended('run', endWithoutRun('cancelled'));
+    expect(told).toEqual(['end']);
+    expect(announced).toEqual([]);
   });
 });
