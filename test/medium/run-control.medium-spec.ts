@@ -28,8 +28,11 @@ describe('a run is controlled from any replica (two replicas, fake runner)', () 
   afterEach(() => jest.restoreAllMocks());
 
   /** Replicas `a` and `b` (or the ids given: Redis names their connections after them). */
-  async function replicas(ids = ['a', 'b']): Promise<[ExecutionsApp, ExecutionsApp]> {
-    const shared = { ...testRedisSettings(), DATABASE_URL: database.url };
+  async function replicas(
+    ids = ['a', 'b'],
+    settings: Record<string, string> = {},
+  ): Promise<[ExecutionsApp, ExecutionsApp]> {
+    const shared = { ...testRedisSettings(), DATABASE_URL: database.url, ...settings };
     const a = await boot({ ...shared, REPLICA_ID: ids[0] });
     const b = await boot({ ...shared, REPLICA_ID: ids[1] });
     return [a, b];
@@ -124,7 +127,8 @@ describe('a run is controlled from any replica (two replicas, fake runner)', () 
   });
 
   it('answers 503 REPLICA_UNREACHABLE, and leaves the run be, when its replica does not answer', async () => {
-    const [a] = await replicas();
+    // A request to another replica waits REDIS_TIMEOUT_MS for its answer: short here.
+    const [a] = await replicas(['a', 'b'], { REDIS_TIMEOUT_MS: '3000' });
     // A replica that is alive to the reaper (its key is set) but takes no request: its run is
     // running in the store, and in no replica's memory.
     const { redis, config } = a.app.get(Coordination);

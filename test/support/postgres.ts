@@ -27,7 +27,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     config: { engine: 'postgres', url: url.toString(), poolSize: 4, connectTimeoutMs: 5000 },
-    drop: () => onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => dropDatabase(name),
   };
 }
 
@@ -55,8 +55,24 @@ export async function makePostgresStore(): Promise<{
 /** A logger for stores under test, which would otherwise log each boot's migrations. */
 export const silentLogger = { log: () => undefined, warn: () => undefined };
 
+/**
+ * Drops a test database, ending whatever of ours is still connected to it (a killed replica's
+ * pool, say). Not `WITH (FORCE)`: for a role that is not a superuser that refuses to end an
+ * autovacuum worker busy in the database ("must be a member of the role whose process is being
+ * terminated"), whereas a plain drop cancels such workers itself, and waits up to 5 s for the
+ * sessions ended here to go.
+ */
+async function dropDatabase(name: string): Promise<void> {
+  await onServer(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity ' +
+      'WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()',
+    [name],
+  );
+  await onServer(`DROP DATABASE IF EXISTS ${name}`);
+}
+
 /** Runs one statement on the test server's own database. A server that is down fails loudly. */
-async function onServer(sql: string): Promise<void> {
+async function onServer(sql: string, values: unknown[] = []): Promise<void> {
   const client = new Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
@@ -66,7 +82,7 @@ async function onServer(sql: string): Promise<void> {
     );
   }
   try {
-    await client.query(sql);
+    await client.query(sql, values);
   } finally {
     await client.end();
   }
