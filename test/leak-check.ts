@@ -3,12 +3,14 @@ import { Server, Socket } from 'node:net';
 import { sleep } from './support/wait';
 
 /**
- * Jest's global teardown: what the tests left open. When Jest runs in band (as on a 2-core CI
- * machine) every test runs in this process, and a socket, server or child process a test forgot
- * keeps the process alive after the last test: Jest then never exits and CI hangs until its
- * timeout, with no word of why. Here such a handle fails the run instead, named (address, pid,
- * command line), and is closed. Timers cannot be listed, only counted. A teardown that throws
- * makes Jest exit at once with status 1, whatever is still open.
+ * Jest's global teardown: what was left open in Jest's own process. A socket, server or child
+ * process left there (by a global setup, or by tests run in band with `--runInBand`) keeps the
+ * process alive after the last test: Jest then never exits and CI hangs until its timeout, with
+ * no word of why. Here such a handle fails the run instead, named (address, pid, command line),
+ * and is closed. Timers cannot be listed, only counted. A teardown that throws makes Jest exit at
+ * once with status 1, whatever is still open. Tests run in workers (jest.config.js) are not seen
+ * here: a worker that a leak keeps alive is ended by Jest, which says so ("A worker process has
+ * failed to exit gracefully").
  */
 export default async function leakCheck(): Promise<void> {
   // Closes under way (a child reaped, a socket's FIN, a last timer) get a moment to finish.
