@@ -6,27 +6,13 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../common/config/app-config';
-import { BusChannel, ReplicaBus, Unsubscribe } from '../common/coordination/replica-bus';
+import { ReplicaBus, stringFieldsChannel, Unsubscribe } from '../common/coordination/replica-bus';
 import { RunRegistry } from '../sessions/run-registry';
 import { SqlExecutor, SqlStore, SqlTransaction } from '../store/sql-store';
 import { InProcessRunQueue, QueuedRun, QueuePlace, queueFull, RunQueue } from './run-queue';
 
 /** A wake-up for the replica `to`: a slot of `env` may be free for its run at the queue's head. */
-interface QueueWake {
-  env: string;
-  to: string;
-}
-
-export const QUEUE_WAKE: BusChannel<QueueWake> = {
-  name: 'queue.wake',
-  parse: (value) => {
-    const wake = value as Partial<QueueWake> | null;
-    if (typeof wake?.env !== 'string' || typeof wake.to !== 'string') {
-      throw new Error('not a queue wake of {env, to}');
-    }
-    return { env: wake.env, to: wake.to };
-  },
-};
+export const QUEUE_WAKE = stringFieldsChannel('queue.wake', ['env', 'to']);
 
 /**
  * How often a replica looks at the queues it has runs waiting in, whatever the bus said: a wake

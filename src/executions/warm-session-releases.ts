@@ -1,25 +1,14 @@
 import { HttpStatus, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { RunExecutor } from '../agent/run-executor';
-import { BusChannel, ReplicaBus } from '../common/coordination/replica-bus';
+import { ReplicaBus, stringFieldsChannel } from '../common/coordination/replica-bus';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-codes';
 
 /** A turn of the session starts on the sender. */
-interface TurnStarting {
-  containerName: string;
-  sessionId: string;
-}
-
-export const SESSION_TURN_STARTING: BusChannel<TurnStarting> = {
-  name: 'sessions.turnStarting',
-  parse: (value) => {
-    const turn = (value ?? {}) as Partial<TurnStarting>;
-    if (typeof turn.containerName === 'string' && typeof turn.sessionId === 'string') {
-      return { containerName: turn.containerName, sessionId: turn.sessionId };
-    }
-    throw new Error('not a {containerName, sessionId}');
-  },
-};
+export const SESSION_TURN_STARTING = stringFieldsChannel('sessions.turnStarting', [
+  'containerName',
+  'sessionId',
+]);
 
 /**
  * A warm CLI knows its session's turns up to its own last one: once a turn of the session runs

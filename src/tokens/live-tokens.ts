@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { hash, randomUUID } from 'node:crypto';
 import { ScopedTokens, TokenGrant } from '../common/auth/scoped-tokens';
 import { Clock } from '../common/clock';
-import { BusChannel, ReplicaBus } from '../common/coordination/replica-bus';
+import { BusChannel, ReplicaBus, stringFieldsChannel } from '../common/coordination/replica-bus';
 import { ALL_ENVIRONMENTS } from './dto/token.dto';
 import { StoredToken, TokensRepository } from './tokens.repository';
 
@@ -27,13 +27,6 @@ interface TokenChanged {
   announcement: string;
 }
 
-/** A replica's answer to a TokenChanged: it has forgotten the token. */
-interface TokenForgotten {
-  announcement: string;
-  /** The replica that announced it. */
-  to: string;
-}
-
 const HEX_64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -52,16 +45,8 @@ export const TOKEN_CHANGED: BusChannel<TokenChanged> = {
   },
 };
 
-export const TOKEN_FORGOTTEN: BusChannel<TokenForgotten> = {
-  name: 'tokens.forgotten',
-  parse: (value) => {
-    const { announcement, to } = (value ?? {}) as Partial<TokenForgotten>;
-    if (typeof announcement !== 'string' || typeof to !== 'string') {
-      throw new Error('not an {announcement, to}');
-    }
-    return { announcement, to };
-  },
-};
+/** A replica's answer to a TokenChanged: it has forgotten the token; `to` announced it. */
+export const TOKEN_FORGOTTEN = stringFieldsChannel('tokens.forgotten', ['announcement', 'to']);
 
 /** How long a revocation waits for the other replicas to say they forgot the token. */
 export const ANNOUNCEMENT_WAIT_MS = 2_000;

@@ -10,6 +10,26 @@ export interface BusChannel<T> {
   readonly parse: (value: unknown) => T;
 }
 
+/** A channel whose messages are objects of the given string fields (others are dropped). */
+export function stringFieldsChannel<Field extends string>(
+  name: string,
+  fields: readonly Field[],
+): BusChannel<Record<Field, string>> {
+  return {
+    name,
+    parse: (value) => {
+      const received = (value ?? {}) as Partial<Record<Field, unknown>>;
+      const message = {} as Record<Field, string>;
+      for (const field of fields) {
+        const text = received[field];
+        if (typeof text !== 'string') throw new Error(`not a {${fields.join(', ')}}`);
+        message[field] = text;
+      }
+      return message;
+    },
+  };
+}
+
 /** A delivered message and the replica that sent it. */
 export type BusHandler<T> = (message: T, from: string) => void;
 
