@@ -20,9 +20,12 @@ export async function waitForPing(url: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      if ((await fetch(`${url}/_ping`)).status === 200) return;
+      // Each try is bounded: a connection the port takes before the proxy behind it is up may
+      // never be answered, and an unbounded fetch then hung the suite's setup past its timeout.
+      const reply = await fetch(`${url}/_ping`, { signal: AbortSignal.timeout(2_000) });
+      if (reply.status === 200) return;
     } catch {
-      // Not listening yet.
+      // Not listening yet, or no answer within the try's bound.
     }
     if (Date.now() > deadline) throw new Error(`the socket proxy at ${url} never answered`);
     await new Promise((resolve) => setTimeout(resolve, 200));
